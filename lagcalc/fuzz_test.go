@@ -1,0 +1,347 @@
+package lagcalc
+
+import (
+	"encoding/binary"
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+// The fuzz targets decode their bytes into a sequence of polls over a small
+// universe (2 topics × 2 partitions, 3 groups) so that keys collide, come and
+// go, and offsets and times take any value: negative, huge, repeating,
+// going backwards.
+
+var (
+	fuzzTopics = []string{"a", "b"}
+	fuzzGroups = []string{"g0", "g1", "g2"}
+)
+
+// fuzzBytes hands out the fuzz input; past its end it yields zeros.
+type fuzzBytes struct{ b []byte }
+
+func (f *fuzzBytes) done() bool { return len(f.b) == 0 }
+
+func (f *fuzzBytes) byte() byte {
+	if len(f.b) == 0 {
+		return 0
+	}
+	x := f.b[0]
+	f.b = f.b[1:]
+	return x
+}
+
+func (f *fuzzBytes) int64() int64 {
+	var buf [8]byte
+	n := copy(buf[:], f.b)
+	f.b = f.b[n:]
+	return int64(binary.LittleEndian.Uint64(buf[:]))
+}
+
+// offset derives a new offset from the previous one: mostly small moves
+// (forwards, flat or backwards), sometimes anything at all.
+func (f *fuzzBytes) offset(prev int64) int64 {
+	switch mode := f.byte(); mode % 8 {
+	case 0, 1, 2:
+		return prev + int64(f.byte())
+	case 3:
+		return prev
+	case 4:
+		return prev - int64(f.byte())
+	case 5:
+		return -1
+	case 6:
+		return math.MaxInt64 - int64(f.byte())
+	default:
+		return f.int64()
+	}
+}
+
+// duration derives a time step: mostly seconds forward, sometimes zero,
+// backwards or enormous.
+func (f *fuzzBytes) duration() time.Duration {
+	switch mode := f.byte(); mode % 8 {
+	case 0:
+		return 0
+	case 1:
+		return -time.Duration(f.byte()) * time.Second
+	case 2:
+		return time.Duration(f.int64())
+	case 3:
+		return time.Duration(f.byte()) * time.Millisecond
+	default:
+		return time.Duration(f.byte()) * time.Second
+	}
+}
+
+// fuzzRun is one decoded sequence of polls and what the tracker answered.
+type fuzzRun struct {
+	window time.Duration
+	polls  []Poll
+	nows   []time.Time
+}
+
+// decodeFuzzRun turns bytes into a window and a sequence of polls.
+func decodeFuzzRun(data []byte) fuzzRun {
+	f := &fuzzBytes{b: data}
+	run := fuzzRun{window: time.Duration(1+f.byte()%120) * time.Second}
+	now := t0
+	prevEnd := map[TopicPartition]int64{}
+	prevStart := map[TopicPartition]int64{}
+	prevCommitted := map[GroupPartition]int64{}
+	for !f.done() && len(run.polls) < 400 {
+		now = now.Add(f.duration())
+		p := Poll{Time: now, Retention: map[string]RetentionPolicy{}}
+		for _, topic := range fuzzTopics {
+			flags := f.byte()
+			if flags&1 != 0 {
+				p.Retention[topic] = RetentionPolicy{Delete: flags&2 != 0, RetentionMs: f.offset(3600_000), RetentionBytes: f.offset(-1)}
+			}
+			for part := int32(0); part < 2; part++ {
+				if flags&(4<<part) == 0 {
+					continue
+				}
+				tp := TopicPartition{Topic: topic, Partition: part}
+				prevStart[tp] = f.offset(prevStart[tp])
+				prevEnd[tp] = f.offset(prevEnd[tp])
+				p.Partitions = append(p.Partitions, PartitionOffsets{TopicPartition: tp, LogStart: prevStart[tp], LogEnd: prevEnd[tp]})
+			}
+		}
+		for _, g := range fuzzGroups {
+			flags := f.byte()
+			if flags&1 != 0 {
+				p.Groups = append(p.Groups, GroupState{Group: g, HasMembers: flags&2 != 0})
+			}
+			for i, topic := range fuzzTopics {
+				for part := int32(0); part < 2; part++ {
+					if flags&(4<<(2*i+int(part))) == 0 {
+						continue
+					}
+					gp := GroupPartition{Group: g, TopicPartition: TopicPartition{Topic: topic, Partition: part}}
+					prevCommitted[gp] = f.offset(prevCommitted[gp])
+					p.Commits = append(p.Commits, Commit{GroupPartition: gp, Committed: prevCommitted[gp]})
+				}
+			}
+		}
+		run.polls = append(run.polls, p)
+		run.nows = append(run.nows, now.Add(f.duration()))
+	}
+	return run
+}
+
+// fuzzSeeds are inputs that exercise the interesting paths from the start.
+func fuzzSeeds(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte{10, 4, 5, 0xff, 0, 10, 0, 20, 0xff, 0, 5, 0, 3})
+	// Steady polls, all keys present, moving offsets.
+	var steady []byte
+	steady = append(steady, 60)
+	for i := 0; i < 40; i++ {
+		steady = append(steady, 4, 5)             // +5 s
+		steady = append(steady, 0xff, 0, 1, 0, 9) // topic a: retention, p0, p1
+		steady = append(steady, 0, 1, 0, 9)
+		steady = append(steady, 0xff, 0, 1, 0, 9) // topic b
+		steady = append(steady, 0, 1, 0, 9)
+		for g := 0; g < 3; g++ {
+			steady = append(steady, 0xff, 0, 7, 0, 7, 0, 7, 0, 7)
+		}
+		steady = append(steady, 0, 0) // now = poll time
+	}
+	f.Add(steady)
+	// Time going backwards and repeating, offsets jumping to extremes.
+	f.Add([]byte{1, 1, 200, 0xff, 6, 1, 7, 1, 2, 3, 4, 5, 6, 7, 8, 5, 0, 0, 0xff, 5, 4, 9, 0, 2, 1, 2, 3, 4, 5, 6, 7, 0x80, 0, 0})
+	f.Add([]byte{30, 2, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0xfd, 7, 0, 0, 0, 0, 0, 0, 0, 0x80, 6, 1, 0xff, 7, 1, 2, 3, 4, 5, 6, 7, 8, 2, 0, 0, 0, 0, 0, 0, 0, 0x80})
+}
+
+// recordTimesFor invents record timestamps for the unresolved offsets: past,
+// future, zero, or absent.
+func recordTimesFor(offsets []TopicPartitionOffset, now time.Time, salt byte) map[TopicPartitionOffset]time.Time {
+	m := map[TopicPartitionOffset]time.Time{}
+	for i, o := range offsets {
+		switch (int(salt) + i) % 4 {
+		case 0:
+			m[o] = now.Add(-time.Duration(o.Offset%1000) * time.Hour)
+		case 1:
+			m[o] = now.Add(time.Hour)
+		case 2:
+			m[o] = time.Time{}
+		}
+	}
+	return m
+}
+
+// FuzzTrackerOutputsAreFiniteNonNegativeWithOneStatusEach: for any sequence
+// of polls, no output is negative, NaN or Inf, every group-partition of the
+// poll has exactly one result with one valid status, the lag is what the
+// poll's offsets say, groups get their worst partition's status, and the
+// unresolved offsets are unique, sorted and readable.
+func FuzzTrackerOutputsAreFiniteNonNegativeWithOneStatusEach(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		run := decodeFuzzRun(data)
+		tr := NewTracker(run.window)
+		for i, p := range run.polls {
+			tr.Observe(p)
+			unresolved := tr.UnresolvedOffsets()
+			res := tr.Evaluate(run.nows[i], recordTimesFor(unresolved, run.nows[i], byte(i)))
+			checkResultInvariants(t, res)
+			checkAgainstPoll(t, p, res, unresolved)
+		}
+	})
+}
+
+// checkAgainstPoll compares a result with the poll it follows.
+func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartitionOffset) {
+	t.Helper()
+	ends := map[TopicPartition][2]int64{}
+	for _, po := range p.Partitions {
+		if _, dup := ends[po.TopicPartition]; !dup {
+			end := max(po.LogEnd, 0)
+			ends[po.TopicPartition] = [2]int64{min(max(po.LogStart, 0), end), end}
+		}
+	}
+	committed := map[GroupPartition]int64{}
+	for _, c := range p.Commits {
+		if _, dup := committed[c.GroupPartition]; !dup {
+			committed[c.GroupPartition] = c.Committed
+		}
+	}
+	if len(res.GroupPartitions) != len(committed) {
+		t.Fatalf("%d group-partition results for %d group-partitions polled", len(res.GroupPartitions), len(committed))
+	}
+	worst := map[string]Status{}
+	for _, r := range res.GroupPartitions {
+		c, ok := committed[r.GroupPartition]
+		if !ok {
+			t.Fatalf("result for %v, which the poll did not have", r.GroupPartition)
+		}
+		se, known := ends[r.TopicPartition]
+		switch {
+		case c < 0:
+			if r.Status != StatusNoCommit || r.HasLag {
+				t.Fatalf("%v committed %d: status %v, has lag %v", r.GroupPartition, c, r.Status, r.HasLag)
+			}
+		case !known:
+			if r.HasLag {
+				t.Fatalf("%v has lag without a log end", r.GroupPartition)
+			}
+		default:
+			if !r.HasLag || r.Lag != max(se[1]-c, 0) || r.ExpiredMessages != max(se[0]-c, 0) {
+				t.Fatalf("%v committed %d, log %v: lag %d, expired %d", r.GroupPartition, c, se, r.Lag, r.ExpiredMessages)
+			}
+		}
+		if r.Status == StatusNoCommit && c >= 0 {
+			t.Fatalf("%v committed %d but no_commit", r.GroupPartition, c)
+		}
+		g, seen := worst[r.Group]
+		if !seen {
+			g = StatusOK
+		}
+		worst[r.Group] = worseStatus(g, r.Status)
+	}
+	for _, g := range res.Groups {
+		want, ok := worst[g.Group]
+		if !ok {
+			want = StatusOK
+		}
+		if g.Status != want {
+			t.Fatalf("group %s status %v, want worst partition status %v", g.Group, g.Status, want)
+		}
+	}
+	if !slices.IsSortedFunc(unresolved, func(a, b TopicPartitionOffset) int {
+		if c := compareTopicPartitions(a.TopicPartition, b.TopicPartition); c != 0 {
+			return c
+		}
+		return int(min(max(a.Offset-b.Offset, -1), 1))
+	}) || len(slices.Compact(slices.Clone(unresolved))) != len(unresolved) {
+		t.Fatalf("unresolved offsets not sorted and unique: %v", unresolved)
+	}
+	for _, u := range unresolved {
+		se, ok := ends[u.TopicPartition]
+		if !ok || u.Offset < se[0] || u.Offset >= se[1] {
+			t.Fatalf("unresolved %v outside the log %v", u, se)
+		}
+	}
+}
+
+// FuzzTrackerHistoryStaysBounded: whatever the polls, every series keeps
+// ordered times, at most one point before the window, and at most its cap of
+// points.
+func FuzzTrackerHistoryStaysBounded(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		run := decodeFuzzRun(data)
+		tr := NewTracker(run.window)
+		for _, p := range run.polls {
+			tr.Observe(p)
+			windowStart := tr.last - tr.window
+			check := func(what string, s series, maxPoints int) {
+				if len(s.pts) > maxPoints || cap(s.pts) > maxPoints+1 {
+					t.Fatalf("%s holds %d points (storage %d), cap %d", what, len(s.pts), cap(s.pts), maxPoints)
+				}
+				for i := 1; i < len(s.pts); i++ {
+					if s.pts[i].t < s.pts[i-1].t {
+						t.Fatalf("%s times go backwards: %v", what, s.pts)
+					}
+					if s.pts[i].t <= windowStart {
+						t.Fatalf("%s keeps more than one point before the window start %d: %v", what, windowStart, s.pts)
+					}
+				}
+				for _, pt := range s.pts {
+					if pt.v < 0 {
+						t.Fatalf("%s holds a negative offset: %v", what, s.pts)
+					}
+				}
+			}
+			for _, ps := range tr.partitions {
+				check("log end", ps.end, maxLogEndPoints)
+				check("log start", ps.start, maxLogStartPoints)
+			}
+			for _, gps := range tr.groupPartitions {
+				check("committed", gps.history, maxCommitPoints)
+			}
+		}
+	})
+}
+
+// FuzzTrackerCountsEveryRewindOnce: the rewinds counter of a group-partition
+// equals the number of polls at which its committed offset was below the
+// previous poll's (both committed), as long as it stays in the polls.
+func FuzzTrackerCountsEveryRewindOnce(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		run := decodeFuzzRun(data)
+		tr := NewTracker(run.window)
+		want := map[GroupPartition]uint64{}
+		last := map[GroupPartition]int64{}
+		for i, p := range run.polls {
+			tr.Observe(p)
+			current := map[GroupPartition]int64{}
+			for _, c := range p.Commits {
+				if _, dup := current[c.GroupPartition]; !dup {
+					current[c.GroupPartition] = c.Committed
+				}
+			}
+			for gp, c := range current {
+				prev, present := last[gp]
+				if present && prev >= 0 && c >= 0 && c < prev {
+					want[gp]++
+				}
+			}
+			for gp := range want {
+				if _, ok := current[gp]; !ok {
+					delete(want, gp)
+				}
+			}
+			last = current
+			res := tr.Evaluate(run.nows[i], nil)
+			res2 := tr.Evaluate(run.nows[i], nil) // evaluating twice counts nothing
+			for j, r := range res.GroupPartitions {
+				if r.Rewinds != want[r.GroupPartition] || res2.GroupPartitions[j].Rewinds != r.Rewinds {
+					t.Fatalf("poll %d: %v rewinds %d (again %d), want %d", i, r.GroupPartition, r.Rewinds, res2.GroupPartitions[j].Rewinds, want[r.GroupPartition])
+				}
+			}
+		}
+	})
+}

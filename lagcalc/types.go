@@ -1,0 +1,253 @@
+package lagcalc
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TopicPartition names one partition of a topic.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+// GroupPartition names one partition as seen by one consumer group.
+type GroupPartition struct {
+	Group string
+	TopicPartition
+}
+
+// TopicPartitionOffset names one record: the collector reads its timestamp
+// when the history cannot date it (see Tracker.UnresolvedOffsets).
+type TopicPartitionOffset struct {
+	TopicPartition
+	Offset int64
+}
+
+// RetentionPolicy is what a topic's configs say about deleting old messages.
+type RetentionPolicy struct {
+	// Delete is true when cleanup.policy contains "delete" (alone or with
+	// "compact"); only then do old messages disappear, so only then is there
+	// a retention headroom.
+	Delete bool
+	// RetentionMs is retention.ms; -1 means infinite.
+	RetentionMs int64
+	// RetentionBytes is retention.bytes; -1 means infinite. It is not used in
+	// arithmetic: size-based deletion shows up as the log start advancing,
+	// which the headroom measures directly.
+	RetentionBytes int64
+}
+
+// PartitionOffsets is what ListOffsets said about one partition in a poll.
+// Kafka never reports negative offsets or a log start past the log end;
+// should such values arrive they are clamped (to 0, and to LogEnd).
+type PartitionOffsets struct {
+	TopicPartition
+	LogStart int64 // earliest offset still in the log
+	LogEnd   int64 // offset the next produced message will get (high watermark)
+}
+
+// Commit is one group's committed offset for one partition in a poll.
+type Commit struct {
+	GroupPartition
+	// Committed is the offset of the next message the group will read. -1
+	// (OffsetFetch's answer when the group never committed the partition)
+	// is passed when a member is assigned the partition anyway: the status is
+	// then no_commit and no numbers are derived. Any negative value is taken
+	// the same way.
+	Committed int64
+}
+
+// GroupState is what DescribeGroups (or ConsumerGroupDescribe) said about a
+// group in a poll.
+type GroupState struct {
+	Group      string
+	HasMembers bool
+}
+
+// Poll is everything the collector saw in one poll.
+//
+// Whatever is absent from a poll is forgotten with its history: deleted
+// topics and groups disappear from the output. A group-partition in Commits
+// whose topic-partition is absent from Partitions gets no lag numbers
+// (status unknown); a group in Commits but absent from Groups has unknown
+// membership, so it can be neither stopped nor stalled.
+// Within one poll only the first occurrence of a key counts.
+type Poll struct {
+	// Time is when the poll was taken. Pass time.Now() as is: its monotonic
+	// reading keeps the history immune to wall-clock steps. If Time is
+	// before the previous poll's, all history is dropped (it cannot be placed
+	// on the new timeline) and rebuilt from this poll on.
+	Time       time.Time
+	Partitions []PartitionOffsets
+	Commits    []Commit
+	Groups     []GroupState
+	// Retention holds each topic's policy. A topic missing from it has an
+	// unknown policy and gets no retention headroom. The map is copied.
+	Retention map[string]RetentionPolicy
+}
+
+// Result is what Evaluate derives. Every slice is sorted by its key (group,
+// then topic, then partition), so output order is deterministic.
+type Result struct {
+	Time            time.Time // the now passed to Evaluate
+	Partitions      []PartitionResult
+	GroupPartitions []GroupPartitionResult
+	Groups          []GroupResult
+}
+
+// PartitionResult holds per topic-partition numbers.
+type PartitionResult struct {
+	TopicPartition
+	LogStart, LogEnd int64 // as in the last poll
+	// ProduceRate is messages per second by which the log end advanced over
+	// the window (after the last time it went backwards, if it did).
+	ProduceRate    float64
+	HasProduceRate bool
+	// LogStartRate is messages per second by which the log start advanced
+	// over the window: how fast retention deletes.
+	LogStartRate    float64
+	HasLogStartRate bool
+}
+
+// GroupPartitionResult holds per group-partition numbers. A Has… flag that
+// is false means "no series for this": its value is zero and must not be
+// exported.
+type GroupPartitionResult struct {
+	GroupPartition
+	Status Status
+	// Committed is the last committed offset, -1 for no_commit.
+	Committed int64
+	// Rewinds counts every backward step of the committed offset since this
+	// group-partition was first seen (a Prometheus counter).
+	Rewinds uint64
+
+	// HasLag is false for no_commit and when the partition's log end was not
+	// in the poll; Lag, LagSeconds and ExpiredMessages are then unset.
+	HasLag bool
+	// Lag is max(log end − committed, 0) messages.
+	Lag int64
+	// LagSeconds is the age of the oldest unconsumed message; 0 when Lag is 0.
+	LagSeconds float64
+	// LagSecondsLowerBound is true when the history could not date the
+	// committed offset and no record timestamp was given for it: LagSeconds
+	// is then now − the oldest history point, which the true age exceeds.
+	// It is also true when the committed offset was deleted by retention and
+	// the record read was the oldest one left.
+	LagSecondsLowerBound bool
+
+	// ConsumeRate is messages per second by which the committed offset
+	// advanced over the window (after the last rewind), never negative.
+	ConsumeRate    float64
+	HasConsumeRate bool
+
+	// TimeToDrainSeconds is Lag ÷ (ConsumeRate − ProduceRate) while the group
+	// consumes faster than producers write, and 0 when Lag is 0.
+	TimeToDrainSeconds float64
+	HasTimeToDrain     bool
+
+	// RetentionHeadroomSeconds is the time until the oldest unconsumed
+	// message may be deleted by retention (see retentionHeadroom).
+	RetentionHeadroomSeconds float64
+	HasRetentionHeadroom     bool
+
+	// ExpiredMessages is max(log start − committed, 0): messages deleted
+	// before the group read them.
+	ExpiredMessages    int64
+	HasExpiredMessages bool
+}
+
+// GroupResult holds per group numbers.
+type GroupResult struct {
+	Group string
+	// MembersKnown is false when the group was not in Poll.Groups (only in
+	// Commits); HasMembers is then false too.
+	MembersKnown bool
+	HasMembers   bool
+	// Status is the worst status of the group's partitions (see
+	// Status.Severity); ok for a group without partitions.
+	Status Status
+	// Lag is the sum of the partitions' lag (saturating).
+	Lag int64
+	// MaxLagSeconds is the largest LagSeconds of the group's partitions.
+	MaxLagSeconds    float64
+	HasMaxLagSeconds bool
+	// Partitions is how many group-partitions the group has in this result.
+	Partitions int
+}
+
+// Partition returns the result for tp, found by binary search.
+func (r Result) Partition(tp TopicPartition) (PartitionResult, bool) {
+	i, ok := slices.BinarySearchFunc(r.Partitions, tp, func(p PartitionResult, k TopicPartition) int {
+		return compareTopicPartitions(p.TopicPartition, k)
+	})
+	if !ok {
+		return PartitionResult{}, false
+	}
+	return r.Partitions[i], true
+}
+
+// GroupPartition returns the result for gp, found by binary search.
+func (r Result) GroupPartition(gp GroupPartition) (GroupPartitionResult, bool) {
+	i, ok := slices.BinarySearchFunc(r.GroupPartitions, gp, func(p GroupPartitionResult, k GroupPartition) int {
+		return compareGroupPartitions(p.GroupPartition, k)
+	})
+	if !ok {
+		return GroupPartitionResult{}, false
+	}
+	return r.GroupPartitions[i], true
+}
+
+// Group returns the result for group, found by binary search.
+func (r Result) Group(group string) (GroupResult, bool) {
+	i, ok := slices.BinarySearchFunc(r.Groups, group, func(g GroupResult, k string) int {
+		return cmp.Compare(g.Group, k)
+	})
+	if !ok {
+		return GroupResult{}, false
+	}
+	return r.Groups[i], true
+}
+
+func compareTopicPartitions(a, b TopicPartition) int {
+	if c := cmp.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Partition, b.Partition)
+}
+
+func compareGroupPartitions(a, b GroupPartition) int {
+	if c := cmp.Compare(a.Group, b.Group); c != 0 {
+		return c
+	}
+	return compareTopicPartitions(a.TopicPartition, b.TopicPartition)
+}
+
+// ParseRetentionPolicy builds a RetentionPolicy from the topic config values
+// DescribeConfigs returns: cleanup.policy is a comma-separated list
+// ("delete", "compact" or "compact,delete"); retention.ms and retention.bytes
+// are integers, -1 meaning infinite (an empty value is taken as -1).
+func ParseRetentionPolicy(cleanupPolicy, retentionMs, retentionBytes string) (RetentionPolicy, error) {
+	p := RetentionPolicy{RetentionMs: -1, RetentionBytes: -1}
+	for _, policy := range strings.Split(cleanupPolicy, ",") {
+		if strings.TrimSpace(policy) == "delete" {
+			p.Delete = true
+		}
+	}
+	var err error
+	if retentionMs != "" {
+		if p.RetentionMs, err = strconv.ParseInt(strings.TrimSpace(retentionMs), 10, 64); err != nil {
+			return RetentionPolicy{}, fmt.Errorf("retention.ms %q: %w", retentionMs, err)
+		}
+	}
+	if retentionBytes != "" {
+		if p.RetentionBytes, err = strconv.ParseInt(strings.TrimSpace(retentionBytes), 10, 64); err != nil {
+			return RetentionPolicy{}, fmt.Errorf("retention.bytes %q: %w", retentionBytes, err)
+		}
+	}
+	return p, nil
+}
