@@ -1,0 +1,135 @@
+package collector
+
+import (
+	"time"
+
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+// Snapshot is everything one poll learned about the cluster. It is built by
+// the poller, never modified after it is published, and rendered by every
+// scrape until the next poll replaces it: a scrape never talks to Kafka.
+type Snapshot struct {
+	// PolledAt is when the poll that built this snapshot started.
+	PolledAt time.Time
+	// Complete is true when every stage of the poll succeeded.
+	Complete bool
+
+	Brokers []Broker
+	Topics  []Topic
+	Groups  []Group
+
+	// OfflinePartitions and UnderReplicatedPartitions are cluster totals
+	// over every topic the filters keep.
+	OfflinePartitions         int
+	UnderReplicatedPartitions int
+}
+
+// Broker is one broker of the cluster as the metadata names it.
+type Broker struct {
+	ID   int32
+	Addr string
+}
+
+// Topic is one topic with its partitions and, once fetched, its configs.
+type Topic struct {
+	Name       string
+	Partitions []Partition
+	Config     TopicConfig
+	// DeadLetter marks a topic whose name matches --topic.dead-letter-regex.
+	DeadLetter bool
+}
+
+// Partition is one topic-partition: its replicas from the metadata and its
+// offsets from ListOffsets.
+type Partition struct {
+	ID       int32
+	Leader   int32 // -1 when the partition has no leader (offline)
+	Replicas []int32
+	ISR      []int32
+
+	// HasOffsets is false when ListOffsets failed for this partition's
+	// leader; the offsets below are then meaningless and not exported.
+	HasOffsets bool
+	LogStart   int64
+	LogEnd     int64
+
+	ProduceRate    float64
+	HasProduceRate bool
+}
+
+// Offline reports whether the partition has no leader to serve it.
+func (p Partition) Offline() bool { return p.Leader < 0 }
+
+// UnderReplicated reports whether some replica is out of the ISR.
+func (p Partition) UnderReplicated() bool { return len(p.ISR) < len(p.Replicas) }
+
+// LeaderIsPreferred reports whether the leader is the first replica, the
+// one Kafka's preferred-leader election would choose.
+func (p Partition) LeaderIsPreferred() bool {
+	return len(p.Replicas) > 0 && p.Leader >= 0 && p.Replicas[0] == p.Leader
+}
+
+// TopicConfig holds the topic configs lagwatch reads with DescribeConfigs.
+type TopicConfig struct {
+	Known             bool
+	CleanupPolicy     string
+	RetentionMs       int64 // -1: infinite
+	RetentionBytes    int64 // -1: infinite
+	MinInsyncReplicas int64
+}
+
+// Group is one consumer group with its members and committed offsets.
+type Group struct {
+	Name string
+	// Protocol is "classic" for groups of the classic rebalance protocol
+	// and "consumer" for the Kafka 4 consumer protocol (KIP-848).
+	Protocol string
+	// ProtocolType is the classic protocol type ("consumer", "connect", or
+	// "" for a group that only ever committed offsets).
+	ProtocolType string
+	State        string
+	Members      []Member
+	// Described is false when the group could not be described this poll;
+	// its members and state are then unknown and not exported.
+	Described bool
+
+	Partitions []GroupPartition
+	// Topics is per topic the group consumes: the assignment summary.
+	Topics []GroupTopic
+
+	Status        lagcalc.Status
+	MaxLagSeconds float64
+	IdleMembers   int
+}
+
+// Member is one member of a group and the partitions it is assigned.
+type Member struct {
+	ID       string
+	ClientID string
+	Host     string
+	Assigned []lagcalc.TopicPartition
+}
+
+// GroupTopic summarises a group's assignment on one topic.
+type GroupTopic struct {
+	Topic      string
+	Assigned   int
+	Unassigned int
+}
+
+// GroupPartition is one partition a group has committed or is assigned,
+// with what lagcalc derived for it.
+type GroupPartition struct {
+	Topic     string
+	Partition int32
+	// Committed is -1 when the group is assigned the partition but never
+	// committed it; such a partition has no lag series.
+	Committed int64
+	Assigned  bool
+
+	Eval lagcalc.GroupPartitionResult
+}
+
+// HasCommit reports whether the group committed this partition.
+func (gp GroupPartition) HasCommit() bool { return gp.Committed >= 0 }
