@@ -1,0 +1,56 @@
+# lagwatch — the whole set-up on a fresh machine is `make demo` and `make test`.
+GO        ?= go
+GOFLAGS   ?=
+# Real-broker packages each start one JVM; two at a time fit 2 cores.
+TEST_PARALLEL ?= 2
+TEST_TIMEOUT  ?= 25m
+
+.PHONY: all build demo test test-short deps prometheus-tools kafka-jars lint fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o lagwatch .
+
+## demo: run the exporter against the embedded demo cluster (http://localhost:9308/metrics)
+demo:
+	$(GO) run . demo
+
+## test: install what the tests need, then run every test with the race detector
+test: deps lint
+	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) ./...
+
+## test-short: the tests that need no real broker, Prometheus or Alertmanager
+test-short:
+	$(GO) test -race -short ./...
+
+deps: prometheus-tools kafka-jars
+
+# Prometheus, promtool and Alertmanager from Debian's packages.
+prometheus-tools:
+	@if ! command -v promtool >/dev/null || ! command -v prometheus-alertmanager >/dev/null; then \
+		echo "Installing Debian's prometheus and prometheus-alertmanager packages"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
+	fi
+	@promtool --version 2>&1 | head -1
+
+# The Apache Kafka broker's jars, fetched by Maven from Maven Central and
+# cached in ~/.cache/lagwatch (or $$LAGWATCH_KAFKA_HOME).
+kafka-jars:
+	$(GO) run ./internal/kafkatest/cmd/fetchjars
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target for FUZZTIME each
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./lagcalc -run '^$$' -fuzz '^FuzzTracker' -fuzztime $(FUZZTIME)
+	$(GO) test . -run '^$$' -fuzz '^FuzzFlagParsingNeverPanics$$' -fuzztime $(FUZZTIME)
+
+clean:
+	rm -f lagwatch

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lagwatch/lagwatch/internal/kafkatest"
+)
+
+// The real Apache Kafka broker the exporter runs against in these tests.
+var broker *kafkatest.Broker
+
+func TestMain(m *testing.M) {
+	os.Exit(kafkatest.Main(m, kafkatest.Options{}, &broker))
+}
+
+// startExporter runs lagwatch as main would, on a free loopback port, and
+// returns its base URL. It stops when the test ends.
+func startExporter(t *testing.T, args ...string) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, append([]string{"--web.listen-address=" + addr, "--log.level=error"}, args...), io.Discard, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("lagwatch exited with %d: %s", code, stderr.String())
+		}
+	})
+	base := "http://" + addr
+	eventually(t, 10*time.Second, func() error {
+		_, err := get(base + "/-/healthy")
+		return err
+	})
+	return base
+}
+
+type response struct {
+	status int
+	body   string
+}
+
+func get(url string) (response, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return response{}, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return response{resp.StatusCode, string(body)}, err
+}
+
+// eventually retries check until it succeeds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %v", within, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metricLine checks that the scrape has the exact line `series value`.
+func metricLine(base, line string) error {
+	r, err := get(base + "/metrics")
+	if err != nil {
+		return err
+	}
+	for _, l := range strings.Split(r.body, "\n") {
+		if l == line {
+			return nil
+		}
+	}
+	return fmt.Errorf("no line %q in /metrics", line)
+}
+
+func TestWithTheBrokerDownAtStartUpIsZeroAndNotReadyUntilItComesUp(t *testing.T) {
+	addr := kafkatest.Require(t, broker)
+	if err := broker.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			_ = broker.Restart()
+		}
+	})
+
+	base := startExporter(t, "--kafka.server="+addr, "--kafka.poll-interval=300ms", "--lag.window=10s")
+	eventually(t, 10*time.Second, func() error { return metricLine(base, "lagwatch_up 0") })
+	if r, err := get(base + "/-/ready"); err != nil || r.status != http.StatusServiceUnavailable {
+		t.Fatalf("/-/ready with the broker down = %d %v, want 503", r.status, err)
+	}
+	if r, err := get(base + "/-/healthy"); err != nil || r.status != http.StatusOK {
+		t.Fatalf("/-/healthy = %d %v, want 200 while the process runs", r.status, err)
+	}
+
+	if err := broker.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	eventually(t, 30*time.Second, func() error {
+		r, err := get(base + "/-/ready")
+		if err != nil || r.status != http.StatusOK {
+			return fmt.Errorf("/-/ready = %d %v", r.status, err)
+		}
+		return metricLine(base, "lagwatch_up 1")
+	})
+}
+
+func TestLandingPageBuildInfoAndMetricsAreServed(t *testing.T) {
+	addr := kafkatest.Require(t, broker)
+	base := startExporter(t, "--kafka.server="+addr, "--kafka.poll-interval=300ms", "--lag.window=10s")
+	r, err := get(base + "/")
+	if err != nil || r.status != http.StatusOK || !strings.Contains(r.body, "/metrics") {
+		t.Fatalf("landing page = %d %v, want 200 linking /metrics", r.status, err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		r, err := get(base + "/metrics")
+		if err != nil {
+			return err
+		}
+		for _, want := range []string{"lagwatch_build_info{", "kafka_brokers 1", "lagwatch_kafka_requests_total{api=\"Metadata\"}", "lagwatch_poll_duration_seconds_bucket"} {
+			if !strings.Contains(r.body, want) {
+				return fmt.Errorf("/metrics lacks %q", want)
+			}
+		}
+		return nil
+	})
+}
