@@ -133,15 +133,15 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("kafka.version", "Kafka protocol version to speak at most; lagwatch reads each broker's supported versions, so the default is safe for older brokers.").
 		Default(sarama.MaxVersion.String()).StringVar(&f.kafkaVersion)
 	app.Flag("kafka.poll-interval", "How often to poll the cluster. Scrapes serve the last poll and never wait for one.").
-		Default("15s").IsSetByUser(&f.pollSet).DurationVar(&f.pollInterval)
+		Default("15s").IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
 	app.Flag("kafka.stale-after", "How long to keep serving consumer-group series after polls stopped succeeding (0: 4 poll intervals).").
-		Default("0s").DurationVar(&f.staleAfter)
+		Default("0s").SetValue(durationValue{"kafka.stale-after", &f.staleAfter})
 	app.Flag("kafka.max-in-flight-requests", "Kafka requests in flight at once across all brokers.").
 		Default("16").IntVar(&f.maxInFlight)
 	app.Flag("kafka.config-refresh-interval", "How often to read topic configs (retention, min.insync.replicas) again.").
-		Default("5m").DurationVar(&f.configRefresh)
+		Default("5m").SetValue(durationValue{"kafka.config-refresh-interval", &f.configRefresh})
 	app.Flag("lag.window", "History kept per partition for rates, lag trends and statuses; a partition is stalled when its committed offset did not move over this window.").
-		Default("10m").IsSetByUser(&f.lagWindowSet).DurationVar(&f.lagWindow)
+		Default("10m").IsSetByUser(&f.lagWindowSet).SetValue(durationValue{"lag.window", &f.lagWindow})
 	app.Flag("group.filter", "Regular expression (anchored) of the consumer groups to poll.").Default(".*").StringVar(&f.groupFilter)
 	app.Flag("group.exclude", "Regular expression (anchored) of the consumer groups not to poll.").Default("^$").StringVar(&f.groupExclude)
 	app.Flag("group.member-detail", "Export kafka_consumergroup_member_assigned_partitions, one series per group member (high cardinality).").
@@ -153,8 +153,43 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
 	f.security = addSecurityFlags(app)
 	f.web = kingpinflag.AddFlags(app, ":9308")
-	promslogflag.AddFlags(app, &f.log)
+	f.log.Level, f.log.Format = promslog.NewLevel(), promslog.NewFormat()
+	app.Flag(promslogflag.LevelFlagName, promslogflag.LevelFlagHelp).Default("info").
+		SetValue(namedValue{promslogflag.LevelFlagName, f.log.Level})
+	app.Flag(promslogflag.FormatFlagName, promslogflag.FormatFlagHelp).Default("logfmt").
+		SetValue(namedValue{promslogflag.FormatFlagName, f.log.Format})
 	return app, f
+}
+
+// durationValue is a duration flag whose parse error names the flag, which
+// kingpin's own duration flags do not.
+type durationValue struct {
+	name string
+	dst  *time.Duration
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("--%s %q is not a duration such as 15s or 10m", v.name, s)
+	}
+	*v.dst = d
+	return nil
+}
+
+func (v durationValue) String() string { return v.dst.String() }
+
+// namedValue makes a flag value's parse error name the flag.
+type namedValue struct {
+	name string
+	kingpin.Value
+}
+
+func (v namedValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		return fmt.Errorf("--%s: %v", v.name, err)
+	}
+	return nil
 }
 
 // pollerConfig validates the flags and builds the poller's configuration.
