@@ -144,35 +144,12 @@ func (c *cluster) describeGroups(ctx context.Context, groups []listedGroup) (map
 		batches[i].names = append(batches[i].names, g.name)
 	}
 
-	var (
-		mu   sync.Mutex
-		out  = make(map[string]describedGroup, len(groups))
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for _, bt := range batches {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var got map[string]describedGroup
-			var err error
-			if bt.consumer {
-				got, err = c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
-			} else {
-				got, err = c.describeClassicGroups(ctx, bt.coordinator, bt.names)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			for name, d := range got {
-				out[name] = d
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return gather(batches, func(bt batch) (map[string]describedGroup, error) {
+		if bt.consumer {
+			return c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
+		}
+		return c.describeClassicGroups(ctx, bt.coordinator, bt.names)
+	})
 }
 
 func (c *cluster) describeClassicGroups(ctx context.Context, coordinator int32, names []string) (map[string]describedGroup, error) {
@@ -330,31 +307,19 @@ func (c *cluster) committedOffsets(ctx context.Context, groups []listedGroup) (m
 		byCoordinator[g.coordinator] = chunks
 	}
 
-	var (
-		mu   sync.Mutex
-		out  = make(map[string]map[lagcalc.TopicPartition]int64, len(groups))
-		errs []error
-		wg   sync.WaitGroup
-	)
+	type chunk struct {
+		coordinator int32
+		names       []string
+	}
+	var requests []chunk
 	for coordinator, chunks := range byCoordinator {
 		for _, names := range chunks {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				got, err := c.fetchCommitted(ctx, coordinator, names)
-				mu.Lock()
-				defer mu.Unlock()
-				for g, offsets := range got {
-					out[g] = offsets
-				}
-				if err != nil {
-					errs = append(errs, err)
-				}
-			}()
+			requests = append(requests, chunk{coordinator, names})
 		}
 	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	return gather(requests, func(r chunk) (map[string]map[lagcalc.TopicPartition]int64, error) {
+		return c.fetchCommitted(ctx, r.coordinator, r.names)
+	})
 }
 
 func (c *cluster) fetchCommitted(ctx context.Context, coordinator int32, names []string) (map[string]map[lagcalc.TopicPartition]int64, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/IBM/sarama"
 
@@ -30,29 +29,17 @@ func (c *cluster) fetchLogOffsets(ctx context.Context, topics []Topic) (map[lagc
 		}
 	}
 
-	var (
-		mu   sync.Mutex
-		out  = make(map[lagcalc.TopicPartition]logOffsets)
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for leader, tps := range byLeader {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := c.leaderLogOffsets(ctx, leader, tps)
-			mu.Lock()
-			defer mu.Unlock()
-			for tp, o := range got {
-				out[tp] = o
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
+	type leaderRequest struct {
+		leader int32
+		tps    []lagcalc.TopicPartition
 	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	var requests []leaderRequest
+	for leader, tps := range byLeader {
+		requests = append(requests, leaderRequest{leader, tps})
+	}
+	return gather(requests, func(r leaderRequest) (map[lagcalc.TopicPartition]logOffsets, error) {
+		return c.leaderLogOffsets(ctx, r.leader, r.tps)
+	})
 }
 
 func (c *cluster) leaderLogOffsets(ctx context.Context, leader int32, tps []lagcalc.TopicPartition) (map[lagcalc.TopicPartition]logOffsets, error) {

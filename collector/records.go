@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -32,29 +31,17 @@ func (c *cluster) recordTimestamps(ctx context.Context, leaders map[lagcalc.Topi
 		}
 		byLeader[leader] = append(byLeader[leader], o)
 	}
-	var (
-		mu   sync.Mutex
-		out  = make(map[lagcalc.TopicPartitionOffset]time.Time, len(offsets))
-		errs []error
-		wg   sync.WaitGroup
-	)
-	for leader, wanted := range byLeader {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := c.leaderRecordTimestamps(ctx, leader, wanted)
-			mu.Lock()
-			defer mu.Unlock()
-			for k, v := range got {
-				out[k] = v
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
+	type leaderRequest struct {
+		leader int32
+		wanted []lagcalc.TopicPartitionOffset
 	}
-	wg.Wait()
-	return out, errors.Join(errs...)
+	var requests []leaderRequest
+	for leader, wanted := range byLeader {
+		requests = append(requests, leaderRequest{leader, wanted})
+	}
+	return gather(requests, func(r leaderRequest) (map[lagcalc.TopicPartitionOffset]time.Time, error) {
+		return c.leaderRecordTimestamps(ctx, r.leader, r.wanted)
+	})
 }
 
 func (c *cluster) leaderRecordTimestamps(ctx context.Context, leader int32, wanted []lagcalc.TopicPartitionOffset) (map[lagcalc.TopicPartitionOffset]time.Time, error) {
