@@ -49,8 +49,15 @@ lint:
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 30s
 fuzz:
-	$(GO) test ./lagcalc -run '^$$' -fuzz '^FuzzTracker' -fuzztime $(FUZZTIME)
-	$(GO) test . -run '^$$' -fuzz '^FuzzFlagParsingNeverPanics$$' -fuzztime $(FUZZTIME)
+	for target in FuzzTrackerOutputsAreFiniteNonNegativeWithOneStatusEach FuzzTrackerHistoryStaysBounded FuzzTrackerCountsEveryRewindOnce; do \
+		$(GO) test ./lagcalc -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
+	done
+	$(GO) test . -short -run '^$$' -fuzz '^FuzzFlagParsingNeverPanics$$' -fuzztime $(FUZZTIME)
 
 clean:
 	rm -f lagwatch
+
+## bench: scale benchmark against a populated kfake cluster (see bench/run.sh for BENCH_* sizes), then the collector's Go benchmarks
+bench:
+	./bench/run.sh
+	$(GO) test ./collector -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate)$$' -benchtime 3x -count 1
