@@ -1,18 +1,238 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
 	"github.com/IBM/sarama"
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/xdg-go/scram"
 )
 
+// passwordEnv carries the SASL password without putting it on the command
+// line, where `ps` and shell history would show it.
+const passwordEnv = "LAGWATCH_SASL_PASSWORD"
+
+// saslMechanisms maps the --sasl.mechanism values to sarama's names.
+var saslMechanisms = map[string]sarama.SASLMechanism{
+	"plain":        sarama.SASLTypePlaintext,
+	"scram-sha256": sarama.SASLTypeSCRAMSHA256,
+	"scram-sha512": sarama.SASLTypeSCRAMSHA512,
+}
+
 // securityFlags are the flags for TLS and SASL connections to Kafka.
-type securityFlags struct{}
+type securityFlags struct {
+	tlsEnabled         bool
+	caFile             string
+	certFile           string
+	keyFile            string
+	serverName         string
+	insecureSkipVerify bool
+
+	saslEnabled  bool
+	mechanism    string
+	username     string
+	password     string
+	passwordFile string
+}
 
 func addSecurityFlags(app *kingpin.Application) *securityFlags {
-	return &securityFlags{}
+	s := &securityFlags{}
+	app.Flag("tls.enabled", "Connect to Kafka over TLS.").Default("false").BoolVar(&s.tlsEnabled)
+	app.Flag("tls.ca-file", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's).").StringVar(&s.caFile)
+	app.Flag("tls.cert-file", "PEM file of the client certificate, for brokers that require TLS client authentication.").StringVar(&s.certFile)
+	app.Flag("tls.key-file", "PEM file of the client certificate's private key.").StringVar(&s.keyFile)
+	app.Flag("tls.server-name", "Name to verify the brokers' certificates against (default: the host of each broker's address).").StringVar(&s.serverName)
+	app.Flag("tls.insecure-skip-tls-verify", "Do not verify the brokers' certificates (insecure: for testing only).").Default("false").BoolVar(&s.insecureSkipVerify)
+	app.Flag("sasl.enabled", "Authenticate to Kafka with SASL.").Default("false").BoolVar(&s.saslEnabled)
+	app.Flag("sasl.mechanism", "SASL mechanism: plain, scram-sha256 or scram-sha512.").Default("plain").StringVar(&s.mechanism)
+	app.Flag("sasl.username", "SASL user name.").StringVar(&s.username)
+	app.Flag("sasl.password", "SASL password; prefer $"+passwordEnv+" or --sasl.password-file, which keep it out of the process list.").
+		Envar(passwordEnv).StringVar(&s.password)
+	app.Flag("sasl.password-file", "File holding the SASL password (a trailing newline is ignored).").StringVar(&s.passwordFile)
+	return s
 }
 
-// apply configures conf's TLS and SASL from the flags.
+// apply configures conf's TLS and SASL from the flags. Its errors name the
+// flag at fault and never contain a secret.
 func (s *securityFlags) apply(conf *sarama.Config) error {
+	if err := s.applyTLS(conf); err != nil {
+		return err
+	}
+	return s.applySASL(conf)
+}
+
+func (s *securityFlags) applyTLS(conf *sarama.Config) error {
+	if !s.tlsEnabled {
+		// A TLS setting without --tls.enabled would silently connect in
+		// plaintext, SASL passwords included.
+		for _, f := range []struct{ name, value string }{
+			{"--tls.ca-file", s.caFile}, {"--tls.cert-file", s.certFile},
+			{"--tls.key-file", s.keyFile}, {"--tls.server-name", s.serverName},
+		} {
+			if f.value != "" {
+				return fmt.Errorf("%s is set but --tls.enabled is not", f.name)
+			}
+		}
+		if s.insecureSkipVerify {
+			return errors.New("--tls.insecure-skip-tls-verify is set but --tls.enabled is not")
+		}
+		return nil
+	}
+
+	tlsConf := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ServerName:         s.serverName,
+		InsecureSkipVerify: s.insecureSkipVerify, //nolint:gosec // the operator asked for it
+	}
+	if s.caFile != "" {
+		pemBytes, err := os.ReadFile(s.caFile)
+		if err != nil {
+			return fmt.Errorf("--tls.ca-file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return fmt.Errorf("--tls.ca-file %q holds no PEM certificate", s.caFile)
+		}
+		tlsConf.RootCAs = pool
+	}
+	switch {
+	case s.keyFile != "" && s.certFile == "":
+		return errors.New("--tls.key-file needs --tls.cert-file")
+	case s.certFile != "" && s.keyFile == "":
+		return errors.New("--tls.cert-file needs --tls.key-file")
+	case s.certFile != "":
+		cert, err := s.clientCertificate()
+		if err != nil {
+			return err
+		}
+		tlsConf.Certificates = []tls.Certificate{cert}
+	}
+	conf.Net.TLS.Enable = true
+	conf.Net.TLS.Config = tlsConf
 	return nil
 }
+
+// clientCertificate loads the key pair, blaming the file at fault.
+// tls.X509KeyPair's errors never quote the key's bytes.
+func (s *securityFlags) clientCertificate() (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(s.certFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("--tls.cert-file: %v", err)
+	}
+	if !hasPEMBlock(certPEM, "CERTIFICATE") {
+		return tls.Certificate{}, fmt.Errorf("--tls.cert-file %q holds no PEM certificate", s.certFile)
+	}
+	keyPEM, err := os.ReadFile(s.keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("--tls.key-file: %v", err)
+	}
+	if !hasPEMBlock(keyPEM, "PRIVATE KEY") {
+		return tls.Certificate{}, fmt.Errorf("--tls.key-file %q holds no PEM private key", s.keyFile)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("--tls.key-file %q does not fit --tls.cert-file %q: %v", s.keyFile, s.certFile, err)
+	}
+	return cert, nil
+}
+
+// hasPEMBlock reports whether data holds a PEM block whose type ends in
+// suffix ("PRIVATE KEY" matches PKCS#1, PKCS#8 and EC keys).
+func hasPEMBlock(data []byte, suffix string) bool {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return false
+		}
+		if strings.HasSuffix(block.Type, suffix) {
+			return true
+		}
+	}
+}
+
+func (s *securityFlags) applySASL(conf *sarama.Config) error {
+	if !s.saslEnabled {
+		if s.username != "" || s.passwordFile != "" {
+			return errors.New("--sasl.username or --sasl.password-file is set but --sasl.enabled is not")
+		}
+		return nil
+	}
+	mechanism, ok := saslMechanisms[s.mechanism]
+	if !ok {
+		return fmt.Errorf("--sasl.mechanism %q is not one of plain, scram-sha256, scram-sha512", s.mechanism)
+	}
+	if s.username == "" {
+		return errors.New("--sasl.enabled needs --sasl.username")
+	}
+	password, err := s.saslPassword()
+	if err != nil {
+		return err
+	}
+
+	conf.Net.SASL.Enable = true
+	conf.Net.SASL.Mechanism = mechanism
+	conf.Net.SASL.User = s.username
+	conf.Net.SASL.Password = password
+	// Kafka 1.0+ speaks SaslHandshake v1 with SaslAuthenticate, which
+	// reports why authentication failed.
+	conf.Net.SASL.Handshake = true
+	conf.Net.SASL.Version = sarama.SASLHandshakeV1
+	switch mechanism {
+	case sarama.SASLTypeSCRAMSHA256:
+		conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA256} }
+	case sarama.SASLTypeSCRAMSHA512:
+		conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA512} }
+	}
+	return nil
+}
+
+func (s *securityFlags) saslPassword() (string, error) {
+	if s.passwordFile == "" {
+		if s.password == "" {
+			return "", fmt.Errorf("--sasl.enabled needs --sasl.password, --sasl.password-file or $%s", passwordEnv)
+		}
+		return s.password, nil
+	}
+	if s.password != "" {
+		return "", fmt.Errorf("--sasl.password-file and --sasl.password (or $%s) are both set; give one", passwordEnv)
+	}
+	data, err := os.ReadFile(s.passwordFile)
+	if err != nil {
+		return "", fmt.Errorf("--sasl.password-file: %v", err)
+	}
+	password := strings.TrimRight(string(data), "\r\n")
+	if password == "" {
+		return "", fmt.Errorf("--sasl.password-file %q is empty", s.passwordFile)
+	}
+	if strings.ContainsAny(password, "\r\n") {
+		return "", fmt.Errorf("--sasl.password-file %q holds more than one line", s.passwordFile)
+	}
+	return password, nil
+}
+
+// scramClient adapts xdg-go/scram to sarama.SCRAMClient. sarama makes a
+// fresh one per connection through SCRAMClientGeneratorFunc.
+type scramClient struct {
+	hash scram.HashGeneratorFcn
+	conv *scram.ClientConversation
+}
+
+func (c *scramClient) Begin(user, password, authzID string) error {
+	client, err := c.hash.NewClient(user, password, authzID)
+	if err != nil {
+		return fmt.Errorf("scram client: %w", err)
+	}
+	c.conv = client.NewConversation()
+	return nil
+}
+
+func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
+
+func (c *scramClient) Done() bool { return c.conv.Done() }

@@ -76,6 +76,12 @@ type Options struct {
 	// loopback port: listener name → security protocol, e.g.
 	// {"SASL_SSL": "SASL_SSL"}. Broker.ListenerAddr returns their addresses.
 	ExtraListeners map[string]string
+	// ScramUsers are SCRAM-SHA-256 and SCRAM-SHA-512 credentials (user →
+	// password) written into the cluster's bootstrap metadata when the
+	// storage is formatted, so they exist before the first client connects.
+	// StorageTool's --add-scram syntax leaves no room for ',' or ']' in a
+	// name or password.
+	ScramUsers map[string]string
 	// StartTimeout bounds Start and Restart; 0 means 90 s.
 	StartTimeout time.Duration
 }
@@ -316,8 +322,15 @@ func (b *Broker) format() error {
 	if err != nil {
 		return err
 	}
-	cmd := b.javaCommand("kafka.tools.StorageTool", "format", "--standalone",
-		"--cluster-id", clusterID, "--config", b.path("server.properties"))
+	args := []string{"format", "--standalone",
+		"--cluster-id", clusterID, "--config", b.path("server.properties")}
+	for _, user := range slices.Sorted(maps.Keys(b.opts.ScramUsers)) {
+		for _, mechanism := range []string{"SCRAM-SHA-256", "SCRAM-SHA-512"} {
+			args = append(args, "--add-scram",
+				fmt.Sprintf("%s=[name=%s,password=%s]", mechanism, user, b.opts.ScramUsers[user]))
+		}
+	}
+	cmd := b.javaCommand("kafka.tools.StorageTool", args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("kafkatest: format KRaft storage: %w\n%s", err, lastLines(string(out), logTailLines))

@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/IBM/sarama"
+	"github.com/xdg-go/scram"
+
+	"github.com/lagwatch/lagwatch/internal/securetest"
+)
+
+const testPassword = "s3cret-Pa55word"
+
+// testFiles are PEM and password files made fresh for each test.
+type testFiles struct {
+	dir, ca, cert, key, otherKey, garbage, empty, password string
+	caPool                                                 *x509.CertPool
+	leaf                                                   *x509.Certificate
+}
+
+func newTestFiles(t *testing.T) testFiles {
+	t.Helper()
+	ca, err := securetest.NewCA("test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue("lagwatch", "localhost", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKeyPEM, err := ca.Issue("someone else")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
+	block, _ := pem.Decode(certPEM)
+	leaf, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testFiles{
+		dir:      dir,
+		ca:       securetest.WriteFile(t, dir, "ca.pem", ca.CertPEM),
+		cert:     securetest.WriteFile(t, dir, "client.pem", certPEM),
+		key:      securetest.WriteFile(t, dir, "client-key.pem", keyPEM),
+		otherKey: securetest.WriteFile(t, dir, "other-key.pem", otherKeyPEM),
+		garbage:  securetest.WriteFile(t, dir, "garbage.pem", []byte("not PEM at all\n")),
+		empty:    securetest.WriteFile(t, dir, "empty", nil),
+		password: securetest.WriteFile(t, dir, "password", []byte(testPassword+"\n")),
+		caPool:   pool,
+		leaf:     leaf,
+	}
+}
+
+func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
+	// An operator's environment must not leak into the table's cases.
+	t.Setenv(passwordEnv, "")
+	f := newTestFiles(t)
+	missing := filepath.Join(f.dir, "missing.pem")
+	tlsOn, saslOn := "--tls.enabled", "--sasl.enabled"
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unreadable CA file", []string{tlsOn, "--tls.ca-file=" + missing}, "--tls.ca-file"},
+		{"CA file without PEM", []string{tlsOn, "--tls.ca-file=" + f.garbage}, "--tls.ca-file"},
+		{"unreadable cert file", []string{tlsOn, "--tls.cert-file=" + missing, "--tls.key-file=" + f.key}, "--tls.cert-file"},
+		{"cert file without PEM", []string{tlsOn, "--tls.cert-file=" + f.garbage, "--tls.key-file=" + f.key}, "--tls.cert-file"},
+		{"unreadable key file", []string{tlsOn, "--tls.cert-file=" + f.cert, "--tls.key-file=" + missing}, "--tls.key-file"},
+		{"key file without PEM", []string{tlsOn, "--tls.cert-file=" + f.cert, "--tls.key-file=" + f.garbage}, "--tls.key-file"},
+		{"key of another certificate", []string{tlsOn, "--tls.cert-file=" + f.cert, "--tls.key-file=" + f.otherKey}, "--tls.key-file"},
+		{"key without cert", []string{tlsOn, "--tls.key-file=" + f.key}, "--tls.key-file"},
+		{"cert without key", []string{tlsOn, "--tls.cert-file=" + f.cert}, "--tls.cert-file"},
+		{"CA file without TLS enabled", []string{"--tls.ca-file=" + f.ca}, "--tls.ca-file"},
+		{"skip verify without TLS enabled", []string{"--tls.insecure-skip-tls-verify"}, "--tls.insecure-skip-tls-verify"},
+		{"SASL without user name", []string{saslOn, "--sasl.password=" + testPassword}, "--sasl.username"},
+		{"unknown SASL mechanism", []string{saslOn, "--sasl.mechanism=gssapi", "--sasl.username=alice", "--sasl.password=" + testPassword}, "--sasl.mechanism"},
+		{"SASL without password", []string{saslOn, "--sasl.username=alice"}, "--sasl.password"},
+		{"unreadable password file", []string{saslOn, "--sasl.username=alice", "--sasl.password-file=" + missing}, "--sasl.password-file"},
+		{"empty password file", []string{saslOn, "--sasl.username=alice", "--sasl.password-file=" + f.empty}, "--sasl.password-file"},
+		{"password and password file", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.password-file=" + f.password}, "--sasl.password-file"},
+		{"user name without SASL enabled", []string{"--sasl.username=alice"}, "--sasl.enabled"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), append(tc.args, "--log.level=debug"), &stdout, &stderr)
+			if code != exitUsage {
+				t.Fatalf("exit code = %d, want %d; stderr: %s", code, exitUsage, stderr.String())
+			}
+			lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+			if len(lines) != 1 {
+				t.Fatalf("stderr has %d lines, want one:\n%s", len(lines), stderr.String())
+			}
+			if !strings.HasPrefix(lines[0], "lagwatch: error:") || !strings.Contains(lines[0], tc.want) {
+				t.Fatalf("stderr %q does not name %q", lines[0], tc.want)
+			}
+			if strings.Contains(stdout.String()+stderr.String(), testPassword) {
+				t.Fatalf("the password appears in the output: %q", lines[0])
+			}
+		})
+	}
+}
+
+// appliedConfig parses args as lagwatch does and applies the security
+// flags to a fresh sarama config, which must then pass sarama's checks.
+func appliedConfig(t *testing.T, args ...string) *sarama.Config {
+	t.Helper()
+	app, flags := newApp(io.Discard, io.Discard)
+	if _, err := app.Parse(args); err != nil {
+		t.Fatalf("parse %q: %v", args, err)
+	}
+	conf := sarama.NewConfig()
+	if err := flags.security.apply(conf); err != nil {
+		t.Fatalf("apply %q: %v", args, err)
+	}
+	if err := conf.Validate(); err != nil {
+		t.Fatalf("sarama rejects the config of %q: %v", args, err)
+	}
+	return conf
+}
+
+func TestNoSecurityFlagsLeaveTLSAndSASLOff(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	conf := appliedConfig(t)
+	if conf.Net.TLS.Enable || conf.Net.SASL.Enable {
+		t.Fatalf("TLS enabled %v, SASL enabled %v; want both off", conf.Net.TLS.Enable, conf.Net.SASL.Enable)
+	}
+}
+
+func TestTLSFlagsTrustTheCAAndPresentTheClientCertificate(t *testing.T) {
+	f := newTestFiles(t)
+	conf := appliedConfig(t, "--tls.enabled", "--tls.ca-file="+f.ca,
+		"--tls.cert-file="+f.cert, "--tls.key-file="+f.key, "--tls.server-name=kafka.example")
+	tc := conf.Net.TLS.Config
+	if !conf.Net.TLS.Enable || tc == nil {
+		t.Fatalf("TLS enabled %v with config %v", conf.Net.TLS.Enable, tc)
+	}
+	if tc.ServerName != "kafka.example" || tc.InsecureSkipVerify || tc.MinVersion < tls.VersionTLS12 {
+		t.Fatalf("ServerName %q, InsecureSkipVerify %v, MinVersion %x", tc.ServerName, tc.InsecureSkipVerify, tc.MinVersion)
+	}
+	// The pool must hold our CA: a certificate it signed verifies.
+	if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: tc.RootCAs}); err != nil {
+		t.Fatalf("a certificate signed by --tls.ca-file does not verify: %v", err)
+	}
+	if len(tc.Certificates) != 1 || !bytes.Equal(tc.Certificates[0].Certificate[0], f.leaf.Raw) {
+		t.Fatalf("client certificates = %d, want the one from --tls.cert-file", len(tc.Certificates))
+	}
+}
+
+func TestTLSWithoutCAFileUsesSystemRootsAndCanSkipVerification(t *testing.T) {
+	conf := appliedConfig(t, "--tls.enabled")
+	if tc := conf.Net.TLS.Config; tc.RootCAs != nil || tc.InsecureSkipVerify || len(tc.Certificates) != 0 {
+		t.Fatalf("RootCAs %v, InsecureSkipVerify %v, certificates %d; want system roots, verification, none", tc.RootCAs, tc.InsecureSkipVerify, len(tc.Certificates))
+	}
+	conf = appliedConfig(t, "--tls.enabled", "--tls.insecure-skip-tls-verify")
+	if !conf.Net.TLS.Config.InsecureSkipVerify {
+		t.Fatal("--tls.insecure-skip-tls-verify did not disable verification")
+	}
+}
+
+func TestSASLPlainTakesThePasswordFlag(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.username=alice", "--sasl.password="+testPassword)
+	s := conf.Net.SASL
+	if !s.Enable || s.Mechanism != sarama.SASLTypePlaintext || s.User != "alice" || s.Password != testPassword {
+		t.Fatalf("SASL enable %v mechanism %q user %q, password set %v", s.Enable, s.Mechanism, s.User, s.Password == testPassword)
+	}
+	if s.SCRAMClientGeneratorFunc != nil {
+		t.Fatal("PLAIN got a SCRAM client")
+	}
+	if conf.Net.TLS.Enable {
+		t.Fatal("SASL alone enabled TLS")
+	}
+}
+
+func TestSASLPasswordFileDropsTheTrailingNewline(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	f := newTestFiles(t)
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=scram-sha256", "--sasl.username=alice", "--sasl.password-file="+f.password)
+	if conf.Net.SASL.Password != testPassword {
+		t.Fatalf("password from file has %d bytes, want %d", len(conf.Net.SASL.Password), len(testPassword))
+	}
+}
+
+func TestSASLPasswordComesFromTheEnvironment(t *testing.T) {
+	t.Setenv(passwordEnv, testPassword)
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=scram-sha512", "--sasl.username=alice")
+	if conf.Net.SASL.Password != testPassword || conf.Net.SASL.Mechanism != sarama.SASLTypeSCRAMSHA512 {
+		t.Fatalf("mechanism %q, password from $%s set %v", conf.Net.SASL.Mechanism, passwordEnv, conf.Net.SASL.Password == testPassword)
+	}
+}
+
+// TestSCRAMClientCompletesAConversationWithAServer runs sarama's SCRAM
+// client for each mechanism against xdg-go's SCRAM server: the right
+// password authenticates, a wrong one is refused.
+func TestSCRAMClientCompletesAConversationWithAServer(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	for _, tc := range []struct {
+		flag string
+		hash scram.HashGeneratorFcn
+	}{
+		{"scram-sha256", scram.SHA256},
+		{"scram-sha512", scram.SHA512},
+	} {
+		for _, password := range []string{testPassword, "wrong"} {
+			t.Run(tc.flag+"/"+password, func(t *testing.T) {
+				conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism="+tc.flag, "--sasl.username=alice", "--sasl.password="+password)
+				err := scramConversation(t, tc.hash, conf.Net.SASL.SCRAMClientGeneratorFunc(), password)
+				if (password == testPassword) != (err == nil) {
+					t.Fatalf("password %q: conversation error %v", password, err)
+				}
+			})
+		}
+	}
+}
+
+func scramConversation(t *testing.T, hash scram.HashGeneratorFcn, client sarama.SCRAMClient, password string) error {
+	t.Helper()
+	stored, err := hash.NewClient("alice", testPassword, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := stored.GetStoredCredentials(scram.KeyFactors{Salt: "pepper", Iters: 4096})
+	server, err := hash.NewServer(func(string) (scram.StoredCredentials, error) { return creds, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Begin("alice", password, ""); err != nil {
+		t.Fatal(err)
+	}
+	conv := server.NewConversation()
+	msg, err := client.Step("")
+	for err == nil && !client.Done() {
+		var challenge string
+		if challenge, err = conv.Step(msg); err == nil {
+			msg, err = client.Step(challenge)
+		}
+	}
+	if err == nil && !conv.Valid() {
+		t.Fatal("the client finished but the server did not authenticate it")
+	}
+	return err
+}
