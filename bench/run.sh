@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Scale benchmark: starts a populated kfake cluster (bench/clustergen) and
+# lagwatch against it, and measures lagwatch over 3 polls. Every process it
+# starts is stopped on exit.
+#
+# Environment (defaults in brackets): BENCH_GROUPS [10000], BENCH_TOPICS
+# [2000], BENCH_PARTITIONS [5], BENCH_GROUP_PARTITIONS [100000],
+# BENCH_BROKERS [3], BENCH_POLLS [3], BENCH_PORT [19308],
+# BENCH_POLL_INTERVAL [15s], BENCH_READY_TIMEOUT [600] seconds.
+set -euo pipefail
+
+groups=${BENCH_GROUPS:-10000}
+topics=${BENCH_TOPICS:-2000}
+partitions=${BENCH_PARTITIONS:-5}
+group_partitions=${BENCH_GROUP_PARTITIONS:-100000}
+brokers=${BENCH_BROKERS:-3}
+polls=${BENCH_POLLS:-3}
+port=${BENCH_PORT:-19308}
+interval=${BENCH_POLL_INTERVAL:-15s}
+ready_timeout=${BENCH_READY_TIMEOUT:-600}
+GO=${GO:-go}
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/lagwatch-bench.XXXXXX")
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# deadline_loop SECONDS CMD...: run CMD every second until it succeeds, or fail.
+wait_for() {
+	local timeout=$1 what=$2
+	shift 2
+	local end=$((SECONDS + timeout))
+	until "$@"; do
+		if ((SECONDS >= end)); then
+			log "timed out after ${timeout}s waiting for $what"
+			return 1
+		fi
+		sleep 1
+	done
+}
+
+log "building lagwatch and clustergen"
+(cd "$root" && $GO build -o "$work/lagwatch" . && $GO build -o "$work/clustergen" ./bench/clustergen)
+
+log "populating the cluster: $brokers brokers, $topics topics × $partitions partitions, $groups groups, $group_partitions group-partitions"
+"$work/clustergen" -brokers "$brokers" -topics "$topics" -partitions "$partitions" \
+	-groups "$groups" -group-partitions "$group_partitions" >"$work/cluster.out" 2>"$work/cluster.err" &
+pids+=($!)
+cluster_pid=$!
+cluster_ready() {
+	kill -0 "$cluster_pid" 2>/dev/null || { cat "$work/cluster.err" >&2; exit 1; }
+	grep -q '^bootstrap ' "$work/cluster.out"
+}
+populate_start=$SECONDS
+wait_for "$ready_timeout" "the cluster to be populated" cluster_ready
+cat "$work/cluster.err" >&2
+log "cluster ready in $((SECONDS - populate_start))s"
+
+server_flags=()
+IFS=, read -ra addrs <<<"$(sed -n 's/^bootstrap //p' "$work/cluster.out")"
+for a in "${addrs[@]}"; do server_flags+=("--kafka.server=$a"); done
+
+"$work/lagwatch" "${server_flags[@]}" --kafka.poll-interval="$interval" \
+	--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/lagwatch.log" 2>&1 &
+pids+=($!)
+lagwatch_pid=$!
+url="http://127.0.0.1:$port/metrics"
+
+# scrape FILE: the full /metrics, gzip-compressed on the wire, decompressed
+# into FILE. Prints curl's total time and compressed size.
+scrape() {
+	curl -sf --compressed -H 'Accept-Encoding: gzip' -o "$1" -w '%{time_total} %{size_download}' "$url"
+}
+metric() { # metric FILE NAME: sum of the values of NAME's series
+	awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.6f\n", s + 0 }' "$1"
+}
+up() {
+	kill -0 "$lagwatch_pid" 2>/dev/null || { cat "$work/lagwatch.log" >&2; exit 1; }
+	scrape "$work/m" >/dev/null 2>&1 && grep -q '^lagwatch_up 1$' "$work/m"
+}
+wait_for "$ready_timeout" "lagwatch_up 1" up
+log "first complete poll done"
+
+requests_by_api() { # FILE: api count lines
+	sed -n 's/^lagwatch_kafka_requests_total{api="\([^"]*\)"} \(.*\)$/\1 \2/p' "$1" | sort
+}
+cp "$work/m" "$work/before"
+count0=$(metric "$work/before" lagwatch_poll_duration_seconds_count)
+polled() {
+	# Each check is a full scrape; space them out so the checks themselves
+	# do not load the exporter much more than a Prometheus server would.
+	sleep 4
+	scrape "$work/m" >/dev/null 2>&1 || return 1
+	local c
+	c=$(metric "$work/m" lagwatch_poll_duration_seconds_count)
+	awk -v a="$c" -v b="$count0" -v p="$polls" 'BEGIN { exit !(a - b >= p) }'
+}
+log "measuring $polls polls (interval $interval)"
+wait_for $((polls * 120 + 120)) "$polls more polls" polled
+cp "$work/m" "$work/after"
+
+# Scrape timings, taken between polls.
+scrape_times=()
+for i in 1 2 3; do
+	scrape_times+=("$(scrape "$work/s")")
+done
+series=$(grep -vc '^#' "$work/s")
+rss_peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$lagwatch_pid/status")
+rss_now=$(awk '/^VmRSS/ { print $2 }' "/proc/$lagwatch_pid/status")
+
+sum0=$(metric "$work/before" lagwatch_poll_duration_seconds_sum)
+sum1=$(metric "$work/after" lagwatch_poll_duration_seconds_sum)
+count1=$(metric "$work/after" lagwatch_poll_duration_seconds_count)
+req0=$(metric "$work/before" lagwatch_kafka_requests_total)
+req1=$(metric "$work/after" lagwatch_kafka_requests_total)
+n=$(awk -v a="$count1" -v b="$count0" 'BEGIN { print a - b }')
+poll_s=$(awk -v a="$sum1" -v b="$sum0" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')
+req_per_poll=$(awk -v a="$req1" -v b="$req0" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')
+leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print length(l) }' "$work/after")
+committed=$(grep -c '^kafka_consumergroup_lag{' "$work/after" || true)
+scrape_max=$(printf '%s\n' "${scrape_times[@]}" | awk '{ if ($1 > m) m = $1 } END { printf "%.3f", m }')
+scrape_size=$(printf '%s\n' "${scrape_times[@]}" | awk 'END { printf "%.1f", $2 / 1048576 }')
+
+echo
+echo "lagwatch scale benchmark ($n polls at --kafka.poll-interval=$interval)"
+printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 3)" series
+printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' "$groups" "$committed" "${#addrs[@]}" "$leaders" "$poll_s" "$req_per_poll" \
+	"$(awk -v k="$rss_peak" 'BEGIN { printf "%.0f", k / 1024 }')" "$scrape_max (${scrape_size} MiB gz)" "$series"
+echo
+echo "scrape times (s, gzip bytes): ${scrape_times[*]}; RSS now $(awk -v k="$rss_now" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
+echo "requests per poll by api:"
+join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$work/after") <(requests_by_api "$work/before") |
+	awk -v n="$n" '{ printf "  %-22s %8.1f\n", $1, ($2 == "" ? $3 : $3 - $2) / n }'
+cat <<FORMULA
+formula (B brokers, L partition leaders, C_i groups coordinated by broker i):
+  requests/poll = 1 Metadata + B ListGroups
+                + sum_i ceil(C_i/500) DescribeGroups + sum_i ceil(C_i/500) OffsetFetch
+                + 2L ListOffsets + F Fetch (record timestamps, >= 1 per leader with undated
+                  committed offsets, 0 once cached) + ceil(topics/1000) DescribeConfigs every 5m
+  here: ~ 1 + $brokers + 2*ceil($groups/$brokers/500)*$brokers + 2*$leaders (+ Fetch, + DescribeConfigs)
+FORMULA
+if grep -q 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"; then
+	echo "poll errors:"
+	grep 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"
+fi
