@@ -17,6 +17,8 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0-rc.4
 )
 
+require go.uber.org/goleak v1.3.0
+
 require (
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

@@ -152,3 +152,49 @@ func TestLandingPageBuildInfoAndMetricsAreServed(t *testing.T) {
 		return nil
 	})
 }
+
+func TestBrokerKilledDuringPollsServesStaleSnapshotThenDropsGroupsAndRecovers(t *testing.T) {
+	addr := kafkatest.Require(t, broker)
+	kafkatest.CreateTopic(t, addr, "fault-orders", 1, nil)
+	kafkatest.Produce(t, addr, "fault-orders", 0, 5)
+	kafkatest.CommitOffsets(t, addr, "fault-group", map[string]map[int32]int64{"fault-orders": {0: 2}})
+	lagLine := `kafka_consumergroup_lag{consumergroup="fault-group",partition="0",topic="fault-orders"} 3`
+
+	base := startExporter(t, "--kafka.server="+addr, "--kafka.poll-interval=300ms", "--lag.window=10s", "--kafka.stale-after=4s")
+	eventually(t, 15*time.Second, func() error { return metricLine(base, lagLine) })
+
+	if err := broker.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			_ = broker.Restart()
+		}
+	})
+	// Stale: polls fail, the last snapshot is still served for a while.
+	eventually(t, 10*time.Second, func() error {
+		if err := metricLine(base, "lagwatch_up 0"); err != nil {
+			return err
+		}
+		return metricLine(base, lagLine)
+	})
+	// Past --kafka.stale-after the frozen lag is dropped, not reported as current.
+	eventually(t, 15*time.Second, func() error {
+		if metricLine(base, lagLine) == nil {
+			return fmt.Errorf("frozen lag still served")
+		}
+		return metricLine(base, "lagwatch_up 0")
+	})
+
+	if err := broker.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	eventually(t, 30*time.Second, func() error {
+		if err := metricLine(base, "lagwatch_up 1"); err != nil {
+			return err
+		}
+		return metricLine(base, lagLine)
+	})
+}

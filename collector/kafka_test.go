@@ -196,3 +196,20 @@ func TestRequestsPerPollDoNotGrowWithTheNumberOfGroups(t *testing.T) {
 		t.Errorf("a poll sent %v requests with 2 groups but %v with 20: requests must not grow with groups", few, many)
 	}
 }
+
+func TestPartitionsAddedWhilePollingAppearWithTheNextPoll(t *testing.T) {
+	addr := kafkatest.Require(t, broker)
+	kafkatest.CreateTopic(t, addr, "grow-topic", 1, nil)
+	p, reg := newTestPoller(t, addr, Filters{})
+	pollOnce(t, p)
+	if got := scrape(t, reg).value(t, "kafka_topic_partitions", "topic", "grow-topic"); got != 1 {
+		t.Fatalf("partitions = %v, want 1", got)
+	}
+	if err := kafkatest.NewAdmin(t, addr).CreatePartitions("grow-topic", 3, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, p, reg, "added partitions", expect(map[string]float64{
+		key("kafka_topic_partitions", "topic", "grow-topic"):                                 3,
+		key("kafka_topic_partition_current_offset", "topic", "grow-topic", "partition", "2"): 0,
+	}))
+}
