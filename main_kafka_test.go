@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 // The real Apache Kafka broker the exporter runs against in these tests.
@@ -26,12 +26,7 @@ func TestMain(m *testing.M) {
 // returns its base URL. It stops when the test ends.
 func startExporter(t *testing.T, args ...string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := waitfor.FreeAddr(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
@@ -46,7 +41,7 @@ func startExporter(t *testing.T, args ...string) string {
 		}
 	})
 	base := "http://" + addr
-	eventually(t, 10*time.Second, func() error {
+	waitfor.Condition(t, 10*time.Second, "lagwatch serves", func() error {
 		_, err := get(base + "/-/healthy")
 		return err
 	})
@@ -66,22 +61,6 @@ func get(url string) (response, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return response{resp.StatusCode, string(body)}, err
-}
-
-// eventually retries check until it succeeds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %v", within, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // metricLine checks that the scrape has the exact line `series value`.
@@ -111,7 +90,7 @@ func TestWithTheBrokerDownAtStartUpIsZeroAndNotReadyUntilItComesUp(t *testing.T)
 	})
 
 	base := startExporter(t, "--kafka.server="+addr, "--kafka.poll-interval=300ms", "--lag.window=10s")
-	eventually(t, 10*time.Second, func() error { return metricLine(base, "lagwatch_up 0") })
+	waitfor.Condition(t, 10*time.Second, "lagwatch serves", func() error { return metricLine(base, "lagwatch_up 0") })
 	if r, err := get(base + "/-/ready"); err != nil || r.status != http.StatusServiceUnavailable {
 		t.Fatalf("/-/ready with the broker down = %d %v, want 503", r.status, err)
 	}
@@ -123,7 +102,7 @@ func TestWithTheBrokerDownAtStartUpIsZeroAndNotReadyUntilItComesUp(t *testing.T)
 		t.Fatal(err)
 	}
 	restarted = true
-	eventually(t, 30*time.Second, func() error {
+	waitfor.Condition(t, 30*time.Second, "lagwatch serves", func() error {
 		r, err := get(base + "/-/ready")
 		if err != nil || r.status != http.StatusOK {
 			return fmt.Errorf("/-/ready = %d %v", r.status, err)
@@ -139,7 +118,7 @@ func TestLandingPageBuildInfoAndMetricsAreServed(t *testing.T) {
 	if err != nil || r.status != http.StatusOK || !strings.Contains(r.body, "/metrics") {
 		t.Fatalf("landing page = %d %v, want 200 linking /metrics", r.status, err)
 	}
-	eventually(t, 10*time.Second, func() error {
+	waitfor.Condition(t, 10*time.Second, "lagwatch serves", func() error {
 		r, err := get(base + "/metrics")
 		if err != nil {
 			return err
@@ -161,7 +140,7 @@ func TestBrokerKilledDuringPollsServesStaleSnapshotThenDropsGroupsAndRecovers(t 
 	lagLine := `kafka_consumergroup_lag{consumergroup="fault-group",partition="0",topic="fault-orders"} 3`
 
 	base := startExporter(t, "--kafka.server="+addr, "--kafka.poll-interval=300ms", "--lag.window=10s", "--kafka.stale-after=4s")
-	eventually(t, 15*time.Second, func() error { return metricLine(base, lagLine) })
+	waitfor.Condition(t, 15*time.Second, "lagwatch serves", func() error { return metricLine(base, lagLine) })
 
 	if err := broker.Kill(); err != nil {
 		t.Fatal(err)
@@ -173,14 +152,14 @@ func TestBrokerKilledDuringPollsServesStaleSnapshotThenDropsGroupsAndRecovers(t 
 		}
 	})
 	// Stale: polls fail, the last snapshot is still served for a while.
-	eventually(t, 10*time.Second, func() error {
+	waitfor.Condition(t, 10*time.Second, "lagwatch serves", func() error {
 		if err := metricLine(base, "lagwatch_up 0"); err != nil {
 			return err
 		}
 		return metricLine(base, lagLine)
 	})
 	// Past --kafka.stale-after the frozen lag is dropped, not reported as current.
-	eventually(t, 15*time.Second, func() error {
+	waitfor.Condition(t, 15*time.Second, "lagwatch serves", func() error {
 		if metricLine(base, lagLine) == nil {
 			return fmt.Errorf("frozen lag still served")
 		}
@@ -191,7 +170,7 @@ func TestBrokerKilledDuringPollsServesStaleSnapshotThenDropsGroupsAndRecovers(t 
 		t.Fatal(err)
 	}
 	restarted = true
-	eventually(t, 30*time.Second, func() error {
+	waitfor.Condition(t, 30*time.Second, "lagwatch serves", func() error {
 		if err := metricLine(base, "lagwatch_up 1"); err != nil {
 			return err
 		}

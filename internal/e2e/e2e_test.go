@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -25,6 +24,7 @@ import (
 
 	"github.com/lagwatch/lagwatch/dashboards"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 var broker *kafkatest.Broker
@@ -40,16 +40,6 @@ func repoRoot(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return root
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // tool finds a program from Debian's packages, failing with what to install.
@@ -101,21 +91,6 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
-}
-
-func eventually(t *testing.T, within time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, within, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }
 
 func httpOK(u string) error {
@@ -227,7 +202,7 @@ func startStack(t *testing.T, lagwatchAddr string) stack {
 	t.Cleanup(hookServer.Close)
 
 	dir := t.TempDir()
-	amAddr, promAddr := freeAddr(t), freeAddr(t)
+	amAddr, promAddr := waitfor.FreeAddr(t), waitfor.FreeAddr(t)
 	amConfig := fmt.Sprintf(`route:
   receiver: test
   group_by: [alertname, consumergroup, topic, partition]
@@ -271,8 +246,8 @@ scrape_configs:
 		"--rules.alert.resend-delay=1s",
 	)
 	s := stack{prometheus: "http://" + promAddr, webhook: hook}
-	eventually(t, 60*time.Second, "Alertmanager ready", func() error { return httpOK("http://" + amAddr + "/-/ready") })
-	eventually(t, 60*time.Second, "Prometheus ready", func() error { return httpOK(s.prometheus + "/-/ready") })
+	waitfor.Condition(t, 60*time.Second, "Alertmanager ready", func() error { return httpOK("http://" + amAddr + "/-/ready") })
+	waitfor.Condition(t, 60*time.Second, "Prometheus ready", func() error { return httpOK(s.prometheus + "/-/ready") })
 	return s
 }
 
@@ -393,7 +368,7 @@ func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSki
 		}
 	}()
 
-	lagwatchAddr := freeAddr(t)
+	lagwatchAddr := waitfor.FreeAddr(t)
 	startProcess(t, buildLagwatch(t),
 		"--kafka.server="+addr,
 		"--web.listen-address="+lagwatchAddr,
@@ -405,7 +380,7 @@ func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSki
 
 	stalled := map[string]string{"alertname": "KafkaConsumerPartitionStalled", "consumergroup": group, "topic": topic, "partition": "0"}
 	start := time.Now()
-	eventually(t, 90*time.Second, "firing notification for the stalled partition", func() error {
+	waitfor.Condition(t, 90*time.Second, "firing notification for the stalled partition", func() error {
 		return s.webhook.received("firing", stalled)
 	})
 	t.Logf("stalled partition paged %s after the consumer got stuck", time.Since(start).Round(time.Second))
@@ -417,7 +392,7 @@ func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSki
 	}
 
 	close(handler.skip)
-	eventually(t, 60*time.Second, "resolved notification once the consumer skips the poison message", func() error {
+	waitfor.Condition(t, 60*time.Second, "resolved notification once the consumer skips the poison message", func() error {
 		return s.webhook.received("resolved", stalled)
 	})
 

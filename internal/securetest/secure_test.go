@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 const (
@@ -128,7 +128,7 @@ type lagwatch struct {
 // It polls every second at debug level, so any secret it logged would show.
 func startLagwatch(t *testing.T, env []string, args ...string) *lagwatch {
 	t.Helper()
-	lw := &lagwatch{addr: freeAddr(t), output: &syncBuffer{}, exited: make(chan struct{})}
+	lw := &lagwatch{addr: waitfor.FreeAddr(t), output: &syncBuffer{}, exited: make(chan struct{})}
 	cmd := exec.Command(lagwatchBinary(t), append([]string{
 		"--web.listen-address=" + lw.addr, "--log.level=debug",
 		"--kafka.poll-interval=1s", "--lag.window=10s",
@@ -163,32 +163,6 @@ func (lw *lagwatch) running() bool {
 		return false
 	default:
 		return true
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// eventually polls check until it passes or the deadline ends the test.
-func eventually(t *testing.T, within time.Duration, what string, check func() error) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v: %v", what, within, err)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -260,7 +234,7 @@ func TestRightCAAndSCRAMPasswordReachTheBrokerOverSASLSSL(t *testing.T) {
 	kafkatest.Require(t, broker)
 	t.Parallel()
 	lw := startLagwatch(t, []string{"LAGWATCH_SASL_PASSWORD=" + scramPassword}, saslSSLArgs(t, writeCA(t))...)
-	eventually(t, 60*time.Second, "lagwatch_up 1 over SASL_SSL",
+	waitfor.Condition(t, 60*time.Second, "lagwatch_up 1 over SASL_SSL",
 		metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 1", "kafka_brokers 1"))
 	assertNoSecret(t, lw, scramPassword)
 }
@@ -271,13 +245,13 @@ func TestWrongPasswordKeepsLagwatchRunningDownAndLogsTheAuthenticationFailure(t 
 	// On the command line, the least careful way to pass it.
 	lw := startLagwatch(t, nil, append(saslSSLArgs(t, writeCA(t)), "--sasl.password="+wrongPassword)...)
 	authFailed := regexp.MustCompile(`(?i)authentication failed`)
-	eventually(t, 60*time.Second, "the log names the authentication failure", func() error {
+	waitfor.Condition(t, 60*time.Second, "the log names the authentication failure", func() error {
 		if !authFailed.MatchString(lw.output.String()) {
 			return errors.New("no authentication failure logged yet")
 		}
 		return nil
 	})
-	eventually(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
+	waitfor.Condition(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
 	if !lw.running() {
 		t.Fatal("lagwatch exited after failing to authenticate")
 	}
@@ -294,13 +268,13 @@ func TestBrokerCertificateFromAnotherCAIsRefused(t *testing.T) {
 	caFile := WriteFile(t, t.TempDir(), "other-ca.pem", other.CertPEM)
 	lw := startLagwatch(t, []string{"LAGWATCH_SASL_PASSWORD=" + scramPassword}, saslSSLArgs(t, caFile)...)
 	unknownCA := regexp.MustCompile(`certificate signed by unknown authority`)
-	eventually(t, 60*time.Second, "the log names the untrusted certificate", func() error {
+	waitfor.Condition(t, 60*time.Second, "the log names the untrusted certificate", func() error {
 		if !unknownCA.MatchString(lw.output.String()) {
 			return errors.New("no certificate error logged yet")
 		}
 		return nil
 	})
-	eventually(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
+	waitfor.Condition(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
 	assertNoSecret(t, lw, scramPassword)
 }
 
@@ -327,7 +301,7 @@ func TestWebConfigServesHTTPSAndRequiresBasicAuth(t *testing.T) {
 		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 	}}
 	url := "https://" + lw.addr + "/metrics"
-	eventually(t, 30*time.Second, "HTTPS without credentials answers 401", func() error {
+	waitfor.Condition(t, 30*time.Second, "HTTPS without credentials answers 401", func() error {
 		status, _, err := get(client, url, "", "")
 		if err != nil {
 			return err
@@ -340,7 +314,7 @@ func TestWebConfigServesHTTPSAndRequiresBasicAuth(t *testing.T) {
 	if status, _, err := get(client, url, "prometheus", "wrong"); err != nil || status != http.StatusUnauthorized {
 		t.Fatalf("wrong password: status %d, err %v; want 401", status, err)
 	}
-	eventually(t, 30*time.Second, "HTTPS with credentials serves lagwatch_up 1", func() error {
+	waitfor.Condition(t, 30*time.Second, "HTTPS with credentials serves lagwatch_up 1", func() error {
 		status, body, err := get(client, url, "prometheus", "scrape-secret")
 		if err != nil {
 			return err
