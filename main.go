@@ -111,6 +111,9 @@ type flagValues struct {
 	topicExclude  string
 	deadLetter    string
 	memberDetail  bool
+	granularity   string
+	metricExclude string
+	exporterOpts  collector.ExporterOptions
 	telemetryPath string
 	security      *securityFlags
 	web           *web.FlagConfig
@@ -146,6 +149,10 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("group.exclude", "Regular expression (anchored) of the consumer groups not to poll.").Default("^$").StringVar(&f.groupExclude)
 	app.Flag("group.member-detail", "Export kafka_consumergroup_member_assigned_partitions, one series per group member (high cardinality).").
 		Default("false").BoolVar(&f.memberDetail)
+	app.Flag("lag.granularity", "partition: consumer-group series per partition; topic: only per-topic sums and per-group series, for clusters where a series per group-partition costs too much.").
+		Default("partition").StringVar(&f.granularity)
+	app.Flag("metric.exclude", "Regular expression (anchored) of metric names not to export, e.g. 'kafka_consumergroup_(consume_rate|time_to_drain_seconds)'.").
+		Default("").StringVar(&f.metricExclude)
 	app.Flag("topic.filter", "Regular expression (anchored) of the topics to poll.").Default(".*").StringVar(&f.topicFilter)
 	app.Flag("topic.exclude", "Regular expression (anchored) of the topics not to poll.").Default("^$").StringVar(&f.topicExclude)
 	app.Flag("topic.dead-letter-regex", "Regular expression (anchored) of the names of dead-letter topics, marked by kafka_topic_dead_letter.").
@@ -262,6 +269,18 @@ func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector
 		*r.dst = re
 	}
 
+	if f.granularity != "partition" && f.granularity != "topic" {
+		return cfg, fmt.Errorf("--lag.granularity %q must be partition or topic", f.granularity)
+	}
+	f.exporterOpts = collector.ExporterOptions{MemberDetail: f.memberDetail, TopicGranularity: f.granularity == "topic"}
+	if f.metricExclude != "" {
+		re, err := collector.Anchored(f.metricExclude)
+		if err != nil {
+			return cfg, fmt.Errorf("--metric.exclude: %v", err)
+		}
+		f.exporterOpts.Exclude = re
+	}
+
 	if !strings.HasPrefix(f.telemetryPath, "/") {
 		return cfg, fmt.Errorf("--web.telemetry-path %q must start with /", f.telemetryPath)
 	}
@@ -348,7 +367,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	if err != nil {
 		return usageError{err}
 	}
-	reg.MustRegister(collector.NewExporter(poller, f.memberDetail))
+	reg.MustRegister(collector.NewExporter(poller, f.exporterOpts))
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polling := make(chan struct{})

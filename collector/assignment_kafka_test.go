@@ -208,7 +208,7 @@ func TestDeadLetterTopicIsMarked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(NewExporter(p, false))
+	reg.MustRegister(NewExporter(p, ExporterOptions{}))
 	s := pollUntil(t, p, reg, "dead-letter mark", expect(map[string]float64{
 		key("kafka_topic_dead_letter", "topic", "orders-dlq"): 1,
 	}))

@@ -93,7 +93,7 @@ func BenchmarkRenderSnapshot(b *testing.B) {
 	src := fixedSource{snap: benchSnapshot(), now: t0, staleAfter: time.Minute}
 
 	b.Run("collect", func(b *testing.B) {
-		e := NewExporter(src, false)
+		e := NewExporter(src, ExporterOptions{})
 		b.ReportAllocs()
 		var series int
 		for b.Loop() {
@@ -120,7 +120,7 @@ func BenchmarkRenderSnapshot(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			reg := prometheus.NewRegistry()
-			reg.MustRegister(NewExporter(src, false))
+			reg.MustRegister(NewExporter(src, ExporterOptions{}))
 			b.ReportAllocs()
 			var series int
 			for b.Loop() {

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"math"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -17,8 +18,22 @@ var groupStates = []string{"Stable", "PreparingRebalance", "CompletingRebalance"
 // Exporter is a prometheus.Collector that renders the poller's last
 // snapshot. A scrape reads one immutable snapshot and never waits on Kafka.
 type Exporter struct {
-	source       snapshotSource
-	memberDetail bool
+	source snapshotSource
+	opts   ExporterOptions
+	// skip holds the metrics ExporterOptions.Exclude drops.
+	skip map[*metric]bool
+}
+
+// ExporterOptions trade detail for cardinality.
+type ExporterOptions struct {
+	// MemberDetail adds the per-member assignment series, one per consumer.
+	MemberDetail bool
+	// TopicGranularity drops the per-partition consumer-group series and
+	// keeps the per-topic sums and per-group series: for clusters where
+	// one series per group-partition costs more than it tells.
+	TopicGranularity bool
+	// Exclude drops every metric whose name it matches.
+	Exclude *regexp.Regexp
 }
 
 type snapshotSource interface {
@@ -27,16 +42,21 @@ type snapshotSource interface {
 	Now() time.Time
 }
 
-// NewExporter renders source's snapshots. memberDetail adds the
-// per-member assignment series, one per consumer.
-func NewExporter(source snapshotSource, memberDetail bool) *Exporter {
-	return &Exporter{source: source, memberDetail: memberDetail}
+// NewExporter renders source's snapshots.
+func NewExporter(source snapshotSource, opts ExporterOptions) *Exporter {
+	skip := map[*metric]bool{}
+	for _, m := range allMetrics {
+		if opts.Exclude != nil && opts.Exclude.MatchString(m.name) {
+			skip[m] = true
+		}
+	}
+	return &Exporter{source: source, opts: opts, skip: skip}
 }
 
 // Describe sends the descriptors of the snapshot metrics.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range allMetrics {
-		if m.kind != histogram && !isSelfMetric(m) {
+		if m.kind != histogram && !isSelfMetric(m) && !e.skip[m] {
 			ch <- m.desc
 		}
 	}
@@ -56,23 +76,26 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	if snap == nil {
 		return
 	}
-	w := writer{ch: ch}
+	w := writer{ch: ch, skip: e.skip}
 	renderCluster(w, snap)
 	// Once polls have failed for longer than StaleAfter, the consumer-group
 	// series are dropped rather than report frozen lag as current; the
 	// cluster's shape changes rarely and stays.
 	if e.source.Now().Sub(snap.PolledAt) <= e.source.StaleAfter() {
-		renderGroups(w, snap, e.memberDetail)
+		renderGroups(w, snap, e.opts)
 	}
 }
 
 // writer emits const metrics, dropping any value that is not finite or is
 // negative where the metric cannot be: whatever Kafka answered, the output
 // never carries NaN, Inf or a negative lag.
-type writer struct{ ch chan<- prometheus.Metric }
+type writer struct {
+	ch   chan<- prometheus.Metric
+	skip map[*metric]bool
+}
 
 func (w writer) gauge(m *metric, v float64, labels ...string) {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
+	if math.IsNaN(v) || math.IsInf(v, 0) || w.skip[m] {
 		return
 	}
 	w.ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, labels...)
@@ -87,13 +110,16 @@ func (w writer) nonNegative(m *metric, v float64, labels ...string) {
 }
 
 func (w writer) counter(m *metric, v float64, labels ...string) {
-	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || w.skip[m] {
 		return
 	}
 	w.ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, v, labels...)
 }
 
 func (w writer) stateSet(m *metric, states []string, current string, labels ...string) {
+	if w.skip[m] {
+		return
+	}
 	for _, s := range states {
 		v := 0.0
 		if s == current {
@@ -149,7 +175,7 @@ func renderCluster(w writer, snap *Snapshot) {
 	}
 }
 
-func renderGroups(w writer, snap *Snapshot, memberDetail bool) {
+func renderGroups(w writer, snap *Snapshot, opts ExporterOptions) {
 	statuses := statusNames()
 	for _, g := range snap.Groups {
 		if g.Described {
@@ -171,16 +197,18 @@ func renderGroups(w writer, snap *Snapshot, memberDetail bool) {
 		if g.Described && g.tracksAssignment() {
 			w.gauge(groupIdleMembers, float64(g.IdleMembers), g.Name)
 		}
-		if memberDetail {
+		if opts.MemberDetail {
 			for _, m := range g.Members {
 				w.gauge(memberAssignments, float64(len(m.Assigned)), g.Name, m.ID, m.ClientID, m.Host)
 			}
 		}
-		renderGroupPartitions(w, g, statuses)
+		renderGroupPartitions(w, g, statuses, opts.TopicGranularity)
 	}
 }
 
-func renderGroupPartitions(w writer, g Group, statuses []string) {
+// renderGroupPartitions renders the per-partition series of a group and
+// its per-topic sums; with topicOnly, only the sums.
+func renderGroupPartitions(w writer, g Group, statuses []string, topicOnly bool) {
 	var (
 		topic             string
 		offsetSum, lagSum float64
@@ -201,13 +229,18 @@ func renderGroupPartitions(w writer, g Group, statuses []string) {
 		part := strconv.Itoa(int(gp.Partition))
 		labels := []string{g.Name, gp.Topic, part}
 		ev := gp.Eval
+		if gp.HasCommit() && ev.HasLag {
+			any = true
+			offsetSum += float64(gp.Committed)
+			lagSum += float64(ev.Lag)
+		}
+		if topicOnly {
+			continue
+		}
 		w.stateSet(groupPartStatus, statuses, ev.Status.String(), labels...)
 		if !gp.HasCommit() || !ev.HasLag {
 			continue
 		}
-		any = true
-		offsetSum += float64(gp.Committed)
-		lagSum += float64(ev.Lag)
 		w.nonNegative(groupCurrentOffset, float64(gp.Committed), labels...)
 		w.nonNegative(groupLag, float64(ev.Lag), labels...)
 		w.nonNegative(groupLagSeconds, ev.LagSeconds, labels...)

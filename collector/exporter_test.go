@@ -4,6 +4,7 @@ import (
 	"flag"
 	"math"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,7 +30,7 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 func render(t *testing.T, snap *Snapshot, now time.Time) series {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewExporter(fixedSource{snap: snap, now: now, staleAfter: time.Minute}, true))
+	reg.MustRegister(NewExporter(fixedSource{snap: snap, now: now, staleAfter: time.Minute}, ExporterOptions{MemberDetail: true}))
 	return scrape(t, reg)
 }
 
@@ -224,5 +225,40 @@ func TestMetricReferenceIsCurrent(t *testing.T) {
 	}
 	if string(got) != want {
 		t.Errorf("%s is out of date with collector/metrics.go; run: go test ./collector -run TestMetricReferenceIsCurrent -update", path)
+	}
+}
+
+func TestTopicGranularityKeepsSumsAndGroupSeriesButNoPartitionSeries(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewExporter(fixedSource{snap: sampleSnapshot(), now: t0, staleAfter: time.Minute}, ExporterOptions{TopicGranularity: true}))
+	s := scrape(t, reg)
+	if got := s.value(t, "kafka_consumergroup_lag_sum", "consumergroup", "billing", "topic", "orders"); got != 10 {
+		t.Errorf("lag sum = %v, want 10", got)
+	}
+	if !s.has("kafka_consumergroup_status", "consumergroup", "billing", "status", "lagging") {
+		t.Errorf("the group's status must stay")
+	}
+	for k := range s {
+		if strings.HasPrefix(k, "kafka_consumergroup") && strings.Contains(k, `partition="`) {
+			t.Errorf("per-partition group series %s rendered at topic granularity", k)
+		}
+	}
+}
+
+func TestExcludedMetricFamiliesAreNotRendered(t *testing.T) {
+	exclude, err := Anchored("kafka_consumergroup_partition_status|kafka_topic_partition_.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewExporter(fixedSource{snap: sampleSnapshot(), now: t0, staleAfter: time.Minute}, ExporterOptions{Exclude: exclude}))
+	s := scrape(t, reg)
+	for k := range s {
+		if strings.HasPrefix(k, "kafka_consumergroup_partition_status{") || strings.HasPrefix(k, "kafka_topic_partition_") {
+			t.Errorf("excluded series %s rendered", k)
+		}
+	}
+	if !s.has("kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "0") {
+		t.Errorf("a metric not excluded is missing")
 	}
 }

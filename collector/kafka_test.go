@@ -34,7 +34,7 @@ func newTestPoller(t *testing.T, addr string, filters Filters) (*Poller, *promet
 	if err != nil {
 		t.Fatalf("new poller: %v", err)
 	}
-	reg.MustRegister(NewExporter(p, true))
+	reg.MustRegister(NewExporter(p, ExporterOptions{MemberDetail: true}))
 	t.Cleanup(p.cluster.close)
 	return p, reg
 }

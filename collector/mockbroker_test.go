@@ -46,7 +46,7 @@ func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResp
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(NewExporter(p, false))
+	reg.MustRegister(NewExporter(p, ExporterOptions{}))
 	t.Cleanup(p.cluster.close)
 	return p, reg
 }
