@@ -35,3 +35,13 @@ func gather[Req any, K comparable, V any](requests []Req, fetch func(Req) (map[K
 	wg.Wait()
 	return out, errors.Join(errs...)
 }
+
+// gatherPerBroker is gather over requests grouped by broker id: one fetch
+// per broker with that broker's share of the work.
+func gatherPerBroker[T any, K comparable, V any](byBroker map[int32][]T, fetch func(broker int32, items []T) (map[K]V, error)) (map[K]V, error) {
+	ids := make([]int32, 0, len(byBroker))
+	for id := range byBroker {
+		ids = append(ids, id)
+	}
+	return gather(ids, func(id int32) (map[K]V, error) { return fetch(id, byBroker[id]) })
+}

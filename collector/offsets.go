@@ -29,16 +29,8 @@ func (c *cluster) fetchLogOffsets(ctx context.Context, topics []Topic) (map[lagc
 		}
 	}
 
-	type leaderRequest struct {
-		leader int32
-		tps    []lagcalc.TopicPartition
-	}
-	var requests []leaderRequest
-	for leader, tps := range byLeader {
-		requests = append(requests, leaderRequest{leader, tps})
-	}
-	return gather(requests, func(r leaderRequest) (map[lagcalc.TopicPartition]logOffsets, error) {
-		return c.leaderLogOffsets(ctx, r.leader, r.tps)
+	return gatherPerBroker(byLeader, func(leader int32, tps []lagcalc.TopicPartition) (map[lagcalc.TopicPartition]logOffsets, error) {
+		return c.leaderLogOffsets(ctx, leader, tps)
 	})
 }
 

@@ -31,16 +31,8 @@ func (c *cluster) recordTimestamps(ctx context.Context, leaders map[lagcalc.Topi
 		}
 		byLeader[leader] = append(byLeader[leader], o)
 	}
-	type leaderRequest struct {
-		leader int32
-		wanted []lagcalc.TopicPartitionOffset
-	}
-	var requests []leaderRequest
-	for leader, wanted := range byLeader {
-		requests = append(requests, leaderRequest{leader, wanted})
-	}
-	return gather(requests, func(r leaderRequest) (map[lagcalc.TopicPartitionOffset]time.Time, error) {
-		return c.leaderRecordTimestamps(ctx, r.leader, r.wanted)
+	return gatherPerBroker(byLeader, func(leader int32, wanted []lagcalc.TopicPartitionOffset) (map[lagcalc.TopicPartitionOffset]time.Time, error) {
+		return c.leaderRecordTimestamps(ctx, leader, wanted)
 	})
 }
 
