@@ -24,7 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -367,7 +366,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	if err != nil {
 		return usageError{err}
 	}
-	reg.MustRegister(collector.NewExporter(poller, f.exporterOpts))
+	exporter := collector.NewExporter(poller, f.exporterOpts)
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	polling := make(chan struct{})
@@ -381,7 +380,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	}()
 
 	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	mux.Handle(f.telemetryPath, collector.Handler(exporter, reg, logger))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
 	})

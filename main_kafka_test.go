@@ -137,7 +137,7 @@ func TestBrokerKilledDuringPollsServesStaleSnapshotThenDropsGroupsAndRecovers(t 
 	kafkatest.CreateTopic(t, addr, "fault-orders", 1, nil)
 	kafkatest.Produce(t, addr, "fault-orders", 0, 5)
 	kafkatest.CommitOffsets(t, addr, "fault-group", map[string]map[int32]int64{"fault-orders": {0: 2}})
-	lagLine := `kafka_consumergroup_lag{consumergroup="fault-group",partition="0",topic="fault-orders"} 3`
+	lagLine := `kafka_consumergroup_lag{consumergroup="fault-group",topic="fault-orders",partition="0"} 3`
 
 	base := startExporter(t, "--kafka.server="+addr, "--kafka.poll-interval=300ms", "--lag.window=10s", "--kafka.stale-after=4s")
 	waitfor.Condition(t, 15*time.Second, "lagwatch serves", func() error { return metricLine(base, lagLine) })

@@ -54,7 +54,7 @@ var lagwatchMetrics = map[string][]string{
 	"kafka_topic_partition_produce_rate":               {"topic", "partition"},
 	"kafka_cluster_offline_partitions":                 nil,
 	"kafka_cluster_under_replicated_partitions":        nil,
-	"kafka_topic_config_retention_ms":                  {"topic"},
+	"kafka_topic_config_retention_seconds":             {"topic"},
 	"kafka_topic_config_retention_bytes":               {"topic"},
 	"kafka_topic_config_min_insync_replicas":           {"topic"},
 	"kafka_topic_dead_letter":                          {"topic"},

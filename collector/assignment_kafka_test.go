@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -60,14 +61,14 @@ func joinClassicGroup(t *testing.T, addr, group, topic string, strategy sarama.B
 }
 
 // pollUntil polls until the scrape satisfies check, failing after 60 s.
-func pollUntil(t *testing.T, p *Poller, reg *prometheus.Registry, what string, check func(series) error) series {
+func pollUntil(t *testing.T, p *Poller, metrics http.Handler, what string, check func(series) error) series {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		_ = p.PollOnce(ctx)
 		cancel()
-		s := scrape(t, reg)
+		s := scrape(t, metrics)
 		err := check(s)
 		if err == nil {
 			return s
@@ -97,8 +98,8 @@ func TestTwoConsumersOnThreePartitionsAreAllAssignedNoneIdleAndUncommittedIsNoCo
 	joinClassicGroup(t, addr, "assign-two", "assign-three", nil)
 	joinClassicGroup(t, addr, "assign-two", "assign-three", nil)
 
-	p, reg := newTestPoller(t, addr, Filters{})
-	pollUntil(t, p, reg, "two members sharing three partitions", expect(map[string]float64{
+	p, metrics := newTestPoller(t, addr, Filters{})
+	pollUntil(t, p, metrics, "two members sharing three partitions", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-two"):                                        2,
 		key("kafka_consumergroup_state", "consumergroup", "assign-two", "state", "Stable"):                       1,
 		key("kafka_consumergroup_assigned_partitions", "consumergroup", "assign-two", "topic", "assign-three"):   3,
@@ -115,8 +116,8 @@ func TestFourConsumersOnThreePartitionsLeaveOneMemberIdle(t *testing.T) {
 	for range 4 {
 		joinClassicGroup(t, addr, "assign-four", "assign-crowded", nil)
 	}
-	p, reg := newTestPoller(t, addr, Filters{})
-	pollUntil(t, p, reg, "four members on three partitions", expect(map[string]float64{
+	p, metrics := newTestPoller(t, addr, Filters{})
+	pollUntil(t, p, metrics, "four members on three partitions", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-four"):                                        4,
 		key("kafka_consumergroup_assigned_partitions", "consumergroup", "assign-four", "topic", "assign-crowded"): 3,
 		key("kafka_consumergroup_idle_members", "consumergroup", "assign-four"):                                   1,
@@ -128,14 +129,14 @@ func TestGroupWhoseMembersLeftIsEmptyAndHasNoUnassignedPartitions(t *testing.T) 
 	kafkatest.CreateTopic(t, addr, "assign-left", 3, nil)
 	kafkatest.Produce(t, addr, "assign-left", 0, 4)
 	leave := joinClassicGroup(t, addr, "assign-gone", "assign-left", nil)
-	p, reg := newTestPoller(t, addr, Filters{})
-	pollUntil(t, p, reg, "the member joined", expect(map[string]float64{
+	p, metrics := newTestPoller(t, addr, Filters{})
+	pollUntil(t, p, metrics, "the member joined", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-gone"): 1,
 	}))
 	leave()
 	kafkatest.CommitOffsets(t, addr, "assign-gone", map[string]map[int32]int64{"assign-left": {0: 1}})
 
-	pollUntil(t, p, reg, "the group is empty", expect(map[string]float64{
+	pollUntil(t, p, metrics, "the group is empty", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-gone"):                                                                         0,
 		key("kafka_consumergroup_state", "consumergroup", "assign-gone", "state", "Empty"):                                                         1,
 		key("kafka_consumergroup_unassigned_partitions", "consumergroup", "assign-gone", "topic", "assign-left"):                                   0,
@@ -174,8 +175,8 @@ func TestPartitionsNoMemberIsAssignedAreUnassignedWhileTheGroupHasMembers(t *tes
 	addr := kafkatest.Require(t, broker)
 	kafkatest.CreateTopic(t, addr, "assign-orphans", 3, nil)
 	joinClassicGroup(t, addr, "assign-partial", "assign-orphans", firstPartitionsOnly{})
-	p, reg := newTestPoller(t, addr, Filters{})
-	pollUntil(t, p, reg, "partition 2 orphaned", expect(map[string]float64{
+	p, metrics := newTestPoller(t, addr, Filters{})
+	pollUntil(t, p, metrics, "partition 2 orphaned", expect(map[string]float64{
 		key("kafka_consumergroup_assigned_partitions", "consumergroup", "assign-partial", "topic", "assign-orphans"):   2,
 		key("kafka_consumergroup_unassigned_partitions", "consumergroup", "assign-partial", "topic", "assign-orphans"): 1,
 	}))
@@ -186,8 +187,8 @@ func TestUnderMinISRWhenMinInsyncReplicasExceedsTheInSyncReplicas(t *testing.T) 
 	two := "2"
 	kafkatest.CreateTopic(t, addr, "health-strict", 1, map[string]*string{"min.insync.replicas": &two})
 	kafkatest.CreateTopic(t, addr, "health-relaxed", 1, nil)
-	p, reg := newTestPoller(t, addr, Filters{})
-	pollUntil(t, p, reg, "min ISR", expect(map[string]float64{
+	p, metrics := newTestPoller(t, addr, Filters{})
+	pollUntil(t, p, metrics, "min ISR", expect(map[string]float64{
 		key("kafka_topic_partition_under_min_isr", "topic", "health-strict", "partition", "0"):  1,
 		key("kafka_topic_partition_under_min_isr", "topic", "health-relaxed", "partition", "0"): 0,
 		key("kafka_topic_config_min_insync_replicas", "topic", "health-strict"):                 2,
@@ -208,8 +209,7 @@ func TestDeadLetterTopicIsMarked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(NewExporter(p, ExporterOptions{}))
-	s := pollUntil(t, p, reg, "dead-letter mark", expect(map[string]float64{
+	s := pollUntil(t, p, newMetricsHandler(p, reg, ExporterOptions{}), "dead-letter mark", expect(map[string]float64{
 		key("kafka_topic_dead_letter", "topic", "orders-dlq"): 1,
 	}))
 	if s.has("kafka_topic_dead_letter", "topic", "orders-live") {
@@ -263,8 +263,8 @@ func TestConsumerProtocolGroupIsDescribedAndItsLagIsRight(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-done; client.Close() })
 
-	p, reg := newTestPoller(t, addr, Filters{})
-	pollUntil(t, p, reg, "consumer-protocol group described with lag", expect(map[string]float64{
+	p, metrics := newTestPoller(t, addr, Filters{})
+	pollUntil(t, p, metrics, "consumer-protocol group described with lag", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "kip848-group"):                                        1,
 		key("kafka_consumergroup_state", "consumergroup", "kip848-group", "state", "Stable"):                       1,
 		key("kafka_consumergroup_assigned_partitions", "consumergroup", "kip848-group", "topic", "kip848-topic"):   2,

@@ -1,13 +1,16 @@
 package collector
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
-	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -85,65 +88,68 @@ func benchSnapshot() *Snapshot {
 	return snap
 }
 
-// BenchmarkRenderSnapshot measures one scrape's work on the exporter side
-// for 10,000 groups × 10 partitions: collect renders the const metrics,
-// gather adds the registry's sorting and checks, encode adds writing the
-// text format that /metrics serves.
+// BenchmarkRenderSnapshot measures one scrape's work for 10,000 groups ×
+// 10 partitions: text writes the exposition format, scrape serves the
+// whole /metrics response with gzip as Prometheus asks for it.
 func BenchmarkRenderSnapshot(b *testing.B) {
-	src := fixedSource{snap: benchSnapshot(), now: t0, staleAfter: time.Minute}
+	e := NewExporter(fixedSource{snap: benchSnapshot(), now: t0, staleAfter: time.Minute}, ExporterOptions{})
 
-	b.Run("collect", func(b *testing.B) {
-		e := NewExporter(src, ExporterOptions{})
+	b.Run("text", func(b *testing.B) {
+		var body lineCounter
+		out := bufio.NewWriterSize(&body, 64<<10)
 		b.ReportAllocs()
-		var series int
 		for b.Loop() {
-			ch := make(chan prometheus.Metric, 1024)
-			done := make(chan int)
-			go func() {
-				n := 0
-				for range ch {
-					n++
-				}
-				done <- n
-			}()
-			e.Collect(ch)
-			close(ch)
-			series = <-done
+			body = lineCounter{}
+			out.Reset(&body)
+			e.Write(out)
+			if err := out.Flush(); err != nil {
+				b.Fatal(err)
+			}
 		}
-		b.ReportMetric(float64(series), "series/op")
+		b.ReportMetric(float64(body.samples()), "series/op")
+		b.ReportMetric(float64(body.bytes)/1e6, "MB/op")
 	})
 
-	for _, encode := range []bool{false, true} {
-		name := "gather"
-		if encode {
-			name = "gather+encode"
+	b.Run("scrape", func(b *testing.B) {
+		metrics := Handler(e, prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+		req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Accept-Encoding", "gzip")
+		var sent discardResponse
+		b.ReportAllocs()
+		for b.Loop() {
+			sent = discardResponse{header: http.Header{}}
+			metrics.ServeHTTP(&sent, req)
 		}
-		b.Run(name, func(b *testing.B) {
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(NewExporter(src, ExporterOptions{}))
-			b.ReportAllocs()
-			var series int
-			for b.Loop() {
-				families, err := reg.Gather()
-				if err != nil {
-					b.Fatal(err)
-				}
-				series = 0
-				for _, f := range families {
-					series += len(f.GetMetric())
-				}
-				if encode {
-					enc := expfmt.NewEncoder(io.Discard, expfmt.NewFormat(expfmt.TypeTextPlain))
-					for _, f := range families {
-						if err := enc.Encode(f); err != nil {
-							b.Fatal(err)
-						}
-					}
-				}
-			}
-			b.ReportMetric(float64(series), "series/op")
-		})
-	}
+		b.ReportMetric(float64(sent.bytes)/1e6, "gzipMB/op")
+	})
+}
+
+// lineCounter counts the bytes and lines written to it.
+type lineCounter struct{ bytes, lines, comments int }
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	c.bytes += len(p)
+	c.lines += bytes.Count(p, []byte("\n"))
+	c.comments += bytes.Count(p, []byte("\n#")) // every comment line follows a newline but the first
+	return len(p), nil
+}
+
+// samples is the number of sample lines: all lines but the HELP and TYPE
+// comments (the first line of the body is a HELP comment).
+func (c *lineCounter) samples() int { return c.lines - c.comments - 1 }
+
+// discardResponse is an http.ResponseWriter that counts the body and
+// drops it.
+type discardResponse struct {
+	header http.Header
+	bytes  int
+}
+
+func (d *discardResponse) Header() http.Header { return d.header }
+func (d *discardResponse) WriteHeader(int)     {}
+func (d *discardResponse) Write(p []byte) (int, error) {
+	d.bytes += len(p)
+	return len(p), nil
 }
 
 // BenchmarkFillAndEvaluate measures the CPU side of one poll once the Kafka

@@ -1,12 +1,10 @@
 package collector
 
 import (
-	"math"
+	"bufio"
 	"regexp"
 	"strconv"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -15,13 +13,17 @@ import (
 // protocol's states, then those only the consumer protocol (KIP-848) has.
 var groupStates = []string{"Stable", "PreparingRebalance", "CompletingRebalance", "Empty", "Dead", "Assigning", "Reconciling", "NotReady", "Unknown"}
 
-// Exporter is a prometheus.Collector that renders the poller's last
-// snapshot. A scrape reads one immutable snapshot and never waits on Kafka.
+// Exporter renders the poller's last snapshot in the Prometheus text
+// format. A scrape reads one immutable snapshot and never waits on Kafka.
 type Exporter struct {
 	source snapshotSource
 	opts   ExporterOptions
 	// skip holds the metrics ExporterOptions.Exclude drops.
 	skip map[*metric]bool
+
+	statuses         []string
+	statusLabels     [][]byte
+	groupStateLabels [][]byte
 }
 
 // ExporterOptions trade detail for cardinality.
@@ -50,82 +52,29 @@ func NewExporter(source snapshotSource, opts ExporterOptions) *Exporter {
 			skip[m] = true
 		}
 	}
-	return &Exporter{source: source, opts: opts, skip: skip}
-}
-
-// Describe sends the descriptors of the snapshot metrics.
-func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
-	for _, m := range allMetrics {
-		if m.kind != histogram && !isSelfMetric(m) && !e.skip[m] {
-			ch <- m.desc
-		}
+	statuses := statusNames()
+	return &Exporter{
+		source: source, opts: opts, skip: skip,
+		statuses:         statuses,
+		statusLabels:     stateLabelPairs("status", statuses),
+		groupStateLabels: stateLabelPairs("state", groupStates),
 	}
 }
 
-func isSelfMetric(m *metric) bool {
-	switch m {
-	case upMetric, pollDurationMet, pollErrorsMetric, lastSuccessMetric, requestsMetric, overrunsMetric, buildInfoMetric:
-		return true
-	}
-	return false
-}
-
-// Collect renders the last snapshot.
-func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+// Write renders the last snapshot into out, one metric family after the
+// other; the caller flushes. Nothing is written before the first poll.
+func (e *Exporter) Write(out *bufio.Writer) {
 	snap := e.source.Snapshot()
 	if snap == nil {
 		return
 	}
-	w := writer{ch: ch, skip: e.skip}
+	w := newTextWriter(out, e.skip)
 	renderCluster(w, snap)
 	// Once polls have failed for longer than StaleAfter, the consumer-group
 	// series are dropped rather than report frozen lag as current; the
 	// cluster's shape changes rarely and stays.
 	if e.source.Now().Sub(snap.PolledAt) <= e.source.StaleAfter() {
-		renderGroups(w, snap, e.opts)
-	}
-}
-
-// writer emits const metrics, dropping any value that is not finite or is
-// negative where the metric cannot be: whatever Kafka answered, the output
-// never carries NaN, Inf or a negative lag.
-type writer struct {
-	ch   chan<- prometheus.Metric
-	skip map[*metric]bool
-}
-
-func (w writer) gauge(m *metric, v float64, labels ...string) {
-	if math.IsNaN(v) || math.IsInf(v, 0) || w.skip[m] {
-		return
-	}
-	w.ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, labels...)
-}
-
-// nonNegative emits v only when it is a finite number ≥ 0.
-func (w writer) nonNegative(m *metric, v float64, labels ...string) {
-	if v < 0 {
-		return
-	}
-	w.gauge(m, v, labels...)
-}
-
-func (w writer) counter(m *metric, v float64, labels ...string) {
-	if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) || w.skip[m] {
-		return
-	}
-	w.ch <- prometheus.MustNewConstMetric(m.desc, prometheus.CounterValue, v, labels...)
-}
-
-func (w writer) stateSet(m *metric, states []string, current string, labels ...string) {
-	if w.skip[m] {
-		return
-	}
-	for _, s := range states {
-		v := 0.0
-		if s == current {
-			v = 1
-		}
-		w.ch <- prometheus.MustNewConstMetric(m.desc, prometheus.GaugeValue, v, append(labels, s)...)
+		e.renderGroups(w, snap)
 	}
 }
 
@@ -136,129 +85,267 @@ func boolValue(b bool) float64 {
 	return 0
 }
 
-func renderCluster(w writer, snap *Snapshot) {
-	w.gauge(brokersMetric, float64(len(snap.Brokers)))
-	for _, b := range snap.Brokers {
-		w.gauge(brokerInfoMetric, 1, b.Addr, strconv.Itoa(int(b.ID)))
+// quantity is a measurement that cannot be negative: it is written when
+// it is known and ≥ 0, whatever Kafka answered.
+func quantity(v float64, known bool) (float64, bool) {
+	return v, known && v >= 0
+}
+
+func always(v float64) (float64, bool) { return v, true }
+
+// partitionSeries are the per-partition families, in the order written.
+var partitionSeries = []struct {
+	m     *metric
+	value func(t *Topic, p *Partition) (float64, bool)
+}{
+	{partitionCurrentOffset, func(_ *Topic, p *Partition) (float64, bool) { return quantity(float64(p.LogEnd), p.HasOffsets) }},
+	{partitionOldestOffset, func(_ *Topic, p *Partition) (float64, bool) { return quantity(float64(p.LogStart), p.HasOffsets) }},
+	{partitionLeader, func(_ *Topic, p *Partition) (float64, bool) { return always(float64(p.Leader)) }},
+	{partitionReplicas, func(_ *Topic, p *Partition) (float64, bool) { return always(float64(len(p.Replicas))) }},
+	{partitionISR, func(_ *Topic, p *Partition) (float64, bool) { return always(float64(len(p.ISR))) }},
+	{partitionPreferred, func(_ *Topic, p *Partition) (float64, bool) { return always(boolValue(p.LeaderIsPreferred())) }},
+	{partitionUnderRepl, func(_ *Topic, p *Partition) (float64, bool) { return always(boolValue(p.UnderReplicated())) }},
+	{partitionUnderMinISR, func(t *Topic, p *Partition) (float64, bool) {
+		return boolValue(int64(len(p.ISR)) < t.Config.MinInsyncReplicas), t.Config.Known
+	}},
+	{partitionOffline, func(_ *Topic, p *Partition) (float64, bool) { return always(boolValue(p.Offline())) }},
+	{partitionProduceRate, func(_ *Topic, p *Partition) (float64, bool) { return quantity(p.ProduceRate, p.HasProduceRate) }},
+}
+
+// topicSeries are the per-topic families.
+var topicSeries = []struct {
+	m     *metric
+	value func(t *Topic) (float64, bool)
+}{
+	{topicPartitionsMetric, func(t *Topic) (float64, bool) { return always(float64(len(t.Partitions))) }},
+	{topicRetention, func(t *Topic) (float64, bool) { return retentionSeconds(t.Config.RetentionMs), t.Config.Known }},
+	{topicRetentionBytes, func(t *Topic) (float64, bool) { return float64(t.Config.RetentionBytes), t.Config.Known }},
+	{topicMinISR, func(t *Topic) (float64, bool) { return float64(t.Config.MinInsyncReplicas), t.Config.Known }},
+	{topicDeadLetter, func(t *Topic) (float64, bool) { return 1, t.DeadLetter }},
+}
+
+// retentionSeconds converts retention.ms to the base unit Prometheus
+// wants, keeping Kafka's -1 for "no limit" as it is.
+func retentionSeconds(ms int64) float64 {
+	if ms < 0 {
+		return -1
 	}
-	w.gauge(clusterOffline, float64(snap.OfflinePartitions))
-	w.gauge(clusterUnderReplicated, float64(snap.UnderReplicatedPartitions))
-	for _, t := range snap.Topics {
-		w.gauge(topicPartitionsMetric, float64(len(t.Partitions)), t.Name)
-		if t.DeadLetter {
-			w.gauge(topicDeadLetter, 1, t.Name)
-		}
-		if t.Config.Known {
-			w.gauge(topicRetentionMs, float64(t.Config.RetentionMs), t.Name)
-			w.gauge(topicRetentionBytes, float64(t.Config.RetentionBytes), t.Name)
-			w.gauge(topicMinISR, float64(t.Config.MinInsyncReplicas), t.Name)
-		}
-		for _, p := range t.Partitions {
-			part := strconv.Itoa(int(p.ID))
-			if p.HasOffsets {
-				w.nonNegative(partitionCurrentOffset, float64(p.LogEnd), t.Name, part)
-				w.nonNegative(partitionOldestOffset, float64(p.LogStart), t.Name, part)
+	return float64(ms) / 1000
+}
+
+func renderCluster(w *textWriter, snap *Snapshot) {
+	w.write(brokersMetric, nil, float64(len(snap.Brokers)))
+	var labels []byte
+	for _, b := range snap.Brokers {
+		labels = appendLabel(appendLabel(labels[:0], "address", b.Addr), "id", strconv.Itoa(int(b.ID)))
+		w.write(brokerInfoMetric, labels, 1)
+	}
+	w.write(clusterOffline, nil, float64(snap.OfflinePartitions))
+	w.write(clusterUnderReplicated, nil, float64(snap.UnderReplicatedPartitions))
+	for _, s := range topicSeries {
+		for i := range snap.Topics {
+			t := &snap.Topics[i]
+			if v, ok := s.value(t); ok {
+				labels = appendLabel(labels[:0], "topic", t.Name)
+				w.write(s.m, labels, v)
 			}
-			if p.HasProduceRate {
-				w.nonNegative(partitionProduceRate, p.ProduceRate, t.Name, part)
-			}
-			w.gauge(partitionLeader, float64(p.Leader), t.Name, part)
-			w.gauge(partitionReplicas, float64(len(p.Replicas)), t.Name, part)
-			w.gauge(partitionISR, float64(len(p.ISR)), t.Name, part)
-			w.gauge(partitionPreferred, boolValue(p.LeaderIsPreferred()), t.Name, part)
-			w.gauge(partitionUnderRepl, boolValue(p.UnderReplicated()), t.Name, part)
-			w.gauge(partitionOffline, boolValue(p.Offline()), t.Name, part)
-			if t.Config.Known {
-				w.gauge(partitionUnderMinISR, boolValue(int64(len(p.ISR)) < t.Config.MinInsyncReplicas), t.Name, part)
+		}
+	}
+	for _, s := range partitionSeries {
+		if w.skip[s.m] {
+			continue
+		}
+		for i := range snap.Topics {
+			t := &snap.Topics[i]
+			topic := appendLabel(labels[:0], "topic", t.Name)
+			for j := range t.Partitions {
+				p := &t.Partitions[j]
+				if v, ok := s.value(t, p); ok {
+					labels = appendPartitionLabel(topic, p.ID)
+					w.write(s.m, labels, v)
+				}
 			}
 		}
 	}
 }
 
-func renderGroups(w writer, snap *Snapshot, opts ExporterOptions) {
-	statuses := statusNames()
-	for _, g := range snap.Groups {
-		if g.Described {
-			w.gauge(groupMembers, float64(len(g.Members)), g.Name)
+// hasLag reports whether the group committed the partition and lagcalc
+// could compare the commit with the log: only then are there numbers.
+func (gp *GroupPartition) hasLag() bool { return gp.HasCommit() && gp.Eval.HasLag }
+
+// groupPartitionSeries are the per-group-partition families but the
+// status StateSet, in the order written.
+var groupPartitionSeries = []struct {
+	m     *metric
+	value func(gp *GroupPartition) (float64, bool)
+}{
+	{groupCurrentOffset, func(gp *GroupPartition) (float64, bool) { return quantity(float64(gp.Committed), gp.hasLag()) }},
+	{groupLag, func(gp *GroupPartition) (float64, bool) { return quantity(float64(gp.Eval.Lag), gp.hasLag()) }},
+	{groupLagSeconds, func(gp *GroupPartition) (float64, bool) { return quantity(gp.Eval.LagSeconds, gp.hasLag()) }},
+	{groupConsumeRate, func(gp *GroupPartition) (float64, bool) {
+		return quantity(gp.Eval.ConsumeRate, gp.hasLag() && gp.Eval.HasConsumeRate)
+	}},
+	{groupTimeToDrain, func(gp *GroupPartition) (float64, bool) {
+		return quantity(gp.Eval.TimeToDrainSeconds, gp.hasLag() && gp.Eval.HasTimeToDrain)
+	}},
+	{groupHeadroom, func(gp *GroupPartition) (float64, bool) {
+		return quantity(gp.Eval.RetentionHeadroomSeconds, gp.hasLag() && gp.Eval.HasRetentionHeadroom)
+	}},
+	{groupExpired, func(gp *GroupPartition) (float64, bool) {
+		return quantity(float64(gp.Eval.ExpiredMessages), gp.hasLag() && gp.Eval.HasExpiredMessages)
+	}},
+	{groupRewinds, func(gp *GroupPartition) (float64, bool) { return quantity(float64(gp.Eval.Rewinds), gp.hasLag()) }},
+}
+
+// groupSeries are the per-group families but the StateSets.
+var groupSeries = []struct {
+	m     *metric
+	value func(g *Group) (float64, bool)
+}{
+	{groupMembers, func(g *Group) (float64, bool) { return float64(len(g.Members)), g.Described }},
+	{groupMaxLagSecs, func(g *Group) (float64, bool) { return quantity(g.MaxLagSeconds, len(g.Partitions) > 0) }},
+	{groupIdleMembers, func(g *Group) (float64, bool) {
+		return float64(g.IdleMembers), g.Described && g.tracksAssignment()
+	}},
+}
+
+// groupTopicSeries summarise a group's assignment per topic.
+var groupTopicSeries = []struct {
+	m     *metric
+	value func(gt *GroupTopic) float64
+}{
+	{groupAssigned, func(gt *GroupTopic) float64 { return float64(gt.Assigned) }},
+	{groupUnassigned, func(gt *GroupTopic) float64 { return float64(gt.Unassigned) }},
+}
+
+func (e *Exporter) renderGroups(w *textWriter, snap *Snapshot) {
+	var labels []byte
+	for _, s := range groupSeries {
+		for i := range snap.Groups {
+			g := &snap.Groups[i]
+			if v, ok := s.value(g); ok {
+				labels = appendLabel(labels[:0], "consumergroup", g.Name)
+				w.write(s.m, labels, v)
+			}
+		}
+	}
+	for i := range snap.Groups {
+		g := &snap.Groups[i]
+		if g.Described && !w.skip[groupState] {
 			state := g.State
 			if !contains(groupStates, state) {
 				state = "Unknown"
 			}
-			w.stateSet(groupState, groupStates, state, g.Name)
+			labels = appendLabel(labels[:0], "consumergroup", g.Name)
+			w.stateSet(groupState, labels, e.groupStateLabels, groupStates, state)
 		}
-		if len(g.Partitions) > 0 {
-			w.stateSet(groupStatus, statuses, g.Status.String(), g.Name)
-			w.nonNegative(groupMaxLagSecs, g.MaxLagSeconds, g.Name)
+	}
+	for i := range snap.Groups {
+		g := &snap.Groups[i]
+		if len(g.Partitions) > 0 && !w.skip[groupStatus] {
+			labels = appendLabel(labels[:0], "consumergroup", g.Name)
+			w.stateSet(groupStatus, labels, e.statusLabels, e.statuses, g.Status.String())
 		}
-		for _, gt := range g.Topics {
-			w.gauge(groupAssigned, float64(gt.Assigned), g.Name, gt.Topic)
-			w.gauge(groupUnassigned, float64(gt.Unassigned), g.Name, gt.Topic)
-		}
-		if g.Described && g.tracksAssignment() {
-			w.gauge(groupIdleMembers, float64(g.IdleMembers), g.Name)
-		}
-		if opts.MemberDetail {
-			for _, m := range g.Members {
-				w.gauge(memberAssignments, float64(len(m.Assigned)), g.Name, m.ID, m.ClientID, m.Host)
+	}
+	for _, s := range groupTopicSeries {
+		for i := range snap.Groups {
+			g := &snap.Groups[i]
+			for j := range g.Topics {
+				gt := &g.Topics[j]
+				labels = appendLabel(appendLabel(labels[:0], "consumergroup", g.Name), "topic", gt.Topic)
+				w.write(s.m, labels, s.value(gt))
 			}
 		}
-		renderGroupPartitions(w, g, statuses, opts.TopicGranularity)
+	}
+	if e.opts.MemberDetail {
+		for i := range snap.Groups {
+			g := &snap.Groups[i]
+			for _, m := range g.Members {
+				labels = appendLabel(labels[:0], "consumergroup", g.Name)
+				labels = appendLabel(appendLabel(appendLabel(labels, "member_id", m.ID), "client_id", m.ClientID), "host", m.Host)
+				w.write(memberAssignments, labels, float64(len(m.Assigned)))
+			}
+		}
+	}
+	e.renderTopicSums(w, snap)
+	if !e.opts.TopicGranularity {
+		e.renderGroupPartitions(w, snap)
 	}
 }
 
-// renderGroupPartitions renders the per-partition series of a group and
-// its per-topic sums; with topicOnly, only the sums.
-func renderGroupPartitions(w writer, g Group, statuses []string, topicOnly bool) {
-	var (
-		topic             string
-		offsetSum, lagSum float64
-		any               bool
-	)
-	flush := func() {
-		if any {
-			w.nonNegative(groupCurrentOffsetSum, offsetSum, g.Name, topic)
-			w.nonNegative(groupLagSum, lagSum, g.Name, topic)
+// renderTopicSums writes the kafka_exporter per-topic sums of each group's
+// committed offsets and lag, over the partitions that have a lag.
+func (e *Exporter) renderTopicSums(w *textWriter, snap *Snapshot) {
+	var labels []byte
+	for _, m := range []*metric{groupCurrentOffsetSum, groupLagSum} {
+		if w.skip[m] {
+			continue
 		}
-		offsetSum, lagSum, any = 0, 0, false
-	}
-	for _, gp := range g.Partitions {
-		if gp.Topic != topic {
+		for i := range snap.Groups {
+			g := &snap.Groups[i]
+			var (
+				topic string
+				sum   float64
+				any   bool
+			)
+			flush := func() {
+				if any {
+					labels = appendLabel(appendLabel(labels[:0], "consumergroup", g.Name), "topic", topic)
+					w.nonNegative(m, labels, sum)
+				}
+				sum, any = 0, false
+			}
+			for j := range g.Partitions {
+				gp := &g.Partitions[j]
+				if gp.Topic != topic {
+					flush()
+					topic = gp.Topic
+				}
+				if gp.hasLag() {
+					any = true
+					if m == groupLagSum {
+						sum += float64(gp.Eval.Lag)
+					} else {
+						sum += float64(gp.Committed)
+					}
+				}
+			}
 			flush()
-			topic = gp.Topic
-		}
-		part := strconv.Itoa(int(gp.Partition))
-		labels := []string{g.Name, gp.Topic, part}
-		ev := gp.Eval
-		if gp.HasCommit() && ev.HasLag {
-			any = true
-			offsetSum += float64(gp.Committed)
-			lagSum += float64(ev.Lag)
-		}
-		if topicOnly {
-			continue
-		}
-		w.stateSet(groupPartStatus, statuses, ev.Status.String(), labels...)
-		if !gp.HasCommit() || !ev.HasLag {
-			continue
-		}
-		w.nonNegative(groupCurrentOffset, float64(gp.Committed), labels...)
-		w.nonNegative(groupLag, float64(ev.Lag), labels...)
-		w.nonNegative(groupLagSeconds, ev.LagSeconds, labels...)
-		if ev.HasExpiredMessages {
-			w.nonNegative(groupExpired, float64(ev.ExpiredMessages), labels...)
-		}
-		w.counter(groupRewinds, float64(ev.Rewinds), labels...)
-		if ev.HasConsumeRate {
-			w.nonNegative(groupConsumeRate, ev.ConsumeRate, labels...)
-		}
-		if ev.HasTimeToDrain {
-			w.nonNegative(groupTimeToDrain, ev.TimeToDrainSeconds, labels...)
-		}
-		if ev.HasRetentionHeadroom {
-			w.nonNegative(groupHeadroom, ev.RetentionHeadroomSeconds, labels...)
 		}
 	}
-	flush()
+}
+
+// renderGroupPartitions writes the per-group-partition families: one pass
+// over the group-partitions per family, the format wanting each family's
+// lines together.
+func (e *Exporter) renderGroupPartitions(w *textWriter, snap *Snapshot) {
+	var group, labels []byte
+	each := func(write func(gp *GroupPartition, labels []byte)) {
+		for i := range snap.Groups {
+			g := &snap.Groups[i]
+			group = appendLabel(group[:0], "consumergroup", g.Name)
+			for j := range g.Partitions {
+				gp := &g.Partitions[j]
+				labels = appendPartitionLabel(appendLabel(append(labels[:0], group...), "topic", gp.Topic), gp.Partition)
+				write(gp, labels)
+			}
+		}
+	}
+	if !w.skip[groupPartStatus] {
+		each(func(gp *GroupPartition, labels []byte) {
+			w.stateSet(groupPartStatus, labels, e.statusLabels, e.statuses, gp.Eval.Status.String())
+		})
+	}
+	for _, s := range groupPartitionSeries {
+		if w.skip[s.m] {
+			continue
+		}
+		each(func(gp *GroupPartition, labels []byte) {
+			if v, ok := s.value(gp); ok {
+				w.write(s.m, labels, v)
+			}
+		})
+	}
 }
 
 // statusNames are the values of the partition and group StateSets, in

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"flag"
+	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -29,9 +30,15 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func render(t *testing.T, snap *Snapshot, now time.Time) series {
 	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewExporter(fixedSource{snap: snap, now: now, staleAfter: time.Minute}, ExporterOptions{MemberDetail: true}))
-	return scrape(t, reg)
+	return renderWith(t, snap, now, ExporterOptions{MemberDetail: true})
+}
+
+// renderWith scrapes a /metrics serving snap with opts and an empty
+// registry.
+func renderWith(t *testing.T, snap *Snapshot, now time.Time, opts ExporterOptions) series {
+	t.Helper()
+	e := NewExporter(fixedSource{snap: snap, now: now, staleAfter: time.Minute}, opts)
+	return scrape(t, Handler(e, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)))
 }
 
 func sampleSnapshot() *Snapshot {
@@ -118,7 +125,7 @@ func TestRenderingHealthAssignmentAndStatus(t *testing.T) {
 		{key("kafka_topic_partition_under_min_isr", "topic", "orders", "partition", "0"), 0},
 		{key("kafka_cluster_offline_partitions"), 1},
 		{key("kafka_cluster_under_replicated_partitions"), 2},
-		{key("kafka_topic_config_retention_ms", "topic", "orders"), 3600000},
+		{key("kafka_topic_config_retention_seconds", "topic", "orders"), 3600},
 		{key("kafka_topic_config_min_insync_replicas", "topic", "orders"), 2},
 		{key("kafka_topic_dead_letter", "topic", "orders-dlq"), 1},
 		{key("kafka_topic_partition_produce_rate", "topic", "orders", "partition", "0"), 2.5},
@@ -229,9 +236,7 @@ func TestMetricReferenceIsCurrent(t *testing.T) {
 }
 
 func TestTopicGranularityKeepsSumsAndGroupSeriesButNoPartitionSeries(t *testing.T) {
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewExporter(fixedSource{snap: sampleSnapshot(), now: t0, staleAfter: time.Minute}, ExporterOptions{TopicGranularity: true}))
-	s := scrape(t, reg)
+	s := renderWith(t, sampleSnapshot(), t0, ExporterOptions{TopicGranularity: true})
 	if got := s.value(t, "kafka_consumergroup_lag_sum", "consumergroup", "billing", "topic", "orders"); got != 10 {
 		t.Errorf("lag sum = %v, want 10", got)
 	}
@@ -250,9 +255,7 @@ func TestExcludedMetricFamiliesAreNotRendered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewExporter(fixedSource{snap: sampleSnapshot(), now: t0, staleAfter: time.Minute}, ExporterOptions{Exclude: exclude}))
-	s := scrape(t, reg)
+	s := renderWith(t, sampleSnapshot(), t0, ExporterOptions{Exclude: exclude})
 	for k := range s {
 		if strings.HasPrefix(k, "kafka_consumergroup_partition_status{") || strings.HasPrefix(k, "kafka_topic_partition_") {
 			t.Errorf("excluded series %s rendered", k)

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"regexp"
 	"testing"
@@ -20,9 +21,9 @@ func TestMain(m *testing.M) {
 	os.Exit(kafkatest.Main(m, kafkatest.Options{}, &broker))
 }
 
-// newTestPoller polls the shared broker with cfg's filters, rendering into
-// its own registry.
-func newTestPoller(t *testing.T, addr string, filters Filters) (*Poller, *prometheus.Registry) {
+// newTestPoller polls the shared broker with cfg's filters and serves its
+// own /metrics.
+func newTestPoller(t *testing.T, addr string, filters Filters) (*Poller, http.Handler) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	p, err := NewPoller(Config{
@@ -34,9 +35,8 @@ func newTestPoller(t *testing.T, addr string, filters Filters) (*Poller, *promet
 	if err != nil {
 		t.Fatalf("new poller: %v", err)
 	}
-	reg.MustRegister(NewExporter(p, ExporterOptions{MemberDetail: true}))
 	t.Cleanup(p.cluster.close)
-	return p, reg
+	return p, newMetricsHandler(p, reg, ExporterOptions{MemberDetail: true})
 }
 
 func pollOnce(t *testing.T, p *Poller) {
@@ -55,9 +55,9 @@ func TestLagIsLogEndMinusCommittedForAGroupThatCommittedKnownOffsets(t *testing.
 	kafkatest.Produce(t, addr, "lag-orders", 1, 5)
 	kafkatest.CommitOffsets(t, addr, "lag-group", map[string]map[int32]int64{"lag-orders": {0: 4, 1: 5}})
 
-	p, reg := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, Filters{})
 	pollOnce(t, p)
-	s := scrape(t, reg)
+	s := scrape(t, metrics)
 
 	labels := func(partition string) []string {
 		return []string{"consumergroup", "lag-group", "topic", "lag-orders", "partition", partition}
@@ -106,9 +106,9 @@ func TestDeletedTopicAndDeletedGroupDisappearWithTheNextPoll(t *testing.T) {
 	kafkatest.CommitOffsets(t, addr, "doomed-group", map[string]map[int32]int64{"kept-topic": {0: 1}})
 	kafkatest.CommitOffsets(t, addr, "kept-group", map[string]map[int32]int64{"doomed-topic": {0: 1}, "kept-topic": {0: 2}})
 
-	p, reg := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, Filters{})
 	pollOnce(t, p)
-	before := scrape(t, reg)
+	before := scrape(t, metrics)
 	if !before.mentions("topic", "doomed-topic") || !before.mentions("consumergroup", "doomed-group") {
 		t.Fatalf("the topic and group to delete are not in the output before deletion")
 	}
@@ -116,7 +116,7 @@ func TestDeletedTopicAndDeletedGroupDisappearWithTheNextPoll(t *testing.T) {
 	kafkatest.DeleteTopic(t, addr, "doomed-topic")
 	kafkatest.DeleteGroup(t, addr, "doomed-group")
 	pollOnce(t, p)
-	after := scrape(t, reg)
+	after := scrape(t, metrics)
 	if after.mentions("topic", "doomed-topic") {
 		t.Errorf("deleted topic still in the output:\n%s", after.matching("kafka_"))
 	}
@@ -144,14 +144,14 @@ func TestFiltersKeepAndDropGroupsAndTopics(t *testing.T) {
 		}
 		return re
 	}
-	p, reg := newTestPoller(t, addr, Filters{
+	p, metrics := newTestPoller(t, addr, Filters{
 		GroupInclude: must("filter-team-.*"),
 		GroupExclude: must("filter-team-b"),
 		TopicInclude: must("filter-.*"),
 		TopicExclude: must("filter-skip"),
 	})
 	pollOnce(t, p)
-	s := scrape(t, reg)
+	s := scrape(t, metrics)
 
 	if !s.has("kafka_consumergroup_lag", "consumergroup", "filter-team-a", "topic", "filter-keep", "partition", "0") {
 		t.Errorf("the included group on the included topic is missing:\n%s", s.matching("kafka_consumergroup_lag{"))
@@ -177,11 +177,11 @@ func TestRequestsPerPollDoNotGrowWithTheNumberOfGroups(t *testing.T) {
 		for i := range groups {
 			kafkatest.CommitOffsets(t, addr, "scale-group-"+string(rune('a'+i)), map[string]map[int32]int64{"scale-topic": {0: 1}})
 		}
-		p, reg := newTestPoller(t, addr, Filters{GroupInclude: include, TopicInclude: include})
+		p, metrics := newTestPoller(t, addr, Filters{GroupInclude: include, TopicInclude: include})
 		pollOnce(t, p) // the first poll also reads topic configs
-		before := scrape(t, reg)
+		before := scrape(t, metrics)
 		pollOnce(t, p)
-		after := scrape(t, reg)
+		after := scrape(t, metrics)
 		total := 0.0
 		for k, v := range after {
 			if len(k) > len("lagwatch_kafka_requests_total") && k[:len("lagwatch_kafka_requests_total")] == "lagwatch_kafka_requests_total" {
@@ -200,15 +200,15 @@ func TestRequestsPerPollDoNotGrowWithTheNumberOfGroups(t *testing.T) {
 func TestPartitionsAddedWhilePollingAppearWithTheNextPoll(t *testing.T) {
 	addr := kafkatest.Require(t, broker)
 	kafkatest.CreateTopic(t, addr, "grow-topic", 1, nil)
-	p, reg := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, Filters{})
 	pollOnce(t, p)
-	if got := scrape(t, reg).value(t, "kafka_topic_partitions", "topic", "grow-topic"); got != 1 {
+	if got := scrape(t, metrics).value(t, "kafka_topic_partitions", "topic", "grow-topic"); got != 1 {
 		t.Fatalf("partitions = %v, want 1", got)
 	}
 	if err := kafkatest.NewAdmin(t, addr).CreatePartitions("grow-topic", 3, nil, false); err != nil {
 		t.Fatal(err)
 	}
-	pollUntil(t, p, reg, "added partitions", expect(map[string]float64{
+	pollUntil(t, p, metrics, "added partitions", expect(map[string]float64{
 		key("kafka_topic_partitions", "topic", "grow-topic"):                                 3,
 		key("kafka_topic_partition_current_offset", "topic", "grow-topic", "partition", "2"): 0,
 	}))

@@ -22,9 +22,9 @@ func TestBacklogOlderThanTheWindowReadsItsTrueAge(t *testing.T) {
 	// The group read the first record; the oldest unconsumed is offset 1.
 	kafkatest.CommitOffsets(t, addr, "age-group", map[string]map[int32]int64{"age-backlog": {0: 1}})
 
-	p, reg := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, Filters{})
 	pollOnce(t, p)
-	s := scrape(t, reg)
+	s := scrape(t, metrics)
 	got := s.value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-group", "topic", "age-backlog", "partition", "0")
 	want := time.Since(written).Seconds()
 	// The history holds one poll; only the record's own timestamp can say
@@ -38,7 +38,7 @@ func TestLagSecondsIsWithinOnePollIntervalOfTheTrueAge(t *testing.T) {
 	addr := kafkatest.Require(t, broker)
 	kafkatest.CreateTopic(t, addr, "age-live", 1, nil)
 	kafkatest.CommitOffsets(t, addr, "age-live-group", map[string]map[int32]int64{"age-live": {0: 0}})
-	p, reg := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, Filters{})
 	const pollInterval = 500 * time.Millisecond
 
 	// History starts before the message: the log end is 0 for a while.
@@ -53,7 +53,7 @@ func TestLagSecondsIsWithinOnePollIntervalOfTheTrueAge(t *testing.T) {
 		time.Sleep(pollInterval)
 	}
 	pollOnce(t, p)
-	got := scrape(t, reg).value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-live-group", "topic", "age-live", "partition", "0")
+	got := scrape(t, metrics).value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-live-group", "topic", "age-live", "partition", "0")
 	want := time.Since(written).Seconds()
 	if math.Abs(got-want) > pollInterval.Seconds()+0.5 {
 		t.Errorf("lag seconds = %.2f, want %.2f ± one poll interval", got, want)

@@ -13,12 +13,12 @@ import (
 func TestStoppedPollerLeavesNoGoroutinesBehind(t *testing.T) {
 	addr := kafkatest.Require(t, broker)
 	before := goleak.IgnoreCurrent()
-	p, reg := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, Filters{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
 	deadline := time.Now().Add(30 * time.Second)
-	for scrape(t, reg)["lagwatch_up{}"] != 1 {
+	for scrape(t, metrics)["lagwatch_up{}"] != 1 {
 		if time.Now().After(deadline) {
 			t.Fatal("no complete poll within 30s")
 		}

@@ -52,7 +52,7 @@ var (
 	partitionProduceRate   = newMetric("kafka_topic_partition_produce_rate", gauge, false, "Messages per second appended to the partition, measured over --lag.window.", "topic", "partition")
 	clusterOffline         = newMetric("kafka_cluster_offline_partitions", gauge, false, "Number of partitions without a leader, over the topics lagwatch polls.")
 	clusterUnderReplicated = newMetric("kafka_cluster_under_replicated_partitions", gauge, false, "Number of under-replicated partitions, over the topics lagwatch polls.")
-	topicRetentionMs       = newMetric("kafka_topic_config_retention_ms", gauge, false, "The topic's retention.ms; -1 means no time limit.", "topic")
+	topicRetention         = newMetric("kafka_topic_config_retention_seconds", gauge, false, "The topic's retention.ms in seconds; -1 means no time limit.", "topic")
 	topicRetentionBytes    = newMetric("kafka_topic_config_retention_bytes", gauge, false, "The topic's retention.bytes per partition; -1 means no size limit.", "topic")
 	topicMinISR            = newMetric("kafka_topic_config_min_insync_replicas", gauge, false, "The topic's min.insync.replicas.", "topic")
 	topicDeadLetter        = newMetric("kafka_topic_dead_letter", gauge, false, "1 for topics whose name matches --topic.dead-letter-regex; join on it to watch dead-letter topics.", "topic")
@@ -92,7 +92,7 @@ var allMetrics = []*metric{
 	brokersMetric, brokerInfoMetric,
 	topicPartitionsMetric, partitionCurrentOffset, partitionOldestOffset, partitionLeader, partitionReplicas, partitionISR,
 	partitionPreferred, partitionUnderRepl, partitionUnderMinISR, partitionOffline, partitionProduceRate,
-	clusterOffline, clusterUnderReplicated, topicRetentionMs, topicRetentionBytes, topicMinISR, topicDeadLetter,
+	clusterOffline, clusterUnderReplicated, topicRetention, topicRetentionBytes, topicMinISR, topicDeadLetter,
 	groupCurrentOffset, groupLag, groupCurrentOffsetSum, groupLagSum, groupMembers,
 	groupLagSeconds, groupConsumeRate, groupTimeToDrain, groupHeadroom, groupExpired, groupRewinds,
 	groupPartStatus, groupStatus, groupMaxLagSecs,

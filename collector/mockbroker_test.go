@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 
 // mockCluster answers as one broker (id 1) of a three-broker cluster whose
 // metadata is the given response, with the given log-end offsets.
-func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResponse, logEnd map[int32]int64) (*Poller, *prometheus.Registry) {
+func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResponse, logEnd map[int32]int64) (*Poller, http.Handler) {
 	t.Helper()
 	mb := sarama.NewMockBroker(t, 1)
 	t.Cleanup(mb.Close)
@@ -46,13 +47,12 @@ func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResp
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg.MustRegister(NewExporter(p, ExporterOptions{}))
 	t.Cleanup(p.cluster.close)
-	return p, reg
+	return p, newMetricsHandler(p, reg, ExporterOptions{})
 }
 
 func TestOfflineAndUnderReplicatedPartitionsOnAMockedThreeBrokerCluster(t *testing.T) {
-	p, reg := mockCluster(t, func(v int16) *sarama.MetadataResponse {
+	p, metrics := mockCluster(t, func(v int16) *sarama.MetadataResponse {
 		md := &sarama.MetadataResponse{Version: v}
 		// Partition 0 healthy, 1 lost a replica from its ISR, 2 has no
 		// leader at all (every replica is down).
@@ -65,7 +65,7 @@ func TestOfflineAndUnderReplicatedPartitionsOnAMockedThreeBrokerCluster(t *testi
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_ = p.PollOnce(ctx) // the mock answers no group requests; partial polls are fine here
-	s := scrape(t, reg)
+	s := scrape(t, metrics)
 	checks := map[string]float64{
 		key("kafka_topic_partition_offline", "topic", "shaky", "partition", "2"):                    1,
 		key("kafka_topic_partition_offline", "topic", "shaky", "partition", "0"):                    0,

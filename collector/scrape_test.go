@@ -1,30 +1,51 @@
 package collector
 
 import (
+	"compress/gzip"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // series is a scrape as a map from `name{label="value",...}` (labels
 // sorted) to the sample value, so tests can ask for one series by name.
 type series map[string]float64
 
-// scrape gathers reg the way a Prometheus scrape would and flattens it.
-func scrape(t testing.TB, reg prometheus.Gatherer) series {
+// newMetricsHandler serves /metrics for p the way main does: the
+// snapshot's series and then reg's.
+func newMetricsHandler(p *Poller, reg *prometheus.Registry, opts ExporterOptions) http.Handler {
+	return Handler(NewExporter(p, opts), reg, slog.New(slog.DiscardHandler))
+}
+
+// scrape requests /metrics the way Prometheus does (gzip accepted),
+// checks that the body is valid text format with every series once, and
+// flattens it.
+func scrape(t testing.TB, metrics http.Handler) series {
 	t.Helper()
-	families, err := reg.Gather()
+	body := scrapeBody(t, metrics)
+	// Legacy validation: the names Prometheus accepts without quoting.
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
-		t.Fatalf("gather: %v", err)
+		t.Fatalf("the scrape is not valid Prometheus text format: %v", err)
 	}
 	out := series{}
 	for _, mf := range families {
 		for _, m := range mf.GetMetric() {
 			key := seriesKey(mf.GetName(), m.GetLabel())
+			if _, dup := out[key]; dup {
+				t.Fatalf("series %s appears twice in one scrape", key)
+			}
 			switch mf.GetType() {
 			case dto.MetricType_COUNTER:
 				out[key] = m.GetCounter().GetValue()
@@ -38,6 +59,33 @@ func scrape(t testing.TB, reg prometheus.Gatherer) series {
 		}
 	}
 	return out
+}
+
+// scrapeBody returns the uncompressed /metrics body.
+func scrapeBody(t testing.TB, metrics http.Handler) string {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	metrics.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/plain; version=0.0.4; charset=utf-8" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Fatalf("a scraper accepting gzip got an uncompressed body")
+	}
+	zr, err := gzip.NewReader(rec.Body)
+	if err != nil {
+		t.Fatalf("gzip: %v", err)
+	}
+	body, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("gunzip: %v", err)
+	}
+	return string(body)
 }
 
 func seriesKey(name string, labels []*dto.LabelPair) string {

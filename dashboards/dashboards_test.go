@@ -29,7 +29,7 @@ var lagwatchMetrics = []string{
 	"kafka_topic_partition_leader_is_preferred", "kafka_topic_partition_under_replicated_partition",
 	"kafka_topic_partition_under_min_isr", "kafka_topic_partition_offline", "kafka_topic_partition_produce_rate",
 	"kafka_cluster_offline_partitions", "kafka_cluster_under_replicated_partitions",
-	"kafka_topic_config_retention_ms", "kafka_topic_config_retention_bytes", "kafka_topic_config_min_insync_replicas",
+	"kafka_topic_config_retention_seconds", "kafka_topic_config_retention_bytes", "kafka_topic_config_min_insync_replicas",
 	"kafka_topic_dead_letter",
 	"kafka_consumergroup_current_offset", "kafka_consumergroup_lag", "kafka_consumergroup_current_offset_sum",
 	"kafka_consumergroup_lag_sum", "kafka_consumergroup_members",
