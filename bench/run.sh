@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Scale benchmark: starts a populated kfake cluster (bench/clustergen) and
-# lagwatch against it, and measures lagwatch over 3 polls. Every process it
-# starts is stopped on exit.
+# lagwatch against it, and measures lagwatch over BENCH_POLLS polls. The
+# cluster moves (a record per partition and a commit per group-partition
+# every BENCH_ADVANCE_EVERY), so lagwatch's history fills to its caps as in
+# production: 70 polls are enough for the default window's caps (63 points
+# per partition), whatever the interval. Every process it starts is
+# stopped on exit.
 #
 # Environment (defaults in brackets): BENCH_GROUPS [10000], BENCH_TOPICS
 # [2000], BENCH_PARTITIONS [5], BENCH_GROUP_PARTITIONS [100000],
-# BENCH_BROKERS [3], BENCH_POLLS [3], BENCH_PORT [19308],
-# BENCH_POLL_INTERVAL [15s], BENCH_READY_TIMEOUT [600] seconds.
+# BENCH_BROKERS [3], BENCH_POLLS [70], BENCH_PORT [19308],
+# BENCH_POLL_INTERVAL [2s], BENCH_ADVANCE_EVERY [2s], BENCH_READY_TIMEOUT [600] seconds,
+# BENCH_PROFILE_DIR [unset]: when set, a 30 s CPU profile and a heap
+# profile of lagwatch are written there (go tool pprof FILE).
 set -euo pipefail
 
 groups=${BENCH_GROUPS:-10000}
@@ -14,9 +20,10 @@ topics=${BENCH_TOPICS:-2000}
 partitions=${BENCH_PARTITIONS:-5}
 group_partitions=${BENCH_GROUP_PARTITIONS:-100000}
 brokers=${BENCH_BROKERS:-3}
-polls=${BENCH_POLLS:-3}
+polls=${BENCH_POLLS:-70}
 port=${BENCH_PORT:-19308}
-interval=${BENCH_POLL_INTERVAL:-15s}
+interval=${BENCH_POLL_INTERVAL:-2s}
+advance=${BENCH_ADVANCE_EVERY:-2s}
 ready_timeout=${BENCH_READY_TIMEOUT:-600}
 GO=${GO:-go}
 
@@ -56,7 +63,7 @@ log "building lagwatch and clustergen"
 
 log "populating the cluster: $brokers brokers, $topics topics × $partitions partitions, $groups groups, $group_partitions group-partitions"
 "$work/clustergen" -brokers "$brokers" -topics "$topics" -partitions "$partitions" \
-	-groups "$groups" -group-partitions "$group_partitions" >"$work/cluster.out" 2>"$work/cluster.err" &
+	-groups "$groups" -group-partitions "$group_partitions" -advance-every "$advance" >"$work/cluster.out" 2>"$work/cluster.err" &
 pids+=($!)
 cluster_pid=$!
 cluster_ready() {
@@ -72,7 +79,9 @@ server_flags=()
 IFS=, read -ra addrs <<<"$(sed -n 's/^bootstrap //p' "$work/cluster.out")"
 for a in "${addrs[@]}"; do server_flags+=("--kafka.server=$a"); done
 
-"$work/lagwatch" "${server_flags[@]}" --kafka.poll-interval="$interval" \
+profile_flags=()
+[[ -n ${BENCH_PROFILE_DIR:-} ]] && profile_flags=(--web.enable-pprof)
+"$work/lagwatch" "${server_flags[@]}" "${profile_flags[@]}" --kafka.poll-interval="$interval" \
 	--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/lagwatch.log" 2>&1 &
 pids+=($!)
 lagwatch_pid=$!
@@ -111,6 +120,14 @@ log "measuring $polls polls (interval $interval)"
 wait_for $((polls * 120 + 120)) "$polls more polls" polled
 cp "$work/m" "$work/after"
 
+if [[ -n ${BENCH_PROFILE_DIR:-} ]]; then
+	mkdir -p "$BENCH_PROFILE_DIR"
+	log "profiling lagwatch for 30s into $BENCH_PROFILE_DIR"
+	curl -sf -o "$BENCH_PROFILE_DIR/cpu.pprof" "http://127.0.0.1:$port/debug/pprof/profile?seconds=30"
+	curl -sf -o "$BENCH_PROFILE_DIR/heap.pprof" "http://127.0.0.1:$port/debug/pprof/heap"
+	cp "$work/lagwatch" "$BENCH_PROFILE_DIR/lagwatch"
+fi
+
 # Scrape timings, taken between polls.
 scrape_times=()
 for i in 1 2 3; do
@@ -134,7 +151,7 @@ scrape_max=$(printf '%s\n' "${scrape_times[@]}" | awk '{ if ($1 > m) m = $1 } EN
 scrape_size=$(printf '%s\n' "${scrape_times[@]}" | awk 'END { printf "%.1f", $2 / 1048576 }')
 
 echo
-echo "lagwatch scale benchmark ($n polls at --kafka.poll-interval=$interval)"
+echo "lagwatch scale benchmark ($n polls at --kafka.poll-interval=$interval, default --lag.window; the cluster advances every $advance)"
 printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 3)" series
 printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' "$groups" "$committed" "${#addrs[@]}" "$leaders" "$poll_s" "$req_per_poll" \
 	"$(awk -v k="$rss_peak" 'BEGIN { printf "%.0f", k / 1024 }')" "$scrape_max (${scrape_size} MiB gz)" "$series"
@@ -144,12 +161,15 @@ echo "requests per poll by api:"
 join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$work/after") <(requests_by_api "$work/before") |
 	awk -v n="$n" '{ printf "  %-22s %8.1f\n", $1, ($2 == "" ? $3 : $3 - $2) / n }'
 cat <<FORMULA
-formula (B brokers, L partition leaders, C_i groups coordinated by broker i):
+formula (B brokers, L partition leaders <= B, C_i groups coordinated by broker i):
   requests/poll = 1 Metadata + B ListGroups
-                + sum_i ceil(C_i/500) DescribeGroups + sum_i ceil(C_i/500) OffsetFetch
-                + 2L ListOffsets + F Fetch (record timestamps, >= 1 per leader with undated
-                  committed offsets, 0 once cached) + ceil(topics/1000) DescribeConfigs every 5m
-  here: ~ 1 + $brokers + 2*ceil($groups/$brokers/500)*$brokers + 2*$leaders (+ Fetch, + DescribeConfigs)
+                + sum_i ceil(C_i/10000) DescribeGroups (and as many ConsumerGroupDescribe
+                  where KIP-848 groups exist) + sum_i ceil(C_i/10000) OffsetFetch
+                + 2L ListOffsets + F Fetch (timestamps of records the history cannot date:
+                  per leader, one per distinct offset asked of one partition; cached until
+                  the committed offset moves) + ceil(topics/1000) DescribeConfigs every 5m
+                = 1 + 3B + 2L <= 1 + 5B while no coordinator holds more than 10,000 groups
+  here: 1 + 3*${#addrs[@]} + 2*$leaders = $((1 + 3 * ${#addrs[@]} + 2 * leaders)) (+ Fetch, + DescribeConfigs)
 FORMULA
 if grep -q 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"; then
 	echo "poll errors:"

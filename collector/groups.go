@@ -13,9 +13,12 @@ import (
 )
 
 // Groups per DescribeGroups, ConsumerGroupDescribe and OffsetFetch request.
-// Large enough that 10,000 groups on one coordinator cost a few dozen
-// requests, small enough that one response stays a few megabytes.
-const groupsPerRequest = 500
+// One request per coordinator is what keeps the requests of a poll a
+// function of the brokers, not of the groups: 10,000 groups on a single
+// coordinator still take one request each way. The cap only bounds one
+// response (about 2 MB of OffsetFetch for 10,000 groups × 10 partitions)
+// on clusters far beyond that.
+const groupsPerRequest = 10000
 
 const (
 	protocolClassic  = "classic"

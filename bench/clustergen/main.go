@@ -28,6 +28,11 @@ type shape struct {
 	groupPartitions int
 	records         int
 	workers         int
+	// advanceEvery, when above 0, makes the cluster move like a live one:
+	// every tick each partition gets a record and each group commits one
+	// offset further, so lagwatch's history fills up as it would in
+	// production instead of compressing a flat line.
+	advanceEvery time.Duration
 }
 
 func main() {
@@ -39,6 +44,7 @@ func main() {
 	flag.IntVar(&s.groupPartitions, "group-partitions", 100000, "committed group-partitions in total, spread evenly over the groups")
 	flag.IntVar(&s.records, "records", 2, "records produced to every partition; groups commit offset 1, so lag is records-1")
 	flag.IntVar(&s.workers, "workers", 32, "concurrent OffsetCommit requests while populating")
+	flag.DurationVar(&s.advanceEvery, "advance-every", 0, "produce a record to every partition and advance every committed offset by one this often (0: a static cluster)")
 	flag.Parse()
 	if err := s.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, "clustergen:", err)
@@ -94,7 +100,8 @@ func run(ctx context.Context, s shape) error {
 		return err
 	}
 	produced := time.Now()
-	if err := commit(ctx, kadm.NewClient(cl), s, topics); err != nil {
+	adm := kadm.NewClient(cl)
+	if err := commit(ctx, adm, s, topics, 1); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "clustergen: %d brokers, %d topics × %d partitions, %d groups, %d group-partitions; produced in %s, committed in %s\n",
@@ -102,8 +109,35 @@ func run(ctx context.Context, s shape) error {
 		produced.Sub(started).Round(time.Millisecond), time.Since(produced).Round(time.Millisecond))
 	fmt.Printf("bootstrap %s\n", strings.Join(addrs, ","))
 
-	<-ctx.Done()
-	return nil
+	if s.advanceEvery <= 0 {
+		<-ctx.Done()
+		return nil
+	}
+	ticker := time.NewTicker(s.advanceEvery)
+	defer ticker.Stop()
+	one := s
+	one.records = 1
+	for committed := int64(2); ; committed++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.C:
+		}
+		if err := produce(ctx, cl, one, topics); err != nil {
+			return ignoreShutdown(ctx, err)
+		}
+		if err := commit(ctx, adm, s, topics, committed); err != nil {
+			return ignoreShutdown(ctx, err)
+		}
+	}
+}
+
+// ignoreShutdown drops the error of a request cut short by the signal.
+func ignoreShutdown(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // produce writes s.records records to every partition, so every committed
@@ -139,11 +173,11 @@ func produce(ctx context.Context, cl *kgo.Client, s shape, topics []string) erro
 	return nil
 }
 
-// commit has every group commit offset 1 on groupPartitions/groups
+// commit has every group commit offset `offset` on groupPartitions/groups
 // consecutive partitions (in topic, partition order, wrapping around), one
 // OffsetCommit per group, s.workers at a time. With the defaults each group
 // commits all 5 partitions of two topics and each topic has 10 groups.
-func commit(ctx context.Context, adm *kadm.Client, s shape, topics []string) error {
+func commit(ctx context.Context, adm *kadm.Client, s shape, topics []string, offset int64) error {
 	perGroup := s.groupPartitions / s.groups
 	total := s.topics * s.partitions
 	jobs := make(chan int)
@@ -157,7 +191,7 @@ func commit(ctx context.Context, adm *kadm.Client, s shape, topics []string) err
 				offsets := kadm.Offsets{}
 				for k := 0; k < perGroup; k++ {
 					i := (g*perGroup + k) % total
-					offsets.AddOffset(topics[i/s.partitions], int32(i%s.partitions), 1, -1)
+					offsets.AddOffset(topics[i/s.partitions], int32(i%s.partitions), offset, -1)
 				}
 				group := fmt.Sprintf("bench.group-%06d", g)
 				resp, err := adm.CommitOffsets(ctx, group, offsets)
