@@ -75,7 +75,7 @@ func benchSnapshot() *Snapshot {
 			for p := int32(0); p < benchPartitions; p++ {
 				group.Partitions = append(group.Partitions, GroupPartition{
 					Topic: benchTopicName(ti), Partition: p, Committed: 999_000, Assigned: true,
-					Eval: lagcalc.GroupPartitionResult{
+					Eval: &lagcalc.GroupPartitionResult{
 						Status: lagcalc.StatusLagging, HasLag: true, Lag: 1000, LagSeconds: 42,
 						ConsumeRate: 20, HasConsumeRate: true, TimeToDrainSeconds: 133, HasTimeToDrain: true,
 						RetentionHeadroomSeconds: 600000, HasRetentionHeadroom: true,

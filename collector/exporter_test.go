@@ -67,11 +67,11 @@ func sampleSnapshot() *Snapshot {
 				{ID: "m2", ClientID: "billing-2", Host: "/10.0.0.2"},
 			},
 			Partitions: []GroupPartition{
-				{Topic: "orders", Partition: 0, Committed: 90, Assigned: true, Eval: lagcalc.GroupPartitionResult{
+				{Topic: "orders", Partition: 0, Committed: 90, Assigned: true, Eval: &lagcalc.GroupPartitionResult{
 					HasLag: true, Lag: 10, LagSeconds: 4, ConsumeRate: 2, HasConsumeRate: true, Status: lagcalc.StatusLagging,
 					RetentionHeadroomSeconds: 3596, HasRetentionHeadroom: true,
 				}},
-				{Topic: "orders", Partition: 1, Committed: -1, Assigned: true, Eval: lagcalc.GroupPartitionResult{Status: lagcalc.StatusNoCommit}},
+				{Topic: "orders", Partition: 1, Committed: -1, Assigned: true, Eval: &lagcalc.GroupPartitionResult{Status: lagcalc.StatusNoCommit}},
 			},
 			Topics:        []GroupTopic{{Topic: "orders", Assigned: 2, Unassigned: 1}},
 			IdleMembers:   1,
@@ -180,7 +180,7 @@ func TestEveryStateSetHasExactlyOneCurrentValue(t *testing.T) {
 
 func TestNonFiniteAndNegativeValuesAreNeverRendered(t *testing.T) {
 	snap := sampleSnapshot()
-	ev := &snap.Groups[0].Partitions[0].Eval
+	ev := snap.Groups[0].Partitions[0].Eval
 	ev.LagSeconds = math.NaN()
 	ev.ConsumeRate = math.Inf(1)
 	ev.RetentionHeadroomSeconds = -5

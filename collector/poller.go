@@ -332,6 +332,21 @@ func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[
 		return tp.Partition >= 0 && int(tp.Partition) < partitionCount[tp.Topic]
 	}
 
+	// Every group's partitions live in one exactly sized array: a
+	// snapshot is rebuilt every poll and two are alive while a poll runs,
+	// so per-group slices grown by append would cost half again as much.
+	total := 0
+	for _, lg := range listed {
+		total += len(committed[lg.name])
+		if d, ok := described[lg.name]; ok {
+			for _, m := range d.members {
+				total += len(m.Assigned)
+			}
+		}
+	}
+	all := make([]GroupPartition, 0, total)
+
+	snap.Groups = make([]Group, 0, len(listed))
 	for _, lg := range listed {
 		g := Group{Name: lg.name, ProtocolType: lg.protocolType, State: lg.state, Protocol: protocolClassic}
 		if lg.consumerProtocol {
@@ -350,20 +365,18 @@ func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[
 				}
 			}
 		}
-		parts := map[lagcalc.TopicPartition]int64{}
+		start := len(all)
 		for tp, off := range committed[lg.name] {
 			if exists(tp) {
-				parts[tp] = off
+				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: off, Assigned: assigned[tp], Eval: &notEvaluated})
 			}
 		}
 		for tp := range assigned {
-			if _, ok := parts[tp]; !ok {
-				parts[tp] = -1
+			if _, ok := committed[lg.name][tp]; !ok {
+				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: -1, Assigned: true, Eval: &notEvaluated})
 			}
 		}
-		for tp, off := range parts {
-			g.Partitions = append(g.Partitions, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: off, Assigned: assigned[tp]})
-		}
+		g.Partitions = all[start:len(all):len(all)]
 		slices.SortFunc(g.Partitions, func(a, b GroupPartition) int {
 			if c := strings.Compare(a.Topic, b.Topic); c != 0 {
 				return c
@@ -425,8 +438,21 @@ func assignmentSummary(g Group, subscribed map[string]bool, assigned map[lagcalc
 // records lagcalc cannot date from its history (cached until the committed
 // offset moves), and copies lagcalc's results into the snapshot.
 func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, now time.Time) error {
-	poll := lagcalc.Poll{Time: now, Retention: map[string]lagcalc.RetentionPolicy{}}
-	leaders := map[lagcalc.TopicPartition]int32{}
+	partitions, groupPartitions := 0, 0
+	for _, t := range snap.Topics {
+		partitions += len(t.Partitions)
+	}
+	for _, g := range snap.Groups {
+		groupPartitions += len(g.Partitions)
+	}
+	poll := lagcalc.Poll{
+		Time:       now,
+		Retention:  make(map[string]lagcalc.RetentionPolicy, len(snap.Topics)),
+		Partitions: make([]lagcalc.PartitionOffsets, 0, partitions),
+		Groups:     make([]lagcalc.GroupState, 0, len(snap.Groups)),
+		Commits:    make([]lagcalc.Commit, 0, groupPartitions),
+	}
+	leaders := make(map[lagcalc.TopicPartition]int32, partitions)
 	for _, t := range snap.Topics {
 		if t.Config.Known {
 			poll.Retention[t.Name] = lagcalc.RetentionPolicy{

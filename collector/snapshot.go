@@ -128,8 +128,16 @@ type GroupPartition struct {
 	Committed int64
 	Assigned  bool
 
-	Eval lagcalc.GroupPartitionResult
+	// Eval is what lagcalc derived: it points into the poll's lagcalc
+	// result, which the snapshot keeps whole rather than copying 100,000
+	// results into it. Never nil in a published snapshot; a partition
+	// lagcalc did not evaluate points to notEvaluated (status unknown).
+	Eval *lagcalc.GroupPartitionResult
 }
+
+// notEvaluated is the result of a group-partition lagcalc has not seen:
+// status unknown and no numbers. Shared and never written.
+var notEvaluated lagcalc.GroupPartitionResult
 
 // HasCommit reports whether the group committed this partition.
 func (gp GroupPartition) HasCommit() bool { return gp.Committed >= 0 }

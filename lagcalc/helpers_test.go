@@ -98,7 +98,7 @@ func (s scenario) billingResult(t *testing.T) GroupPartitionResult {
 	if !ok {
 		t.Fatalf("no result for %v in %+v", billing, res)
 	}
-	return r
+	return *r
 }
 
 // checkResultInvariants fails the test when any number is negative, NaN or

@@ -191,15 +191,17 @@ func (r Result) Partition(tp TopicPartition) (PartitionResult, bool) {
 	return r.Partitions[i], true
 }
 
-// GroupPartition returns the result for gp, found by binary search.
-func (r Result) GroupPartition(gp GroupPartition) (GroupPartitionResult, bool) {
+// GroupPartition returns the result for gp, found by binary search: a
+// pointer into r.GroupPartitions, so that a caller keeping results for
+// 100,000 group-partitions shares them instead of copying each.
+func (r Result) GroupPartition(gp GroupPartition) (*GroupPartitionResult, bool) {
 	i, ok := slices.BinarySearchFunc(r.GroupPartitions, gp, func(p GroupPartitionResult, k GroupPartition) int {
 		return compareGroupPartitions(p.GroupPartition, k)
 	})
 	if !ok {
-		return GroupPartitionResult{}, false
+		return nil, false
 	}
-	return r.GroupPartitions[i], true
+	return &r.GroupPartitions[i], true
 }
 
 // Group returns the result for group, found by binary search.
