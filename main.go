@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"regexp"
@@ -114,6 +115,7 @@ type flagValues struct {
 	metricExclude string
 	exporterOpts  collector.ExporterOptions
 	telemetryPath string
+	enablePprof   bool
 	security      *securityFlags
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -157,6 +159,8 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("topic.dead-letter-regex", "Regular expression (anchored) of the names of dead-letter topics, marked by kafka_topic_dead_letter.").
 		Default(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`).StringVar(&f.deadLetter)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
+	app.Flag("web.enable-pprof", "Serve Go's runtime profiles of lagwatch itself under /debug/pprof/, behind the same --web.config.file as the metrics.").
+		Default("false").BoolVar(&f.enablePprof)
 	f.security = addSecurityFlags(app)
 	f.web = kingpinflag.AddFlags(app, ":9308")
 	f.log.Level, f.log.Format = promslog.NewLevel(), promslog.NewFormat()
@@ -381,6 +385,10 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 
 	mux := http.NewServeMux()
 	mux.Handle(f.telemetryPath, collector.Handler(exporter, reg, logger))
+	if f.enablePprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
 	})
