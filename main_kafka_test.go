@@ -177,3 +177,19 @@ func TestBrokerKilledDuringPollsServesStaleSnapshotThenDropsGroupsAndRecovers(t 
 		return metricLine(base, lagLine)
 	})
 }
+
+func TestRuntimeProfilesAreServedOnlyWhenEnabled(t *testing.T) {
+	for _, enabled := range []bool{false, true} {
+		args := []string{"--kafka.server=127.0.0.1:1"} // profiles need no Kafka
+		want := http.StatusNotFound
+		if enabled {
+			args, want = append(args, "--web.enable-pprof"), http.StatusOK
+		}
+		base := startExporter(t, args...)
+		for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap"} {
+			if r, err := get(base + path); err != nil || r.status != want {
+				t.Errorf("--web.enable-pprof=%v: GET %s = %d %v, want %d", enabled, path, r.status, err, want)
+			}
+		}
+	}
+}
