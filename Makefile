@@ -60,4 +60,4 @@ clean:
 ## bench: scale benchmark against a populated kfake cluster (see bench/run.sh for BENCH_* sizes), then the collector's Go benchmarks
 bench:
 	./bench/run.sh
-	$(GO) test ./collector -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate)$$' -benchtime 3x -count 1
+	$(GO) test ./collector ./lagcalc -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate|Evaluate)$$' -benchmem -benchtime 3x -count 1

@@ -11,6 +11,7 @@
 # [2000], BENCH_PARTITIONS [5], BENCH_GROUP_PARTITIONS [100000],
 # BENCH_BROKERS [3], BENCH_POLLS [70], BENCH_PORT [19308],
 # BENCH_POLL_INTERVAL [2s], BENCH_ADVANCE_EVERY [2s], BENCH_READY_TIMEOUT [600] seconds,
+# BENCH_FLAGS [none]: more lagwatch flags, e.g. --lag.granularity=topic;
 # BENCH_PROFILE_DIR [unset]: when set, a 30 s CPU profile and a heap
 # profile of lagwatch are written there (go tool pprof FILE).
 set -euo pipefail
@@ -81,7 +82,8 @@ for a in "${addrs[@]}"; do server_flags+=("--kafka.server=$a"); done
 
 profile_flags=()
 [[ -n ${BENCH_PROFILE_DIR:-} ]] && profile_flags=(--web.enable-pprof)
-"$work/lagwatch" "${server_flags[@]}" "${profile_flags[@]}" --kafka.poll-interval="$interval" \
+read -ra extra_flags <<<"${BENCH_FLAGS:-}"
+"$work/lagwatch" "${server_flags[@]}" "${profile_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
 	--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/lagwatch.log" 2>&1 &
 pids+=($!)
 lagwatch_pid=$!
@@ -147,11 +149,13 @@ poll_s=$(awk -v a="$sum1" -v b="$sum0" -v n="$n" 'BEGIN { printf "%.3f", (a - b)
 req_per_poll=$(awk -v a="$req1" -v b="$req0" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')
 leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print length(l) }' "$work/after")
 committed=$(grep -c '^kafka_consumergroup_lag{' "$work/after" || true)
+# At --lag.granularity=topic there are no per-partition series to count.
+((committed > 0)) || committed="$group_partitions"
 scrape_max=$(printf '%s\n' "${scrape_times[@]}" | awk '{ if ($1 > m) m = $1 } END { printf "%.3f", m }')
 scrape_size=$(printf '%s\n' "${scrape_times[@]}" | awk 'END { printf "%.1f", $2 / 1048576 }')
 
 echo
-echo "lagwatch scale benchmark ($n polls at --kafka.poll-interval=$interval, default --lag.window; the cluster advances every $advance)"
+echo "lagwatch scale benchmark ($n polls at --kafka.poll-interval=$interval ${BENCH_FLAGS:-}, default --lag.window; the cluster advances every $advance)"
 printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 3)" series
 printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' "$groups" "$committed" "${#addrs[@]}" "$leaders" "$poll_s" "$req_per_poll" \
 	"$(awk -v k="$rss_peak" 'BEGIN { printf "%.0f", k / 1024 }')" "$scrape_max (${scrape_size} MiB gz)" "$series"
