@@ -138,7 +138,7 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 		Default(sarama.MaxVersion.String()).StringVar(&f.kafkaVersion)
 	app.Flag("kafka.poll-interval", "How often to poll the cluster. Scrapes serve the last poll and never wait for one.").
 		Default("15s").IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
-	app.Flag("kafka.stale-after", "How long to keep serving consumer-group series after polls stopped succeeding (0: 4 poll intervals).").
+	app.Flag("kafka.stale-after", "How long to keep serving consumer-group series after polls stopped succeeding, and the part of a broker that fails a request as of its last answer (0: 4 poll intervals).").
 		Default("0s").SetValue(durationValue{"kafka.stale-after", &f.staleAfter})
 	app.Flag("kafka.max-in-flight-requests", "Kafka requests in flight at once across all brokers.").
 		Default("16").IntVar(&f.maxInFlight)

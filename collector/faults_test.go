@@ -127,7 +127,17 @@ func (fc *faultCluster) groupsOnEveryBroker(prefix string, n int, topic string, 
 }
 
 // poller polls the cluster, counting its errors in the registry returned.
+// Nothing stands in for a part that fails (StaleAfter is 1ns, so every
+// last answer is too old), so each test sees what one poll's answers
+// give; TestAFailedPartReadsAsOfItsLastAnswerUntilStale covers the
+// stand-in.
 func (fc *faultCluster) poller() (*Poller, *prometheus.Registry) {
+	fc.t.Helper()
+	return fc.pollerWith(Config{StaleAfter: time.Nanosecond})
+}
+
+// pollerWith is poller with cfg's StaleAfter and Now.
+func (fc *faultCluster) pollerWith(cfg Config) (*Poller, *prometheus.Registry) {
 	fc.t.Helper()
 	conf := DefaultSaramaConfig()
 	conf.Net.DialTimeout = 5 * time.Second
@@ -138,6 +148,8 @@ func (fc *faultCluster) poller() (*Poller, *prometheus.Registry) {
 		Sarama:       conf,
 		PollInterval: time.Second,
 		LagWindow:    time.Minute,
+		StaleAfter:   cfg.StaleAfter,
+		Now:          cfg.Now,
 	}, reg)
 	if err != nil {
 		fc.t.Fatalf("new poller: %v", err)
@@ -1008,7 +1020,7 @@ func pollUntilAssigned(t *testing.T, p *Poller, group string, partitions int) {
 // lagging partitions cannot be called stopped (lag and no members), the
 // verdict KafkaConsumerGroupStopped alerts on, when a member is consuming.
 func TestDescribeGroupsFailingDoesNotCallAGroupWithAMemberStopped(t *testing.T) {
-	t.Skip("known bug: Poller.evaluate hands lagcalc every group as described, an undescribed one as having no members; remove this skip with the fix")
+
 	fc := oddCluster(t)
 	fc.liveMember("odd-group", "odd")
 	p, _ := fc.poller()
@@ -1036,7 +1048,7 @@ func TestDescribeGroupsFailingDoesNotCallAGroupWithAMemberStopped(t *testing.T) 
 // reported with committed offset -1 and status no_commit (the verdict
 // KafkaConsumerPartitionNeverCommitted alerts on).
 func TestOffsetFetchFailingDoesNotCallAssignedPartitionsNeverCommitted(t *testing.T) {
-	t.Skip("known bug: Poller.fillGroups gives assigned partitions committed offset -1 when the group's OffsetFetch failed; remove this skip with the fix")
+
 	fc := oddCluster(t)
 	fc.liveMember("odd-group", "odd")
 	p, _ := fc.poller()
@@ -1053,5 +1065,91 @@ func TestOffsetFetchFailingDoesNotCallAssignedPartitionsNeverCommitted(t *testin
 		if !gp.HasCommit() || gp.Eval.Status == lagcalc.StatusNoCommit {
 			t.Errorf("odd-group %s/%d: committed %d, status %v, though the group committed 4", gp.Topic, gp.Partition, gp.Committed, gp.Eval.Status)
 		}
+	}
+}
+
+// A part of the cluster that fails to answer reads as of its last answer
+// for StaleAfter, so that one broker's blip neither makes its groups'
+// series vanish (resetting every alert's `for:`) nor wipes the history
+// behind their statuses; the poll still counts the error and is not
+// complete. Past StaleAfter the part is dropped, never reported as current.
+func TestAFailedPartReadsAsOfItsLastAnswerUntilStale(t *testing.T) {
+	const (
+		failingCoordinator = int32(1)
+		failingLeader      = int32(2)
+		failingLister      = int32(0)
+		staleAfter         = 4 * time.Second
+	)
+	fc := newFaultCluster(t)
+	partitions := []int32{0, 1, 2}
+	fc.topic("orders", []int32{0, 1, 2}, 1, 20)
+	coordinators := fc.groupsOnEveryBroker("orders-group", 12, "orders", map[int32]int64{0: 5, 1: 5, 2: 5})
+
+	clock := t0
+	p, reg := fc.pollerWith(Config{StaleAfter: staleAfter, Now: func() time.Time { return clock }})
+	answered := pollComplete(t, p).PolledAt
+	before := pollErrors(t, reg)
+
+	stops := []func(){
+		fc.intercept(kmsg.OffsetFetch, failingCoordinator, offsetFetchError(kerr.CoordinatorLoadInProgress.Code)),
+		fc.intercept(kmsg.ListOffsets, failingLeader, listOffsetsAnswer(func(string, int32, int64) (int64, int16) {
+			return -1, kerr.NotLeaderForPartition.Code
+		})),
+		fc.intercept(kmsg.ListGroups, failingLister, func(r kmsg.Request) (kmsg.Response, error) {
+			resp := r.ResponseKind().(*kmsg.ListGroupsResponse)
+			resp.ErrorCode = kerr.CoordinatorLoadInProgress.Code
+			return resp, nil
+		}),
+	}
+	clock = clock.Add(time.Second)
+	snap, err := pollSnapshot(t, p)
+	if err == nil || snap.Complete {
+		t.Fatalf("a poll with three failing brokers reported no error (complete=%v)", snap.Complete)
+	}
+	checkErrorsCounted(t, before, pollErrors(t, reg), stageCommittedOffsets, stageLogOffsets, stageListGroups)
+
+	orders2 := findPartition(t, snap, "orders", 2) // led by the failing leader
+	if !orders2.HasOffsets || !orders2.OffsetsAt.Equal(answered) || orders2.LogEnd != 20 {
+		t.Errorf("orders/2, whose leader failed, reads %d..%d as of %v (has offsets %v); want 0..20 as of the last answer %v",
+			orders2.LogStart, orders2.LogEnd, orders2.OffsetsAt, orders2.HasOffsets, answered)
+	}
+	for g, coordinator := range coordinators {
+		group := findGroup(t, snap, g) // listed although broker 0 failed to list its groups
+		checkLag(t, group, "orders", partitions, 5, 15)
+		wantCommittedAt := snap.PolledAt
+		if coordinator == failingCoordinator {
+			wantCommittedAt = answered
+		}
+		if !group.CommittedAt.Equal(wantCommittedAt) {
+			t.Errorf("group %s (coordinator %d): committed offsets as of %v, want %v", g, coordinator, group.CommittedAt, wantCommittedAt)
+		}
+	}
+
+	// Still failing past StaleAfter: the last answers are too old to stand in.
+	clock = clock.Add(staleAfter)
+	snap, _ = pollSnapshot(t, p)
+	if orders2 := findPartition(t, snap, "orders", 2); orders2.HasOffsets {
+		t.Errorf("orders/2 still has offsets as of %v at %v, past StaleAfter", orders2.OffsetsAt, snap.PolledAt)
+	}
+	listed := map[string]bool{}
+	for _, g := range snap.Groups {
+		listed[g.Name] = true
+	}
+	for g, coordinator := range coordinators {
+		switch {
+		case coordinator == failingLister && listed[g]:
+			t.Errorf("group %s is still listed past StaleAfter though its broker cannot list it", g)
+		case coordinator == failingCoordinator && len(findGroup(t, snap, g).Partitions) > 0:
+			t.Errorf("group %s still has committed offsets past StaleAfter", g)
+		}
+	}
+
+	for _, stop := range stops {
+		stop()
+	}
+	clock = clock.Add(time.Second)
+	snap = pollComplete(t, p)
+	for g := range coordinators {
+		checkLag(t, findGroup(t, snap, g), "orders", partitions, 5, 15)
 	}
 }

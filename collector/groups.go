@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -36,12 +37,16 @@ type listedGroup struct {
 	// consumerProtocol is true for groups of the Kafka 4 consumer protocol
 	// (KIP-848), which classic DescribeGroups cannot describe.
 	consumerProtocol bool
+	// listedAt is set when the group comes from an earlier poll's listing
+	// because its broker failed to list it now (see lastKnown); zero when
+	// this poll listed it.
+	listedAt time.Time
 }
 
 // listGroups asks every broker for the groups it coordinates and keeps
-// those the filters keep. A broker that fails is reported in the error; the
-// groups of the others are still returned.
-func (c *cluster) listGroups(ctx context.Context, brokers []Broker, f Filters) ([]listedGroup, error) {
+// those the filters keep. A broker that fails is reported in failed and in
+// the error; the groups of the others are still returned.
+func (c *cluster) listGroups(ctx context.Context, brokers []Broker, f Filters) (_ []listedGroup, failed map[int32]bool, _ error) {
 	var (
 		mu   sync.Mutex
 		seen = map[string]bool{}
@@ -49,6 +54,7 @@ func (c *cluster) listGroups(ctx context.Context, brokers []Broker, f Filters) (
 		errs []error
 		wg   sync.WaitGroup
 	)
+	failed = map[int32]bool{}
 	for _, br := range brokers {
 		wg.Add(1)
 		go func() {
@@ -58,6 +64,7 @@ func (c *cluster) listGroups(ctx context.Context, brokers []Broker, f Filters) (
 			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
+				failed[br.ID] = true
 			}
 			for _, g := range groups {
 				if seen[g.name] || !f.keepGroup(g.name) {
@@ -70,7 +77,7 @@ func (c *cluster) listGroups(ctx context.Context, brokers []Broker, f Filters) (
 	}
 	wg.Wait()
 	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, errors.Join(errs...)
+	return out, failed, errors.Join(errs...)
 }
 
 func (c *cluster) brokerGroups(ctx context.Context, id int32) ([]listedGroup, error) {

@@ -130,5 +130,6 @@ const referenceNotes = `
 - Lag series exist only for partitions the group committed: Kafka answers OffsetFetch with -1 for a partition a group never committed, and lagwatch reports no lag there rather than a made-up one. A partition a member is assigned but never committed has status ` + "`no_commit`" + `.
 - Groups, topics and partitions that no longer exist disappear with the next poll.
 - When polls stop succeeding (Kafka unreachable), the last snapshot is served with ` + "`lagwatch_up 0`" + ` for --kafka.stale-after; after that the consumer-group series are dropped rather than report frozen lag as current.
+- When one broker fails a request (a coordinator's OffsetFetch or DescribeGroups, a leader's ListOffsets, a broker's ListGroups), the part of the cluster it serves reads as of its last answer for --kafka.stale-after and is dropped after that; the poll counts the error in ` + "`lagwatch_poll_errors_total{stage}`" + ` and sets ` + "`lagwatch_up 0`" + `. The rest of the snapshot is current.
 - Lag, lag seconds, rates, time to drain and headroom are never negative, NaN or infinite: a value that cannot be computed is absent.
 `

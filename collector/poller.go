@@ -231,9 +231,9 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		var err error
-		listed, err = p.cluster.listGroups(ctx, snap.Brokers, p.cfg.Filters)
+		listedNow, failedBrokers, err := p.cluster.listGroups(ctx, snap.Brokers, p.cfg.Filters)
 		fail(stageListGroups, err)
+		listed = append(listedNow, p.lastKnown(now).listedOn(failedBrokers, listedNow)...)
 		// Describing and fetching offsets go to the same coordinators but
 		// do not depend on each other.
 		var inner sync.WaitGroup
@@ -300,15 +300,25 @@ func (p *Poller) refreshTopicConfigs(ctx context.Context, topics []Topic, now ti
 	return err
 }
 
+// lastKnown is what the last published snapshot knew, to stand in for
+// parts of the cluster that fail to answer at poll time now.
+func (p *Poller) lastKnown(now time.Time) *lastKnown {
+	return newLastKnown(p.snapshot.Load(), now, p.cfg.StaleAfter)
+}
+
 func (p *Poller) fillTopics(snap *Snapshot, offsets map[lagcalc.TopicPartition]logOffsets) {
+	last := p.lastKnown(snap.PolledAt)
 	for ti := range snap.Topics {
 		t := &snap.Topics[ti]
 		t.Config = p.configs[t.Name]
 		t.DeadLetter = p.cfg.DeadLetter != nil && p.cfg.DeadLetter.MatchString(t.Name)
 		for pi := range t.Partitions {
 			part := &t.Partitions[pi]
-			if o, ok := offsets[lagcalc.TopicPartition{Topic: t.Name, Partition: part.ID}]; ok {
-				part.HasOffsets, part.LogStart, part.LogEnd = true, o.start, o.end
+			tp := lagcalc.TopicPartition{Topic: t.Name, Partition: part.ID}
+			if o, ok := offsets[tp]; ok {
+				part.HasOffsets, part.LogStart, part.LogEnd, part.OffsetsAt = true, o.start, o.end, snap.PolledAt
+			} else if known, ok := last.offsets(tp); ok {
+				part.HasOffsets, part.LogStart, part.LogEnd, part.OffsetsAt = true, known.LogStart, known.LogEnd, known.OffsetsAt
 			}
 			if part.Offline() {
 				snap.OfflinePartitions++
@@ -321,8 +331,10 @@ func (p *Poller) fillTopics(snap *Snapshot, offsets map[lagcalc.TopicPartition]l
 }
 
 // fillGroups joins what ListGroups, DescribeGroups and OffsetFetch said of
-// each group with the topics of this poll. Committed offsets on topics that
-// no longer exist or that the filters drop are left out.
+// each group with the topics of this poll; where a coordinator failed, the
+// last answer stands in while it is fresh (see lastKnown). Committed
+// offsets on topics that no longer exist or that the filters drop are left
+// out.
 func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[string]describedGroup, committed map[string]map[lagcalc.TopicPartition]int64) {
 	partitionCount := make(map[string]int, len(snap.Topics))
 	for _, t := range snap.Topics {
@@ -332,12 +344,19 @@ func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[
 		return tp.Partition >= 0 && int(tp.Partition) < partitionCount[tp.Topic]
 	}
 
-	// Every group's partitions live in one exactly sized array: a
+	now := snap.PolledAt
+	last := p.lastKnown(now)
+
+	// Every group's partitions live in one array sized up front: a
 	// snapshot is rebuilt every poll and two are alive while a poll runs,
 	// so per-group slices grown by append would cost half again as much.
 	total := 0
 	for _, lg := range listed {
-		total += len(committed[lg.name])
+		if c, ok := committed[lg.name]; ok {
+			total += len(c)
+		} else if g := last.group(lg.name); g != nil {
+			total += len(g.Partitions)
+		}
 		if d, ok := described[lg.name]; ok {
 			for _, m := range d.members {
 				total += len(m.Assigned)
@@ -348,13 +367,24 @@ func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[
 
 	snap.Groups = make([]Group, 0, len(listed))
 	for _, lg := range listed {
-		g := Group{Name: lg.name, ProtocolType: lg.protocolType, State: lg.state, Protocol: protocolClassic}
+		g := Group{Name: lg.name, Coordinator: lg.coordinator, ProtocolType: lg.protocolType, State: lg.state, Protocol: protocolClassic, ListedAt: now}
+		if !lg.listedAt.IsZero() {
+			g.ListedAt = lg.listedAt
+		}
 		if lg.consumerProtocol {
 			g.Protocol = protocolConsumer
 		}
 		d, isDescribed := described[lg.name]
 		if isDescribed {
-			g.Described, g.State, g.Members = true, d.state, d.members
+			g.Described, g.State, g.Members, g.DescribedAt = true, d.state, d.members, now
+		} else if known, ok := last.description(lg.name); ok {
+			g.Described, g.State, g.Members, g.DescribedAt = true, known.State, known.Members, known.DescribedAt
+		}
+		groupCommitted, fetched := committed[lg.name]
+		if fetched {
+			g.CommittedAt = now
+		} else {
+			groupCommitted, g.CommittedAt, fetched = last.committed(lg.name)
 		}
 
 		assigned := map[lagcalc.TopicPartition]bool{}
@@ -366,13 +396,15 @@ func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[
 			}
 		}
 		start := len(all)
-		for tp, off := range committed[lg.name] {
+		for tp, off := range groupCommitted {
 			if exists(tp) {
 				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: off, Assigned: assigned[tp], Eval: &notEvaluated})
 			}
 		}
+		// "Never committed" is known only from an OffsetFetch answer: a
+		// failed one says nothing of the assigned partitions.
 		for tp := range assigned {
-			if _, ok := committed[lg.name][tp]; !ok {
+			if _, ok := groupCommitted[tp]; !ok && fetched {
 				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: -1, Assigned: true, Eval: &notEvaluated})
 			}
 		}
@@ -383,7 +415,7 @@ func (p *Poller) fillGroups(snap *Snapshot, listed []listedGroup, described map[
 			}
 			return int(a.Partition - b.Partition)
 		})
-		if isDescribed && g.tracksAssignment() {
+		if g.Described && g.tracksAssignment() {
 			g.Topics, g.IdleMembers = assignmentSummary(g, d.subscribed, assigned, partitionCount)
 		}
 		snap.Groups = append(snap.Groups, g)
@@ -470,7 +502,11 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, now time.Time) er
 		}
 	}
 	for _, g := range snap.Groups {
-		poll.Groups = append(poll.Groups, lagcalc.GroupState{Group: g.Name, HasMembers: len(g.Members) > 0})
+		// A group not described has unknown members: left out, lagcalc
+		// calls it neither stopped nor stalled.
+		if g.Described {
+			poll.Groups = append(poll.Groups, lagcalc.GroupState{Group: g.Name, HasMembers: len(g.Members) > 0})
+		}
 		for _, gp := range g.Partitions {
 			// Commits whose partition's log offsets failed this poll are
 			// passed anyway: lagcalc keeps their history and reports them

@@ -53,6 +53,9 @@ type Partition struct {
 	HasOffsets bool
 	LogStart   int64
 	LogEnd     int64
+	// OffsetsAt is when the offsets were read: this poll's time, or an
+	// earlier one when the leader failed and the last answer stands in.
+	OffsetsAt time.Time
 
 	ProduceRate    float64
 	HasProduceRate bool
@@ -90,9 +93,19 @@ type Group struct {
 	ProtocolType string
 	State        string
 	Members      []Member
-	// Described is false when the group could not be described this poll;
-	// its members and state are then unknown and not exported.
+	// Coordinator is the broker that coordinates the group.
+	Coordinator int32
+	// Described is false when the group could not be described this poll
+	// nor recently enough; its members and state are then unknown and not
+	// exported.
 	Described bool
+	// ListedAt, DescribedAt and CommittedAt are when ListGroups named the
+	// group and when its description and committed offsets were read: this
+	// poll's time, or an earlier one when the broker failed and the last
+	// answer stands in (see lastKnown).
+	ListedAt    time.Time
+	DescribedAt time.Time
+	CommittedAt time.Time
 
 	Partitions []GroupPartition
 	// Topics is per topic the group consumes: the assignment summary.
