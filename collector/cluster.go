@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
@@ -85,13 +88,33 @@ func (c *cluster) connect(b *sarama.Broker) error {
 		if err == nil {
 			err = errors.New("connection closed")
 		}
-		return fmt.Errorf("connect to %s: %w", b.Addr(), err)
+		return fmt.Errorf("connect to %s: %w%s", b.Addr(), err, c.closedAtConnectHint(err))
 	}
 	if c.conf.ApiVersionsRequest {
 		// Open negotiates API versions on every new connection.
 		c.requests.WithLabelValues("ApiVersions").Inc()
 	}
 	return nil
+}
+
+// closedAtConnectHint explains a connection the broker closed as it
+// opened, which by itself reads as a bare EOF: a listener that expects TLS
+// or SASL does that to a client using neither.
+func (c *cluster) closedAtConnectHint(err error) string {
+	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
+		return ""
+	}
+	var missing []string
+	if !c.conf.Net.TLS.Enable {
+		missing = append(missing, "TLS (--tls.enabled)")
+	}
+	if !c.conf.Net.SASL.Enable {
+		missing = append(missing, "SASL (--sasl.enabled)")
+	}
+	if len(missing) == 0 {
+		return " (the broker closed the connection as it opened)"
+	}
+	return " (the broker closed the connection as it opened: does its listener expect " + strings.Join(missing, " or ") + "?)"
 }
 
 // metadata asks the brokers of the last metadata, then the bootstrap

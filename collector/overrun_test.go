@@ -1,7 +1,12 @@
 package collector
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,4 +82,43 @@ func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
 		t.Fatal(err)
 	}
 	return families[0].GetMetric()[0].GetHistogram().GetSampleCount()
+}
+
+// While no broker answers, polls back off (up to maxBackoffIntervals
+// intervals apart) and the failure is logged once, not once per poll: an
+// outage should not flood the log or hammer a recovering cluster.
+func TestUnreachableClusterIsPolledWithBackoffAndLoggedOnce(t *testing.T) {
+	const interval = 20 * time.Millisecond
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	p, err := NewPoller(Config{Servers: []string{"127.0.0.1:1"}, PollInterval: interval, LagWindow: time.Minute, Logger: logger}, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*interval)
+	defer cancel()
+	p.Run(ctx)
+
+	// Without backoff 30 polls would fit; with it 1 + 2 + 4 + 4 + ...
+	// intervals apart, about 9.
+	if polls := histogramCount(t, p.self.pollDuration); polls < 3 || polls > 15 {
+		t.Errorf("%d polls of an unreachable cluster in 30 intervals, want between 3 and 15", polls)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if n := strings.Count(logged.String(), "poll failed"); n != 1 {
+		t.Errorf("the same failure was logged %d times, want once:\n%s", n, logged.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

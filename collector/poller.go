@@ -144,21 +144,54 @@ func (p *Poller) StaleAfter() time.Duration { return p.cfg.StaleAfter }
 // Now is the poller's clock.
 func (p *Poller) Now() time.Time { return p.cfg.Now() }
 
+// maxBackoffIntervals bounds how far polls of an unreachable cluster are
+// spaced: at most this many poll intervals, so that a cluster coming back
+// is seen within a few intervals.
+const maxBackoffIntervals = 4
+
 // Run polls every PollInterval until ctx is done. A poll that takes longer
 // than the interval delays the next one, which starts right after it, and
-// is counted in lagwatch_polls_overrun_total.
+// is counted in lagwatch_polls_overrun_total. While no broker answers at
+// all, the wait doubles after each failed poll, up to maxBackoffIntervals.
+// A failure is logged when it starts and when its cause changes, and the
+// recovery once; the same failure repeated every poll is logged at debug.
 func (p *Poller) Run(ctx context.Context) {
 	defer p.cluster.close()
+	var (
+		lastLogged string
+		failed     int // consecutive polls that published no snapshot
+	)
 	for {
 		start := time.Now()
-		if err := p.PollOnce(ctx); err != nil && ctx.Err() == nil {
+		previous := p.Snapshot()
+		err := p.PollOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil && lastLogged != "":
+			p.cfg.Logger.Info("poll succeeded again")
+			lastLogged = ""
+		case err != nil && err.Error() != lastLogged:
 			p.cfg.Logger.Warn("poll failed", "err", err)
+			lastLogged = err.Error()
+		case err != nil:
+			p.cfg.Logger.Debug("poll failed", "err", err)
 		}
-		wait := p.cfg.PollInterval - time.Since(start)
-		if wait <= 0 {
+		backoff := 1
+		if p.Snapshot() == previous {
+			failed++
+			for i := 1; i < failed && backoff < maxBackoffIntervals; i++ {
+				backoff *= 2
+			}
+		} else {
+			failed = 0
+		}
+		elapsed := time.Since(start)
+		if elapsed > p.cfg.PollInterval {
 			p.self.overruns.Inc()
-			wait = 0
 		}
+		wait := max(time.Duration(backoff)*p.cfg.PollInterval-elapsed, 0)
 		select {
 		case <-ctx.Done():
 			return

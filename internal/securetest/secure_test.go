@@ -329,3 +329,22 @@ func TestWebConfigServesHTTPSAndRequiresBasicAuth(t *testing.T) {
 		t.Fatal("plain HTTP served metrics although web.yml configures TLS")
 	}
 }
+
+// A client that speaks plaintext to a TLS listener only sees the broker
+// close the connection; the log must say what that most likely means.
+func TestPlaintextClientToTheTLSListenerLogsTheLikelyCause(t *testing.T) {
+	kafkatest.Require(t, broker)
+	t.Parallel()
+	lw := startLagwatch(t, nil, "--kafka.server="+broker.ListenerAddr(saslListener))
+	hint := regexp.MustCompile(`--tls\.enabled`)
+	waitfor.Condition(t, 60*time.Second, "the log points at --tls.enabled", func() error {
+		if !hint.MatchString(lw.output.String()) {
+			return errors.New("no hint logged yet")
+		}
+		return nil
+	})
+	waitfor.Condition(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
+	if !lw.running() {
+		t.Fatal("lagwatch exited after a plaintext connection to a TLS listener failed")
+	}
+}
