@@ -112,11 +112,29 @@ var partitionSeries = []struct {
 	{partitionProduceRate, func(_ *Topic, p *Partition) (float64, bool) { return quantity(p.ProduceRate, p.HasProduceRate) }},
 }
 
-// topicSeries are the per-topic families.
-var topicSeries = []struct {
+// familyOf is one metric family with one sample per item (topic, group)
+// that has a value.
+type familyOf[T any] struct {
 	m     *metric
-	value func(t *Topic) (float64, bool)
-}{
+	value func(*T) (float64, bool)
+}
+
+// writeSeries writes each family of table over items, labelled by one
+// label.
+func writeSeries[T any](w *textWriter, table []familyOf[T], items []T, label string, labelValue func(*T) string) {
+	var labels []byte
+	for _, s := range table {
+		for i := range items {
+			if v, ok := s.value(&items[i]); ok {
+				labels = appendLabel(labels[:0], label, labelValue(&items[i]))
+				w.write(s.m, labels, v)
+			}
+		}
+	}
+}
+
+// topicSeries are the per-topic families.
+var topicSeries = []familyOf[Topic]{
 	{topicPartitionsMetric, func(t *Topic) (float64, bool) { return always(float64(len(t.Partitions))) }},
 	{topicRetention, func(t *Topic) (float64, bool) { return retentionSeconds(t.Config.RetentionMs), t.Config.Known }},
 	{topicRetentionBytes, func(t *Topic) (float64, bool) { return float64(t.Config.RetentionBytes), t.Config.Known }},
@@ -142,15 +160,7 @@ func renderCluster(w *textWriter, snap *Snapshot) {
 	}
 	w.write(clusterOffline, nil, float64(snap.OfflinePartitions))
 	w.write(clusterUnderReplicated, nil, float64(snap.UnderReplicatedPartitions))
-	for _, s := range topicSeries {
-		for i := range snap.Topics {
-			t := &snap.Topics[i]
-			if v, ok := s.value(t); ok {
-				labels = appendLabel(labels[:0], "topic", t.Name)
-				w.write(s.m, labels, v)
-			}
-		}
-	}
+	writeSeries(w, topicSeries, snap.Topics, "topic", func(t *Topic) string { return t.Name })
 	for _, s := range partitionSeries {
 		if w.skip[s.m] {
 			continue
@@ -198,10 +208,7 @@ var groupPartitionSeries = []struct {
 }
 
 // groupSeries are the per-group families but the StateSets.
-var groupSeries = []struct {
-	m     *metric
-	value func(g *Group) (float64, bool)
-}{
+var groupSeries = []familyOf[Group]{
 	{groupMembers, func(g *Group) (float64, bool) { return float64(len(g.Members)), g.Described }},
 	{groupMaxLagSecs, func(g *Group) (float64, bool) { return quantity(g.MaxLagSeconds, len(g.Partitions) > 0) }},
 	{groupIdleMembers, func(g *Group) (float64, bool) {
@@ -219,16 +226,8 @@ var groupTopicSeries = []struct {
 }
 
 func (e *Exporter) renderGroups(w *textWriter, snap *Snapshot) {
+	writeSeries(w, groupSeries, snap.Groups, "consumergroup", func(g *Group) string { return g.Name })
 	var labels []byte
-	for _, s := range groupSeries {
-		for i := range snap.Groups {
-			g := &snap.Groups[i]
-			if v, ok := s.value(g); ok {
-				labels = appendLabel(labels[:0], "consumergroup", g.Name)
-				w.write(s.m, labels, v)
-			}
-		}
-	}
 	for i := range snap.Groups {
 		g := &snap.Groups[i]
 		if g.Described && !w.skip[groupState] {

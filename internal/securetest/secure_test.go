@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -157,6 +156,17 @@ func startLagwatch(t *testing.T, env []string, args ...string) *lagwatch {
 	return lw
 }
 
+// logShows passes once lagwatch's output matches the regular expression.
+func (lw *lagwatch) logShows(expr string) func() error {
+	re := regexp.MustCompile(expr)
+	return func() error {
+		if !re.MatchString(lw.output.String()) {
+			return fmt.Errorf("no log line matches %s yet", expr)
+		}
+		return nil
+	}
+}
+
 func (lw *lagwatch) running() bool {
 	select {
 	case <-lw.exited:
@@ -244,13 +254,7 @@ func TestWrongPasswordKeepsLagwatchRunningDownAndLogsTheAuthenticationFailure(t 
 	t.Parallel()
 	// On the command line, the least careful way to pass it.
 	lw := startLagwatch(t, nil, append(saslSSLArgs(t, writeCA(t)), "--sasl.password="+wrongPassword)...)
-	authFailed := regexp.MustCompile(`(?i)authentication failed`)
-	waitfor.Condition(t, 60*time.Second, "the log names the authentication failure", func() error {
-		if !authFailed.MatchString(lw.output.String()) {
-			return errors.New("no authentication failure logged yet")
-		}
-		return nil
-	})
+	waitfor.Condition(t, 60*time.Second, "the log names the authentication failure", lw.logShows(`(?i)authentication failed`))
 	waitfor.Condition(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
 	if !lw.running() {
 		t.Fatal("lagwatch exited after failing to authenticate")
@@ -267,13 +271,7 @@ func TestBrokerCertificateFromAnotherCAIsRefused(t *testing.T) {
 	}
 	caFile := WriteFile(t, t.TempDir(), "other-ca.pem", other.CertPEM)
 	lw := startLagwatch(t, []string{"LAGWATCH_SASL_PASSWORD=" + scramPassword}, saslSSLArgs(t, caFile)...)
-	unknownCA := regexp.MustCompile(`certificate signed by unknown authority`)
-	waitfor.Condition(t, 60*time.Second, "the log names the untrusted certificate", func() error {
-		if !unknownCA.MatchString(lw.output.String()) {
-			return errors.New("no certificate error logged yet")
-		}
-		return nil
-	})
+	waitfor.Condition(t, 60*time.Second, "the log names the untrusted certificate", lw.logShows(`certificate signed by unknown authority`))
 	waitfor.Condition(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
 	assertNoSecret(t, lw, scramPassword)
 }
@@ -336,13 +334,7 @@ func TestPlaintextClientToTheTLSListenerLogsTheLikelyCause(t *testing.T) {
 	kafkatest.Require(t, broker)
 	t.Parallel()
 	lw := startLagwatch(t, nil, "--kafka.server="+broker.ListenerAddr(saslListener))
-	hint := regexp.MustCompile(`--tls\.enabled`)
-	waitfor.Condition(t, 60*time.Second, "the log points at --tls.enabled", func() error {
-		if !hint.MatchString(lw.output.String()) {
-			return errors.New("no hint logged yet")
-		}
-		return nil
-	})
+	waitfor.Condition(t, 60*time.Second, "the log points at --tls.enabled", lw.logShows(`--tls\.enabled`))
 	waitfor.Condition(t, 10*time.Second, "lagwatch_up 0", metricsShow("http://"+lw.addr+"/metrics", "lagwatch_up 0"))
 	if !lw.running() {
 		t.Fatal("lagwatch exited after a plaintext connection to a TLS listener failed")
