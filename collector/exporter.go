@@ -3,6 +3,7 @@ package collector
 import (
 	"bufio"
 	"regexp"
+	"slices"
 	"strconv"
 	"time"
 
@@ -232,7 +233,7 @@ func (e *Exporter) renderGroups(w *textWriter, snap *Snapshot) {
 		g := &snap.Groups[i]
 		if g.Described && !w.skip[groupState] {
 			state := g.State
-			if !contains(groupStates, state) {
+			if !slices.Contains(groupStates, state) {
 				state = "Unknown"
 			}
 			labels = appendLabel(labels[:0], "consumergroup", g.Name)
@@ -288,9 +289,9 @@ func (e *Exporter) renderTopicSums(w *textWriter, snap *Snapshot) {
 				any   bool
 			)
 			flush := func() {
-				if any {
+				if v, ok := quantity(sum, any); ok {
 					labels = appendLabel(appendLabel(labels[:0], "consumergroup", g.Name), "topic", topic)
-					w.nonNegative(m, labels, sum)
+					w.write(m, labels, v)
 				}
 				sum, any = 0, false
 			}
@@ -355,13 +356,4 @@ func statusNames() []string {
 		names = append(names, s.String())
 	}
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -40,14 +40,6 @@ func (w *textWriter) write(m *metric, labels []byte, v float64) {
 	w.sample(m, labels, nil, v)
 }
 
-// nonNegative writes a sample of m when v is a finite number ≥ 0.
-func (w *textWriter) nonNegative(m *metric, labels []byte, v float64) {
-	if v < 0 {
-		return
-	}
-	w.write(m, labels, v)
-}
-
 // stateSet writes one sample per state, 1 for current and 0 for the rest.
 // stateLabels holds each state's label pair, pre-formatted.
 func (w *textWriter) stateSet(m *metric, labels []byte, stateLabels [][]byte, states []string, current string) {
