@@ -1,0 +1,35 @@
+package corpus
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+// lagSettings are lagwatch's status-rule settings (--lag.*).
+type lagSettings = lagcalc.Settings
+
+// newPoller is the one place that knows how lagwatch's poller is built.
+// It polls only the groups and topics whose names start with prefix, so
+// tests sharing the broker do not see each other.
+func newPoller(t *testing.T, addr, prefix string, interval time.Duration, lag lagSettings, now func() time.Time) *collector.Poller {
+	t.Helper()
+	only, err := collector.Anchored(regexpQuote(prefix) + ".*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := collector.NewPoller(collector.Config{
+		Servers:      []string{addr},
+		Filters:      collector.Filters{GroupInclude: only, TopicInclude: only},
+		PollInterval: interval,
+		Lag:          lag,
+		Now:          now,
+	})
+	if err != nil {
+		t.Fatalf("new poller: %v", err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
