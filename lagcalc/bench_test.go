@@ -112,7 +112,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	bytesPerGroupPartition := trackerBytesPerGroupPartition()
 
 	c := newBenchCluster()
-	tr := NewTracker(DefaultWindow)
+	tr := NewTracker(DefaultSettings())
 	for n := 0; n < benchWarmupPolls; n++ {
 		c.advance(n)
 		benchPoll(tr, c)
@@ -143,7 +143,7 @@ func trackerBytesPerGroupPartition() uint64 {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	tr := NewTracker(DefaultWindow)
+	tr := NewTracker(DefaultSettings())
 	for n := 0; n < benchWarmupPolls; n++ {
 		c := newBenchCluster() // fresh names every poll, as from Kafka
 		for k := 0; k <= n; k++ {

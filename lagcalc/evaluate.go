@@ -1,75 +1,123 @@
 package lagcalc
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
 )
 
 // UnresolvedOffsets lists the records whose production time the history
-// cannot tell: a group has lag and its committed offset is older than the
-// oldest log-end point kept for the partition (every point is already past
-// it). The collector reads the timestamp of each listed record from Kafka
-// (one small Fetch, batched per leader, cached until the offset moves) and
-// passes them to Evaluate, so a 3-day backlog reads as 3 days, not as the
-// window.
+// cannot tell: a group has lag and its effective position (the committed
+// offset, or the verified position past it) is older than the oldest
+// log-end point kept for the partition (every point is already past it).
+// The collector reads the timestamp of each listed record from Kafka (one
+// small Fetch, batched per leader, cached until the offset moves) and passes
+// them to Evaluate, so a 3-day backlog reads as 3 days, not as the window.
 //
-// The offset listed is the committed offset, raised to the log start when
-// retention already deleted it (a Fetch there fails with
+// The offset listed is the effective position, raised to the log start
+// when retention already deleted it (a Fetch there fails with
 // OFFSET_OUT_OF_RANGE; the oldest message left is the best witness). A
 // partition whose log is empty has no record to read and is not listed.
 // The list is deduplicated across groups and sorted.
 func (t *Tracker) UnresolvedOffsets() []TopicPartitionOffset {
-	var out []TopicPartitionOffset
-	var listed map[TopicPartitionOffset]struct{}
+	var out offsetSet
 	for _, gps := range t.groupPartitionOrder {
 		ps := gps.partition
-		if gps.committed < 0 || ps == nil || gps.committed >= ps.logEnd {
+		if gps.committed < 0 || ps == nil || effectiveLag(gps, ps) == 0 {
 			continue
 		}
-		if _, ok := ps.end.timeReached(gps.committed); ok {
+		pos := effectivePosition(gps)
+		if _, ok := ps.end.timeReached(pos); ok {
 			continue
 		}
-		o := recordToRead(gps.committed, ps)
-		if o >= ps.logEnd {
-			continue
+		if o := recordToRead(pos, ps); o < ps.logEnd {
+			out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: o})
 		}
-		key := TopicPartitionOffset{TopicPartition: ps.key, Offset: o}
-		if listed == nil {
-			listed = map[TopicPartitionOffset]struct{}{}
-		}
-		if _, dup := listed[key]; dup {
-			continue
-		}
-		listed[key] = struct{}{}
-		out = append(out, key)
 	}
-	slices.SortFunc(out, func(a, b TopicPartitionOffset) int {
+	return out.sorted()
+}
+
+// VerifyCandidates lists the committed offsets at which the collector should
+// read the records to tell whether they are consumable data, and pass the
+// answer back as Commit.Position: transaction control markers and aborted
+// transactional data take offsets that no consumer ever receives, so a
+// consumer that committed "last record + 1" on a transactional topic stays
+// behind the LSO by a marker or more while it is in fact caught up.
+//
+// Listed: committed offsets below the last stable offset (there is lag) at
+// which a consumer is at rest on an idle partition: both the committed
+// offset and the LSO are the same as at the previous poll. That is where a
+// marker-only lag would sit forever; a moving consumer or a busy partition
+// is left alone, which keeps the extra Fetches bounded. Offsets below the
+// log start (deleted) are not listed. The answer for an offset never changes
+// (records are immutable), so the collector may cache it by offset; it must
+// pass it with every poll at which the committed offset is still that one.
+// The list is deduplicated across groups and sorted.
+func (t *Tracker) VerifyCandidates() []TopicPartitionOffset {
+	var out offsetSet
+	for _, gps := range t.groupPartitionOrder {
+		ps := gps.partition
+		if gps.committed < 0 || ps == nil || gps.changed || ps.lastStableMoved ||
+			gps.committed >= ps.lastStable || gps.committed < ps.logStart {
+			continue
+		}
+		out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: gps.committed})
+	}
+	return out.sorted()
+}
+
+// offsetSet collects record offsets without duplicates.
+type offsetSet struct {
+	list   []TopicPartitionOffset
+	listed map[TopicPartitionOffset]struct{}
+}
+
+func (s *offsetSet) add(o TopicPartitionOffset) {
+	if s.listed == nil {
+		s.listed = map[TopicPartitionOffset]struct{}{}
+	}
+	if _, dup := s.listed[o]; dup {
+		return
+	}
+	s.listed[o] = struct{}{}
+	s.list = append(s.list, o)
+}
+
+// sorted returns the offsets by topic, partition and offset.
+func (s *offsetSet) sorted() []TopicPartitionOffset {
+	slices.SortFunc(s.list, func(a, b TopicPartitionOffset) int {
 		if c := compareTopicPartitions(a.TopicPartition, b.TopicPartition); c != 0 {
 			return c
 		}
-		return int(min(max(a.Offset-b.Offset, -1), 1))
+		return cmp.Compare(a.Offset, b.Offset)
 	})
-	return out
+	return s.list
 }
 
-// recordToRead is the offset whose timestamp dates a committed offset older
-// than the history: the committed offset itself, or the log start if
-// retention deleted it.
-func recordToRead(committed int64, ps *partitionState) int64 {
-	return max(committed, ps.logStart)
+// recordToRead is the offset whose timestamp dates a position older than
+// the history: the position itself, or the log start if retention deleted it.
+func recordToRead(pos int64, ps *partitionState) int64 {
+	return max(pos, ps.logStart)
 }
 
 // Evaluate derives the numbers and statuses at time now from the history.
-// History-based rules (rates, statuses) look at the window ending at the last
-// poll; now only ages messages (lag in seconds). recordTimes holds record
-// timestamps for offsets listed by UnresolvedOffsets; it may be nil, and
-// extra or missing entries are fine. Evaluate does not change the Tracker.
+// History-based rules (rates, trends, statuses) look at the window ending at
+// the last poll; now only ages messages (lag in seconds). recordTimes holds
+// record timestamps for offsets listed by UnresolvedOffsets; it may be nil,
+// and extra or missing entries are fine.
+//
+// Evaluate records each group-partition's status in the Tracker: the
+// lagging rule has hysteresis and looks at the status given at the
+// previously evaluated poll. Evaluating again at the same poll uses the same
+// previous status, so it gives the same statuses.
 func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]time.Time) Result {
 	res := Result{Time: now}
 	if !t.started {
 		return res
 	}
+	newPoll := t.evaluatedGen != t.gen
+	t.evaluatedGen = t.gen
 	windowStart := t.last - t.window
 	nowRel := t.rel(now)
 
@@ -78,7 +126,7 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 	for i, ps := range t.partitionOrder {
 		pr := &res.Partitions[i]
 		pr.TopicPartition = ps.key
-		pr.LogStart, pr.LogEnd = ps.logStart, ps.logEnd
+		pr.LogStart, pr.LogEnd, pr.LastStable = ps.logStart, ps.logEnd, ps.lastStable
 		pr.ProduceRate, pr.HasProduceRate = ps.end.rate(windowStart)
 		pr.LogStartRate, pr.HasLogStartRate = ps.start.rate(windowStart)
 		policies[i].RetentionPolicy, policies[i].known = t.retention[ps.key.Topic]
@@ -91,6 +139,9 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 
 	res.GroupPartitions = make([]GroupPartitionResult, len(t.groupPartitionOrder))
 	for i, gps := range t.groupPartitionOrder {
+		if newPoll {
+			gps.prevStatus = gps.status
+		}
 		r := &res.GroupPartitions[i]
 		var pr *PartitionResult
 		var policy policyOf
@@ -98,18 +149,24 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 			pr, policy = &res.Partitions[gps.partition.index], policies[gps.partition.index]
 		}
 		t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
-
-		g := &res.Groups[gps.group.index]
-		g.Partitions++
-		g.Status = worseStatus(g.Status, r.Status)
-		if r.HasLag {
-			g.Lag = saturatingAdd(g.Lag, r.Lag)
-			if !g.HasMaxLagSeconds || r.LagSeconds > g.MaxLagSeconds {
-				g.MaxLagSeconds, g.HasMaxLagSeconds = r.LagSeconds, true
-			}
-		}
+		gps.status = r.Status
+		addToGroup(&res.Groups[gps.group.index], r)
 	}
 	return res
+}
+
+// addToGroup adds a group-partition's result to its group's.
+func addToGroup(g *GroupResult, r *GroupPartitionResult) {
+	g.Partitions++
+	g.Status = worseStatus(g.Status, r.Status)
+	if !r.HasLag {
+		return
+	}
+	g.Lag = saturatingAdd(g.Lag, r.Lag)
+	if !g.HasMaxLagSeconds || r.LagSeconds > g.MaxLagSeconds {
+		g.MaxLagSeconds, g.HasMaxLagSeconds = r.LagSeconds, true
+	}
+	g.MaxLagSecondsLowerBound = g.MaxLagSecondsLowerBound || r.LagSecondsLowerBound
 }
 
 type policyOf struct {
@@ -122,20 +179,21 @@ type policyOf struct {
 func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPartitionState, pr *PartitionResult,
 	policy policyOf, windowStart, nowRel int64, recordTimes map[TopicPartitionOffset]time.Time) {
 	r.GroupPartition = gps.key
-	r.Committed = gps.committed
+	r.Committed, r.Position = gps.committed, effectivePosition(gps)
 	r.Rewinds = gps.rewinds
 	f := partitionFacts{
 		committed:    gps.committed,
 		membersKnown: gps.group.membersKnown,
 		hasMembers:   gps.group.hasMembers,
+		stallAfter:   t.stallAfter,
+		wasLagging:   gps.prevStatus == StatusLagging,
 	}
 	if gps.committed < 0 {
 		r.Status = partitionStatus(&f)
 		return
 	}
+	f.seenBefore = gps.history.first().t < t.last
 	f.rewoundWithinWindow = gps.history.lastBackward >= windowStart
-	f.caughtUpWithinWindow = gps.lastCaughtUp >= windowStart
-	f.unchangedOverWindow = gps.history.first().t <= windowStart && gps.history.unchangedSince(windowStart)
 	r.ConsumeRate, r.HasConsumeRate = gps.history.rate(windowStart)
 
 	ps := gps.partition
@@ -143,22 +201,45 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 		r.Status = partitionStatus(&f)
 		return
 	}
-	c := gps.committed
-	lag := max(ps.logEnd-c, 0)
-	r.HasLag, r.Lag = true, lag
-	r.LagSeconds, r.LagSecondsLowerBound = lagSeconds(c, ps, nowRel, recordLookup{t, recordTimes})
-	r.ExpiredMessages, r.HasExpiredMessages = max(ps.logStart-c, 0), true
-	r.TimeToDrainSeconds, r.HasTimeToDrain = timeToDrain(lag, r.ConsumeRate, r.HasConsumeRate, pr.ProduceRate, pr.HasProduceRate)
-	r.RetentionHeadroomSeconds, r.HasRetentionHeadroom = retentionHeadroom(policy, c, ps.logStart, r.LagSeconds, pr.LogStartRate, pr.HasLogStartRate)
-
-	f.lagKnown, f.lag = true, lag
-	trendStart := max(windowStart, gps.history.first().t, ps.end.first().t)
-	if trendStart < t.last {
-		f.trendKnown = true
-		f.movedSinceTrendStart = !gps.history.unchangedSince(trendStart)
-		f.lagAtTrendStart = max(ps.end.valueAt(trendStart)-gps.history.valueAt(trendStart), 0)
-	}
+	t.lagNumbers(r, gps, pr, policy, nowRel, recordTimes)
+	f.lagKnown, f.lag = true, r.Lag
+	f.pastEndPolls = gps.pastEndPolls
+	f.stuckFor = t.last - max(gps.movedAt, gps.lagFreeAt)
+	t.fillTrend(&f, gps, windowStart)
 	r.Status = partitionStatus(&f)
+}
+
+// lagNumbers fills the numbers that need the partition's offsets: lag, its
+// age, expired messages, time to drain and retention headroom.
+func (t *Tracker) lagNumbers(r *GroupPartitionResult, gps *groupPartitionState, pr *PartitionResult,
+	policy policyOf, nowRel int64, recordTimes map[TopicPartitionOffset]time.Time) {
+	ps := gps.partition
+	pos := effectivePosition(gps)
+	lag := effectiveLag(gps, ps)
+	r.HasLag, r.Lag = true, lag
+	r.LagSeconds, r.LagSecondsLowerBound = lagSeconds(pos, lag, ps, nowRel, recordLookup{t, recordTimes})
+	r.ExpiredMessages, r.HasExpiredMessages = max(ps.logStart-gps.committed, 0), true
+	r.TimeToDrainSeconds, r.HasTimeToDrain = timeToDrain(lag, r.ConsumeRate, r.HasConsumeRate, pr.ProduceRate, pr.HasProduceRate)
+	r.RetentionHeadroomSeconds, r.HasRetentionHeadroom = retentionHeadroom(policy, pos, ps.logStart, r.LagSeconds, pr.LogStartRate, pr.HasLogStartRate)
+}
+
+// fillTrend fits the lag's trend when the history since the later of the
+// window start, the first points and the last backward steps (of the
+// committed offset, or of the log end: a truncation) spans at least the
+// minimum trend span, and sets the bar a rise must pass (see isLagging).
+func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowStart int64) {
+	if f.lag == 0 {
+		return // the trend cannot make a caught-up partition lagging
+	}
+	ps := gps.partition
+	from := max(windowStart, gps.history.first().t, ps.end.first().t, ps.gap.first().t,
+		gps.history.lastBackward, ps.end.lastBackward)
+	if t.last-from < t.minTrendSpan {
+		return
+	}
+	rise, swing := lagTrend(&ps.end, &ps.gap, &gps.history, from, t.last)
+	f.trendKnown, f.rise = true, rise
+	f.riseBar = max(float64(t.settings.AllowedLagGrowth), lagSwingFactor*swing)
 }
 
 // recordLookup finds the record timestamps the collector passed to Evaluate.
@@ -167,9 +248,9 @@ type recordLookup struct {
 	times map[TopicPartitionOffset]time.Time
 }
 
-// writtenAt returns when the record that dates committed offset c was
-// written, as a relative time, and whether that record is c itself (not the
-// log start standing in for a deleted c). ok is false when the collector
+// writtenAt returns when the record that dates position c was written, as
+// a relative time, and whether that record is c itself (not the log start
+// standing in for a deleted c). ok is false when the collector
 // gave no timestamp; a zero time counts as none (Kafka's "no timestamp" is -1).
 func (l recordLookup) writtenAt(ps *partitionState, c int64) (rel int64, exact, ok bool) {
 	if len(l.times) == 0 {
@@ -184,7 +265,7 @@ func (l recordLookup) writtenAt(ps *partitionState, c int64) (rel int64, exact, 
 }
 
 // lagSeconds is the age at nowRel of the oldest unconsumed message, the one
-// at committed offset c: now − the moment the log end passed c, read off the
+// at effective position c: now − the moment the log end passed c, read off the
 // partition's log-end history by linear interpolation (series.timeReached).
 // It is 0 when there is no lag, and never negative or beyond the data.
 //
@@ -195,8 +276,8 @@ func (l recordLookup) writtenAt(ps *partitionState, c int64) (rel int64, exact, 
 // while t0 is evidence that the message already existed. A timestamp in the
 // future therefore never makes the age negative. Without a record timestamp
 // the result is the lower bound now − t0, and lowerBound is true.
-func lagSeconds(c int64, ps *partitionState, nowRel int64, records recordLookup) (seconds float64, lowerBound bool) {
-	if c >= ps.logEnd {
+func lagSeconds(c, lag int64, ps *partitionState, nowRel int64, records recordLookup) (seconds float64, lowerBound bool) {
+	if lag == 0 {
 		return 0, false
 	}
 	written, ok := ps.end.timeReached(c)
@@ -232,7 +313,7 @@ func timeToDrain(lag int64, consume float64, hasConsume bool, produce float64, h
 }
 
 // retentionHeadroom is the time until the oldest unconsumed message (at
-// committed offset c) may be deleted. Only topics whose cleanup.policy
+// effective position c) may be deleted. Only topics whose cleanup.policy
 // contains "delete" lose messages; compacted-only topics and topics of
 // unknown policy get no headroom. Two estimates, the smaller wins:
 //

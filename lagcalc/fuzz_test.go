@@ -1,6 +1,7 @@
 package lagcalc
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"slices"
@@ -77,15 +78,23 @@ func (f *fuzzBytes) duration() time.Duration {
 
 // fuzzRun is one decoded sequence of polls and what the tracker answered.
 type fuzzRun struct {
-	window time.Duration
-	polls  []Poll
-	nows   []time.Time
+	settings Settings
+	polls    []Poll
+	nows     []time.Time
 }
 
-// decodeFuzzRun turns bytes into a window and a sequence of polls.
+// decodeFuzzRun turns bytes into settings and a sequence of polls. The
+// first byte sets the window and the stall time; each partition's LSO and
+// each commit's verified position are derived from its offsets, sometimes
+// valid, sometimes anything.
 func decodeFuzzRun(data []byte) fuzzRun {
 	f := &fuzzBytes{b: data}
-	run := fuzzRun{window: time.Duration(1+f.byte()%120) * time.Second}
+	b := f.byte()
+	run := fuzzRun{settings: Settings{
+		Window:           time.Duration(1+b%120) * time.Second,
+		StallAfter:       time.Duration(1+b/2) * time.Second,
+		AllowedLagGrowth: int64(b%16) - 1,
+	}}
 	now := t0
 	prevEnd := map[TopicPartition]int64{}
 	prevStart := map[TopicPartition]int64{}
@@ -105,7 +114,8 @@ func decodeFuzzRun(data []byte) fuzzRun {
 				tp := TopicPartition{Topic: topic, Partition: part}
 				prevStart[tp] = f.offset(prevStart[tp])
 				prevEnd[tp] = f.offset(prevEnd[tp])
-				p.Partitions = append(p.Partitions, PartitionOffsets{TopicPartition: tp, LogStart: prevStart[tp], LogEnd: prevEnd[tp]})
+				p.Partitions = append(p.Partitions, PartitionOffsets{TopicPartition: tp, LogStart: prevStart[tp], LogEnd: prevEnd[tp],
+					LastStable: lastStableFor(flags, part, prevEnd[tp])})
 			}
 		}
 		for _, g := range fuzzGroups {
@@ -120,7 +130,8 @@ func decodeFuzzRun(data []byte) fuzzRun {
 					}
 					gp := GroupPartition{Group: g, TopicPartition: TopicPartition{Topic: topic, Partition: part}}
 					prevCommitted[gp] = f.offset(prevCommitted[gp])
-					p.Commits = append(p.Commits, Commit{GroupPartition: gp, Committed: prevCommitted[gp]})
+					p.Commits = append(p.Commits, Commit{GroupPartition: gp, Committed: prevCommitted[gp],
+						Position: positionFor(flags, prevCommitted[gp])})
 				}
 			}
 		}
@@ -128,6 +139,35 @@ func decodeFuzzRun(data []byte) fuzzRun {
 		run.nows = append(run.nows, now.Add(f.duration()))
 	}
 	return run
+}
+
+// lastStableFor derives an LSO from a partition's flags and log end: unset,
+// a few offsets below the end (an open transaction), the end, past it, or
+// negative.
+func lastStableFor(flags byte, part int32, end int64) int64 {
+	switch (flags >> (4 + 2*part)) & 3 {
+	case 0:
+		return 0
+	case 1:
+		return end - int64(flags%7)
+	case 2:
+		return end + int64(flags%3)
+	default:
+		return -int64(flags)
+	}
+}
+
+// positionFor derives a verified position from a group's flags: none, a
+// few offsets past the committed one, or below it.
+func positionFor(flags byte, committed int64) int64 {
+	switch flags >> 6 {
+	case 1:
+		return committed + int64(1+flags%5)
+	case 2:
+		return committed - 1
+	default:
+		return 0
+	}
 }
 
 // fuzzSeeds are inputs that exercise the interesting paths from the start.
@@ -180,13 +220,20 @@ func FuzzTrackerOutputsAreFiniteNonNegativeWithOneStatusEach(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run := decodeFuzzRun(data)
-		tr := NewTracker(run.window)
+		tr := NewTracker(run.settings)
 		for i, p := range run.polls {
 			tr.Observe(p)
 			unresolved := tr.UnresolvedOffsets()
-			res := tr.Evaluate(run.nows[i], recordTimesFor(unresolved, run.nows[i], byte(i)))
+			candidates := tr.VerifyCandidates()
+			records := recordTimesFor(unresolved, run.nows[i], byte(i))
+			res := tr.Evaluate(run.nows[i], records)
 			checkResultInvariants(t, res)
 			checkAgainstPoll(t, p, res, unresolved)
+			checkVerifyCandidates(t, p, res, candidates)
+			if again := tr.Evaluate(run.nows[i], records); !slices.EqualFunc(res.GroupPartitions, again.GroupPartitions,
+				func(a, b GroupPartitionResult) bool { return a.Status == b.Status }) {
+				t.Fatalf("poll %d: evaluating twice gave other statuses", i)
+			}
 		}
 	})
 }
@@ -194,17 +241,24 @@ func FuzzTrackerOutputsAreFiniteNonNegativeWithOneStatusEach(f *testing.F) {
 // checkAgainstPoll compares a result with the poll it follows.
 func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartitionOffset) {
 	t.Helper()
-	ends := map[TopicPartition][2]int64{}
+	ends := map[TopicPartition][3]int64{} // start, end, LSO
 	for _, po := range p.Partitions {
 		if _, dup := ends[po.TopicPartition]; !dup {
 			end := max(po.LogEnd, 0)
-			ends[po.TopicPartition] = [2]int64{min(max(po.LogStart, 0), end), end}
+			start := min(max(po.LogStart, 0), end)
+			lso := end
+			if po.LastStable > 0 {
+				lso = min(max(po.LastStable, start), end)
+			}
+			ends[po.TopicPartition] = [3]int64{start, end, lso}
 		}
 	}
 	committed := map[GroupPartition]int64{}
+	position := map[GroupPartition]int64{}
 	for _, c := range p.Commits {
 		if _, dup := committed[c.GroupPartition]; !dup {
 			committed[c.GroupPartition] = c.Committed
+			position[c.GroupPartition] = c.Position
 		}
 	}
 	if len(res.GroupPartitions) != len(committed) {
@@ -227,8 +281,20 @@ func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartit
 				t.Fatalf("%v has lag without a log end", r.GroupPartition)
 			}
 		default:
-			if !r.HasLag || r.Lag != max(se[1]-c, 0) || r.ExpiredMessages != max(se[0]-c, 0) {
-				t.Fatalf("%v committed %d, log %v: lag %d, expired %d", r.GroupPartition, c, se, r.Lag, r.ExpiredMessages)
+			pos := c
+			if position[r.GroupPartition] > c {
+				pos = max(c, min(position[r.GroupPartition], se[1]))
+			}
+			wantLag := max(se[2]-pos, 0)
+			if c > se[1] {
+				wantLag = 0
+			}
+			if !r.HasLag || r.Lag != wantLag || r.ExpiredMessages != max(se[0]-c, 0) || r.Position != pos {
+				t.Fatalf("%v committed %d position %d, log %v: lag %d, position %d, expired %d",
+					r.GroupPartition, c, position[r.GroupPartition], se, r.Lag, r.Position, r.ExpiredMessages)
+			}
+			if c > se[1] && r.Status != StatusOutOfRange && r.Status != StatusUnknown && r.Status != StatusRewound {
+				t.Fatalf("%v committed %d past the log end %d: status %v", r.GroupPartition, c, se[1], r.Status)
 			}
 		}
 		if r.Status == StatusNoCommit && c >= 0 {
@@ -249,12 +315,7 @@ func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartit
 			t.Fatalf("group %s status %v, want worst partition status %v", g.Group, g.Status, want)
 		}
 	}
-	if !slices.IsSortedFunc(unresolved, func(a, b TopicPartitionOffset) int {
-		if c := compareTopicPartitions(a.TopicPartition, b.TopicPartition); c != 0 {
-			return c
-		}
-		return int(min(max(a.Offset-b.Offset, -1), 1))
-	}) || len(slices.Compact(slices.Clone(unresolved))) != len(unresolved) {
+	if !slices.IsSortedFunc(unresolved, compareOffsets) || len(slices.Compact(slices.Clone(unresolved))) != len(unresolved) {
 		t.Fatalf("unresolved offsets not sorted and unique: %v", unresolved)
 	}
 	for _, u := range unresolved {
@@ -265,6 +326,35 @@ func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartit
 	}
 }
 
+// checkVerifyCandidates checks that every candidate is a committed offset of
+// the poll below its partition's LSO and inside the log, listed once, sorted.
+func checkVerifyCandidates(t *testing.T, p Poll, res Result, candidates []TopicPartitionOffset) {
+	t.Helper()
+	if !slices.IsSortedFunc(candidates, compareOffsets) || len(slices.Compact(slices.Clone(candidates))) != len(candidates) {
+		t.Fatalf("verify candidates not sorted and unique: %v", candidates)
+	}
+	for _, o := range candidates {
+		pr, ok := res.Partition(o.TopicPartition)
+		if !ok || o.Offset < pr.LogStart || o.Offset >= pr.LastStable {
+			t.Fatalf("verify candidate %v outside [log start, LSO) of %+v", o, pr)
+		}
+		found := false
+		for _, r := range res.GroupPartitions {
+			found = found || (r.TopicPartition == o.TopicPartition && r.Committed == o.Offset)
+		}
+		if !found {
+			t.Fatalf("verify candidate %v is no group's committed offset", o)
+		}
+	}
+}
+
+func compareOffsets(a, b TopicPartitionOffset) int {
+	if c := compareTopicPartitions(a.TopicPartition, b.TopicPartition); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Offset, b.Offset)
+}
+
 // FuzzTrackerHistoryStaysBounded: whatever the polls, every series keeps
 // ordered times, at most one point before the window, and at most its cap of
 // points.
@@ -272,7 +362,7 @@ func FuzzTrackerHistoryStaysBounded(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run := decodeFuzzRun(data)
-		tr := NewTracker(run.window)
+		tr := NewTracker(run.settings)
 		for _, p := range run.polls {
 			tr.Observe(p)
 			windowStart := tr.last - tr.window
@@ -297,6 +387,7 @@ func FuzzTrackerHistoryStaysBounded(f *testing.F) {
 			for _, ps := range tr.partitions {
 				check("log end", ps.end, maxLogEndPoints)
 				check("log start", ps.start, maxLogStartPoints)
+				check("LSO gap", ps.gap, maxLogStartPoints)
 			}
 			for _, gps := range tr.groupPartitions {
 				check("committed", gps.history, maxCommitPoints)
@@ -312,7 +403,7 @@ func FuzzTrackerCountsEveryRewindOnce(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		run := decodeFuzzRun(data)
-		tr := NewTracker(run.window)
+		tr := NewTracker(run.settings)
 		want := map[GroupPartition]uint64{}
 		last := map[GroupPartition]int64{}
 		for i, p := range run.polls {

@@ -26,6 +26,8 @@ type obs struct {
 	start     int64   // log start
 	end       int64   // log end
 	committed int64   // -1: never committed
+	lso       int64   // last stable offset; 0: as the log end
+	position  int64   // verified position; ≤ committed: none
 	noMembers bool    // the group has no members
 	// noPartition leaves the partition's offsets out of the poll.
 	noPartition bool
@@ -37,11 +39,11 @@ type obs struct {
 func (o obs) poll(retention map[string]RetentionPolicy) Poll {
 	p := Poll{
 		Time:      at(o.at),
-		Commits:   []Commit{{GroupPartition: billing, Committed: o.committed}},
+		Commits:   []Commit{{GroupPartition: billing, Committed: o.committed, Position: o.position}},
 		Retention: retention,
 	}
 	if !o.noPartition {
-		p.Partitions = []PartitionOffsets{{TopicPartition: orders, LogStart: o.start, LogEnd: o.end}}
+		p.Partitions = []PartitionOffsets{{TopicPartition: orders, LogStart: o.start, LogEnd: o.end, LastStable: o.lso}}
 	}
 	if !o.noGroup {
 		p.Groups = []GroupState{{Group: billing.Group, HasMembers: !o.noMembers}}
@@ -61,14 +63,17 @@ func polls(from, to, every float64, f func(s float64) obs) []obs {
 	return out
 }
 
-// scenario observes the polls with the given window and retention and
-// evaluates at the last poll's time (plus evalDelay seconds).
+// scenario observes the polls with the given window (1 minute unless set),
+// stall time (default unless set) and retention, evaluating after every poll
+// as the collector does, and returns the evaluation at the last poll's time
+// (plus evalDelay seconds).
 type scenario struct {
-	window    time.Duration
-	polls     []obs
-	retention map[string]RetentionPolicy
-	evalDelay float64
-	records   map[TopicPartitionOffset]time.Time
+	window     time.Duration
+	stallAfter time.Duration
+	polls      []obs
+	retention  map[string]RetentionPolicy
+	evalDelay  float64
+	records    map[TopicPartitionOffset]time.Time
 }
 
 func (s scenario) run(t *testing.T) (*Tracker, Result) {
@@ -80,9 +85,12 @@ func (s scenario) run(t *testing.T) (*Tracker, Result) {
 	if window == 0 {
 		window = time.Minute
 	}
-	tr := NewTracker(window)
-	for _, o := range s.polls {
+	tr := NewTracker(Settings{Window: window, StallAfter: s.stallAfter})
+	for i, o := range s.polls {
 		tr.Observe(o.poll(s.retention))
+		if i < len(s.polls)-1 {
+			tr.Evaluate(at(o.at), nil)
+		}
 	}
 	res := tr.Evaluate(at(s.polls[len(s.polls)-1].at+s.evalDelay), s.records)
 	checkResultInvariants(t, res)

@@ -208,7 +208,7 @@ func TestUnresolvedOffsetsListsCommittedOffsetsOlderThanHistory(t *testing.T) {
 }
 
 func TestUnresolvedOffsetsDeduplicatedAcrossGroupsAndSorted(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	other := TopicPartition{Topic: "audit", Partition: 3}
 	for s := 0.0; s <= 300; s += 5 {
 		end := 1000 + int64(10*s)

@@ -6,21 +6,25 @@ package lagcalc
 type Status uint8
 
 // The statuses, in the fixed order of a Prometheus StateSet (see Statuses).
+// New statuses are appended, so the numeric values never change.
 const (
-	StatusUnknown  Status = iota // too little history to decide
-	StatusOK                     // caught up, or catching up
-	StatusLagging                // offset moves but lag is not shrinking
-	StatusStalled                // members present, offset stuck, lag waiting the whole window
-	StatusStopped                // lag and no members to consume it
-	StatusRewound                // committed offset went backwards within the window
-	StatusNoCommit               // assigned but never committed
+	StatusUnknown    Status = iota // too little data to decide: a first poll with lag, or no log end
+	StatusOK                       // caught up, keeping up, or catching up
+	StatusLagging                  // offset moves but the lag trends clearly upward over the window
+	StatusStalled                  // offset still for StallAfter with lag all along; members present (or unknown)
+	StatusStopped                  // offset still for StallAfter with lag all along; no members
+	StatusRewound                  // committed offset went backwards within the window
+	StatusNoCommit                 // assigned but never committed
+	StatusOutOfRange               // committed offset past the log end: the consumer will reset
 
 	// NumStatuses is the number of statuses; Status values are 0..NumStatuses-1.
 	NumStatuses = iota
 )
 
 // Statuses returns every status in the fixed StateSet order (their numeric
-// order), so an exporter emits one series per status with the current one at 1.
+// order: unknown, ok, lagging, stalled, stopped, rewound, no_commit,
+// out_of_range), so an exporter emits one series per status with the current
+// one at 1.
 func Statuses() []Status {
 	s := make([]Status, NumStatuses)
 	for i := range s {
@@ -44,6 +48,8 @@ func (s Status) String() string {
 		return "rewound"
 	case StatusNoCommit:
 		return "no_commit"
+	case StatusOutOfRange:
+		return "out_of_range"
 	default:
 		return "unknown"
 	}
@@ -51,17 +57,23 @@ func (s Status) String() string {
 
 // Severity orders statuses for a group's verdict, worst highest:
 //
-//	stalled > stopped > lagging > rewound > no_commit > unknown > ok
+//	out_of_range > stalled > stopped > lagging > rewound > no_commit > unknown > ok
 //
-// Stalled is worst because it is silent: members are connected and look
+// out_of_range is worst because the harm is certain and only a human can
+// choose it: the committed offset no longer exists (topic re-created or
+// truncated), so the consumer's next start resets by auto.offset.reset,
+// skipping or replaying data, and someone must decide which before it does.
+// Stalled is next because it is silent: members are connected and look
 // healthy while one partition makes no progress (a poison message, a stuck
 // thread). Stopped is as harmful but visible (no members) and often intended
 // (a batch job between runs). Lagging loses ground but still works. Rewound
 // is usually an operator's deliberate reset or replay: worth seeing, rarely
 // an emergency. no_commit is a misconfiguration or a consumer that has not
-// committed yet. Unknown only says the history is short. Ok is best.
+// committed yet. Unknown only says the data is short. Ok is best.
 func (s Status) Severity() int {
 	switch s {
+	case StatusOutOfRange:
+		return 7
 	case StatusStalled:
 		return 6
 	case StatusStopped:
@@ -89,9 +101,15 @@ func worseStatus(a, b Status) Status {
 
 // partitionFacts is what the status rules look at for one group-partition,
 // computed once per evaluation. "The window" is the lag window ending at the
-// last poll.
+// last poll. Lag is always the effective lag (GroupPartitionResult.Lag).
 type partitionFacts struct {
 	committed int64 // < 0: never committed
+	// seenBefore: the group-partition was in an earlier poll too, so there is
+	// more than one sample.
+	seenBefore bool
+	// pastEndPolls: consecutive polls at which the same committed offset was
+	// past the log end (0: not past it now).
+	pastEndPolls uint8
 	// rewoundWithinWindow: the committed offset stepped back at a poll
 	// inside the window.
 	rewoundWithinWindow bool
@@ -99,49 +117,49 @@ type partitionFacts struct {
 	hasMembers          bool
 	lagKnown            bool // the partition's log end was in the last poll
 	lag                 int64
-	// caughtUpWithinWindow: some poll inside the window saw the committed
-	// offset at or past the log end (lag 0).
-	caughtUpWithinWindow bool
-	// unchangedOverWindow: the committed history reaches back to the window
-	// start and the offset held one value all along.
-	unchangedOverWindow bool
-	// trendKnown: committed and log-end histories overlap for more than zero
-	// seconds inside the window, so lag can be compared with its value at
-	// the oldest sample (trendStart).
+	// stuckFor is how long (ns) the partition has been stuck: since the
+	// last poll at which the committed offset was another value or the lag
+	// was 0, whichever is later (see stuckFor).
+	stuckFor   int64
+	stallAfter int64
+	// trendKnown: the lag's trend was fitted over at least the minimum span
+	// (Settings.minTrendSpan); rise is the fitted line's rise over that span
+	// in messages and riseBar what rise must exceed to enter lagging (see
+	// lagTrend).
 	trendKnown bool
-	// movedSinceTrendStart: the committed offset changed since trendStart.
-	movedSinceTrendStart bool
-	lagAtTrendStart      float64
+	rise       float64
+	riseBar    float64
+	// wasLagging: the status at the previously evaluated poll was lagging.
+	wasLagging bool
 }
 
 // partitionStatus applies the rules in precedence order; the first that
 // holds decides:
 //
-//	no_commit > rewound > stopped > stalled > lagging > ok > unknown
+//	no_commit > out_of_range > stalled = stopped > rewound > lagging > ok > unknown
 //
 // no_commit comes first because without a committed offset nothing else is
-// defined. rewound beats the rest because a reset explains whatever else the
-// numbers show for a while (a reset needs an empty group, so it would
-// otherwise read as stopped). stopped needs no history, stalled needs the
-// whole window. The rules for stalled, lagging and ok are written to be
-// mutually exclusive.
-//
-// unknown is what remains when no rule can decide: a single sample with lag
-// (no trend yet), lag with an offset that has not moved but a history
-// shorter than the window (maybe stalled, maybe not yet), a group whose
-// membership was not described in the poll (stopped or stalled cannot be
-// told apart), or a partition whose log end was missing from the poll (no
-// lag at all).
+// defined; out_of_range next because its lag is meaningless (0) and a reset
+// is coming whatever else holds. Stalled and stopped exclude each other
+// (membership decides) and beat rewound: a reset is a move, so the stall
+// clock restarts at it, and a partition still stuck StallAfter after a reset
+// is stuck, whatever the reset explained. rewound beats lagging because a
+// reset makes the lag jump for a while. ok is the default once there is a
+// lag and more than one sample; unknown is what remains: a first poll with
+// lag (or with a committed offset past the log end, which one poll cannot
+// tell from a race between the two reads), or no log end in the poll.
 func partitionStatus(f *partitionFacts) Status {
 	switch {
 	case isNoCommit(f):
 		return StatusNoCommit
-	case isRewound(f):
-		return StatusRewound
-	case isStopped(f):
-		return StatusStopped
+	case isOutOfRange(f):
+		return StatusOutOfRange
 	case isStalled(f):
 		return StatusStalled
+	case isStopped(f):
+		return StatusStopped
+	case isRewound(f):
+		return StatusRewound
 	case isLagging(f):
 		return StatusLagging
 	case isOK(f):
@@ -158,6 +176,47 @@ func isNoCommit(f *partitionFacts) bool {
 	return f.committed < 0
 }
 
+// isOutOfRange: the same committed offset was past the log end (the high
+// watermark) at this poll and the one before: the topic was deleted and
+// re-created, or truncated (unclean leader election, DeleteRecords past it
+// cannot do this; a re-created topic can). A live consumer fetching there
+// gets OFFSET_OUT_OF_RANGE and resets at once by auto.offset.reset
+// (skipping or replaying data); a consumer not running resets at its next
+// start. One poll is not enough: the collector reads log ends and committed
+// offsets concurrently, so a consumer at the head of a busy topic can commit
+// past the log end read a moment earlier; the next poll's log end is then
+// past that offset, which a consumer can only have reached by reading it.
+func isOutOfRange(f *partitionFacts) bool {
+	return f.committed >= 0 && f.pastEndPolls >= 2
+}
+
+// isStuck: there is lag now, there was lag at every poll since the committed
+// offset last moved, and it has not moved for at least StallAfter: the
+// consumer had work all along and did none of it. The lag requirement keeps a
+// healthy consumer of a quiet topic, whose offset sat still because there
+// was nothing to read, from turning stuck the moment the next message
+// arrives: the clock starts at the last poll without lag.
+func isStuck(f *partitionFacts) bool {
+	return f.committed >= 0 && f.lagKnown && f.lag > 0 && f.stuckFor >= f.stallAfter
+}
+
+// isStalled: the partition is stuck (isStuck) and the group has members, or
+// its membership is unknown (not described in the poll): a poison message or
+// a stuck consumer thread while the group looks alive. Unknown membership
+// reads stalled, not stopped or unknown, so that a stuck partition never
+// hides behind a failed DescribeGroups; stalled is the status that pages.
+func isStalled(f *partitionFacts) bool {
+	return isStuck(f) && (f.hasMembers || !f.membersKnown)
+}
+
+// isStopped: the partition is stuck (isStuck) and the group is known to have
+// no members. Membership only names the case: a memberless consumer (Flink,
+// Spark, any assign() consumer: they commit without joining) whose commits
+// move is ok or lagging like any other.
+func isStopped(f *partitionFacts) bool {
+	return isStuck(f) && f.membersKnown && !f.hasMembers
+}
+
 // isRewound: the committed offset went backwards at some poll within the
 // window: an offset reset (kafka-consumer-groups --reset-offsets), a replay,
 // or a consumer that seeks back. The status holds for one window after the
@@ -166,43 +225,34 @@ func isRewound(f *partitionFacts) bool {
 	return f.committed >= 0 && f.rewoundWithinWindow
 }
 
-// isStopped: there is lag and the group has no members, so nobody can move
-// the offset. No window is needed: the lag cannot shrink until a consumer
-// joins.
-func isStopped(f *partitionFacts) bool {
-	return f.lagKnown && f.lag > 0 && f.membersKnown && !f.hasMembers
-}
-
-// isStalled: the group has members, there is lag, and the committed offset
-// has not changed over the whole window (the history covers it) while the
-// lag never dropped to zero in it — the consumer had work the whole time and
-// did none of it: a poison message or a stuck consumer. Requiring lag all
-// along keeps a healthy consumer of a quiet topic, whose offset sat still
-// because there was nothing to read, from turning stalled the moment the
-// next message arrives.
-func isStalled(f *partitionFacts) bool {
-	return f.lagKnown && f.lag > 0 && f.membersKnown && f.hasMembers &&
-		f.unchangedOverWindow && !f.caughtUpWithinWindow
-}
-
-// isLagging: there is lag, the committed offset moves, and the lag is not
-// shrinking: lag now ≥ lag at the oldest sample in the window. A consumer
-// that had no lag at some poll in the window is keeping up (Burrow's rule
-// "lag zero in the window means ok") and is not lagging: otherwise a healthy
-// consumer that commits every few seconds would flap between ok and lagging
-// as the poll lands before or after its commit.
+// isLagging: there is lag and its trend over the window is clearly upward:
+// the least-squares line through the lag rose by more than riseBar, which is
+// the larger of AllowedLagGrowth and four times the lag's swing around the
+// line (the swing of a periodic committer's sawtooth, whose fitted rise over
+// a window that cuts its teeth unevenly stays below about three swings).
+// Hysteresis: a partition that was lagging stays lagging until the rise
+// falls below half the bar, so a consumer near the bar does not flap. A lag
+// that is large but flat is not lagging (lag in seconds tells how large);
+// being caught up at an earlier poll changes nothing.
 func isLagging(f *partitionFacts) bool {
-	return f.lagKnown && f.lag > 0 && !f.caughtUpWithinWindow &&
-		f.trendKnown && f.movedSinceTrendStart && float64(f.lag) >= f.lagAtTrendStart
-}
-
-// isOK: the group is caught up (lag 0), was caught up at a poll within the
-// window (keeping up; a message that arrived since is not a problem yet), or
-// the lag is shrinking while the offset moves (catching up).
-func isOK(f *partitionFacts) bool {
-	if !f.lagKnown {
+	if !f.lagKnown || f.lag == 0 || !f.trendKnown {
 		return false
 	}
-	return f.lag == 0 || f.caughtUpWithinWindow ||
-		(f.trendKnown && f.movedSinceTrendStart && float64(f.lag) < f.lagAtTrendStart)
+	bar := f.riseBar
+	if f.wasLagging {
+		bar /= 2
+	}
+	return f.rise > bar
+}
+
+// isOK: the lag is known and either 0 (caught up, even at the first poll:
+// no history is needed for that) or there is more than one sample and no
+// other rule holds (keeping up, catching up, or not stuck for StallAfter
+// yet). A committed offset past the log end at a single poll is not ok yet
+// (see isOutOfRange).
+func isOK(f *partitionFacts) bool {
+	if !f.lagKnown || f.pastEndPolls > 0 {
+		return false
+	}
+	return f.lag == 0 || f.seenBefore
 }

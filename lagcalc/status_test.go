@@ -1,13 +1,14 @@
 package lagcalc
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
 )
 
-// Status scenarios use a 60 s window and a poll every 5 s unless they say
-// otherwise.
+// Status scenarios use a 60 s window, the default StallAfter (90 s) and a
+// poll every 5 s unless they say otherwise.
 
 // statusCase is one status scenario: polls, then the status at the last one.
 type statusCase struct {
@@ -86,7 +87,7 @@ func TestRewoundWhenCommittedOffsetWentBackwardsWithinWindow(t *testing.T) {
 	runStatusCases(t, []statusCase{
 		{name: "at the poll that saw the reset", polls: resetAt30(30, false), want: StatusRewound},
 		{name: "still within the window after the reset", polls: resetAt30(90, false), want: StatusRewound},
-		{name: "no longer once the reset left the window", polls: resetAt30(95, false), want: StatusLagging},
+		{name: "no longer once the reset left the window: replaying at the produce rate is ok", polls: resetAt30(95, false), want: StatusOK},
 		{name: "before stopped: a reset needs an empty group", polls: resetAt30(60, true), want: StatusRewound},
 		{
 			name: "replay of a few messages",
@@ -141,35 +142,60 @@ func TestRewindsCountedOncePerBackwardStep(t *testing.T) {
 	}
 }
 
-func TestStoppedWhenLagPositiveAndGroupHasNoMembers(t *testing.T) {
+func TestStoppedWhenCommitsStayStillWithLagForStallAfterAndNoMembers(t *testing.T) {
 	runStatusCases(t, []statusCase{
 		{
-			name:  "at the first poll: no window needed",
-			polls: []obs{{end: 1000, committed: 900, noMembers: true}},
+			name:  "producers write, nobody commits, for longer than StallAfter",
+			polls: producing(120, func(float64) int64 { return 900 }, true),
 			want:  StatusStopped,
 		},
 		{
-			name:  "over a long time",
-			polls: producing(300, func(float64) int64 { return 900 }, true),
+			name:  "idle topic, the consumer died behind",
+			polls: polls(0, 300, 15, func(float64) obs { return obs{end: 1000, committed: 900, noMembers: true} }),
 			want:  StatusStopped,
 		},
 		{
-			name:  "not when there is no lag",
-			polls: []obs{{end: 1000, committed: 1000, noMembers: true}},
+			name:  "not yet: still for less than StallAfter, the lag only growing",
+			polls: producing(85, func(float64) int64 { return 900 }, true),
+			want:  StatusLagging,
+		},
+		{
+			name:  "not yet: idle topic, still for less than StallAfter",
+			polls: polls(0, 85, 5, func(float64) obs { return obs{end: 1000, committed: 900, noMembers: true} }),
 			want:  StatusOK,
 		},
 		{
-			name: "not when membership is unknown",
-			polls: []obs{
-				{at: 0, end: 1000, committed: 900, noGroup: true},
-				{at: 5, end: 1000, committed: 900, noGroup: true},
-			},
-			want: StatusUnknown,
+			name:  "not when there is no lag",
+			polls: polls(0, 300, 15, func(float64) obs { return obs{end: 1000, committed: 1000, noMembers: true} }),
+			want:  StatusOK,
 		},
 	})
 }
 
-func TestStalledWhenCommittedOffsetUnchangedOverWindowAndLagPositive(t *testing.T) {
+func TestMemberlessCommitterWhoseCommitsMoveIsOK(t *testing.T) {
+	runStatusCases(t, []statusCase{
+		{
+			name:  "assign() consumer keeping up, 50 behind",
+			polls: producing(600, func(s float64) int64 { return 950 + int64(10*s) }, true),
+			want:  StatusOK,
+		},
+		{
+			name:  "caught up at the first poll",
+			polls: []obs{{end: 1000, committed: 1000, noMembers: true}},
+			want:  StatusOK,
+		},
+	})
+}
+
+func TestMemberlessCommitterFallingBehindIsLagging(t *testing.T) {
+	runStatusCases(t, []statusCase{{
+		name:  "consumes 5 msg/s of 10 msg/s produced",
+		polls: producing(600, func(s float64) int64 { return 1000 + int64(5*s) }, true),
+		want:  StatusLagging,
+	}})
+}
+
+func TestStalledWhenCommitsStayStillWithLagForStallAfterAndMembers(t *testing.T) {
 	runStatusCases(t, []statusCase{
 		{
 			name:  "producers write, the consumer does not move",
@@ -177,53 +203,44 @@ func TestStalledWhenCommittedOffsetUnchangedOverWindowAndLagPositive(t *testing.
 			want:  StatusStalled,
 		},
 		{
-			name: "poison message on a quiet topic",
-			polls: polls(0, 120, 5, func(float64) obs {
-				return obs{end: 101, committed: 100}
-			}),
-			want: StatusStalled,
+			name:  "poison message on a quiet topic",
+			polls: polls(0, 120, 5, func(float64) obs { return obs{end: 101, committed: 100} }),
+			want:  StatusStalled,
 		},
 		{
-			name: "exactly one window of history",
-			polls: polls(0, 60, 5, func(float64) obs {
-				return obs{end: 101, committed: 100}
-			}),
-			want: StatusStalled,
-		},
-		{
-			name: "stuck after having been caught up, once a whole window passed",
-			polls: producing(150, func(s float64) int64 {
+			name: "stuck after having been caught up: the clock starts at the last poll without lag",
+			polls: producing(160, func(s float64) int64 {
 				return 1000 + int64(10*min(s, 60))
 			}, false),
 			want: StatusStalled,
 		},
-	})
-}
-
-func TestNotStalledUnlessTheWholeWindowIsCovered(t *testing.T) {
-	runStatusCases(t, []statusCase{
 		{
-			name:  "history shorter than the window is unknown",
-			polls: producing(55, func(float64) int64 { return 900 }, false),
-			want:  StatusUnknown,
+			name: "quiet topic: stuck on the first new message in an hour, for StallAfter",
+			polls: polls(0, 3690, 15, func(s float64) obs {
+				if s >= 3600 {
+					return obs{end: 101, committed: 100}
+				}
+				return obs{end: 100, committed: 100}
+			}),
+			want: StatusStalled,
 		},
 		{
-			name:  "a single sample with lag is unknown",
-			polls: []obs{{end: 1000, committed: 900}},
-			want:  StatusUnknown,
-		},
-		{
-			name: "membership unknown is unknown, not stalled",
+			name: "membership unknown: a stuck partition does not hide",
 			polls: polls(0, 120, 5, func(float64) obs {
 				return obs{end: 1000, committed: 900, noGroup: true}
 			}),
-			want: StatusUnknown,
+			want: StatusStalled,
 		},
 	})
 }
 
-func TestNotStalledWhenConsumerWasCaughtUpWithinWindow(t *testing.T) {
+func TestNotStalledBeforeStallAfter(t *testing.T) {
 	runStatusCases(t, []statusCase{
+		{
+			name:  "still with lag for 85 s on an idle topic",
+			polls: polls(0, 85, 5, func(float64) obs { return obs{end: 1000, committed: 900} }),
+			want:  StatusOK,
+		},
 		{
 			name: "quiet topic: the first new message in an hour just arrived",
 			polls: polls(0, 3600, 15, func(s float64) obs {
@@ -235,16 +252,28 @@ func TestNotStalledWhenConsumerWasCaughtUpWithinWindow(t *testing.T) {
 			want: StatusOK,
 		},
 		{
-			name: "caught up 30 s ago, producers busy since",
-			polls: producing(150, func(s float64) int64 {
-				return 1000 + int64(10*min(s, 120))
+			name: "commits once a minute on a busy topic: seen still for 60 s",
+			polls: producing(600, func(s float64) int64 {
+				return 1000 + int64(10*60*math.Floor(s/60))
 			}, false),
 			want: StatusOK,
 		},
 	})
 }
 
-func TestLaggingWhenOffsetMovesButLagNotShrinking(t *testing.T) {
+func TestCaughtUpEarlierDoesNotKeepAStuckPartitionOK(t *testing.T) {
+	// Caught up at every poll for a whole window, then stuck at 120 s while
+	// producers write: stalled StallAfter later, though lag was 0 within the
+	// window (the old rule "caught up in the window ⇒ ok" kept it ok).
+	r := scenario{window: 10 * time.Minute, polls: producing(215, func(s float64) int64 {
+		return 1000 + int64(10*min(s, 120))
+	}, false)}.billingResult(t)
+	if r.Status != StatusStalled {
+		t.Errorf("status = %v, want stalled (result %+v)", r.Status, r)
+	}
+}
+
+func TestLaggingWhenLagTrendsUpward(t *testing.T) {
 	runStatusCases(t, []statusCase{
 		{
 			name:  "consumes 5 msg/s of 10 msg/s produced",
@@ -252,27 +281,36 @@ func TestLaggingWhenOffsetMovesButLagNotShrinking(t *testing.T) {
 			want:  StatusLagging,
 		},
 		{
-			name:  "keeps pace but never catches up: lag constant",
+			name:  "not when the lag grows by 60 a window: within AllowedLagGrowth",
+			polls: producing(300, func(s float64) int64 { return 1000 + int64(9*s) }, false),
+			want:  StatusOK,
+		},
+		{
+			name:  "not with a constant lag: keeps pace but never catches up",
 			polls: producing(120, func(s float64) int64 { return 500 + int64(10*s) }, false),
-			want:  StatusLagging,
+			want:  StatusOK,
 		},
 		{
-			name: "with two samples only",
-			polls: []obs{
-				{at: 0, end: 1000, committed: 500},
-				{at: 5, end: 1100, committed: 550},
-			},
-			want: StatusLagging,
+			name:  "not with two samples only: no trend yet",
+			polls: []obs{{at: 0, end: 1000, committed: 500}, {at: 5, end: 1100, committed: 550}},
+			want:  StatusOK,
 		},
 		{
-			name:  "not when caught up at a poll within the window",
-			polls: producing(100, func(s float64) int64 { return 1000 + int64(10*min(s, 50)) + int64(5*max(s-50, 0)) }, false),
+			name:  "not when caught up now",
+			polls: producing(120, func(s float64) int64 { return 1000 + int64(5*s) + int64(5*s)*boolInt(s == 120) }, false),
 			want:  StatusOK,
 		},
 	})
 }
 
-func TestOKWhenLagZeroOrShrinkingWhileOffsetMoves(t *testing.T) {
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestOKWhenCaughtUpKeepingUpOrCatchingUp(t *testing.T) {
 	runStatusCases(t, []statusCase{
 		{
 			name:  "caught up",
@@ -285,48 +323,145 @@ func TestOKWhenLagZeroOrShrinkingWhileOffsetMoves(t *testing.T) {
 			want:  StatusOK,
 		},
 		{
-			name:  "committed ahead of the log end",
-			polls: []obs{{end: 1000, committed: 1200}},
+			name:  "catching up: consumes 15 msg/s of 10 msg/s produced",
+			polls: producing(120, func(s float64) int64 { return int64(15 * s) }, false),
 			want:  StatusOK,
 		},
 		{
-			name:  "catching up: consumes 20 msg/s of 10 msg/s produced",
-			polls: producing(120, func(s float64) int64 { return int64(20 * s) }, false),
+			name:  "idle topic, idle consumer, for days",
+			polls: polls(0, 3*86400, 3600, func(float64) obs { return obs{end: 100, committed: 100} }),
 			want:  StatusOK,
-		},
-		{
-			name: "idle topic, idle consumer, for days",
-			polls: polls(0, 3*86400, 3600, func(float64) obs {
-				return obs{end: 100, committed: 100}
-			}),
-			want: StatusOK,
 		},
 	})
 }
 
-func TestUnknownWhenTooLittleHistoryOrLogEndMissing(t *testing.T) {
-	runStatusCases(t, []statusCase{
-		{name: "one sample with lag", polls: []obs{{end: 1000, committed: 10}}, want: StatusUnknown},
+func TestLagAgainstTheLastStableOffsetAndTheVerifiedPosition(t *testing.T) {
+	cases := []struct {
+		name       string
+		polls      []obs
+		wantLag    int64
+		wantStatus Status
+	}{
 		{
-			name:  "offset unchanged with lag, history shorter than the window",
-			polls: producing(30, func(float64) int64 { return 10 }, false),
+			name:       "idle transactional topic, committed last record + 1, marker verified: caught up",
+			polls:      polls(0, 300, 15, func(float64) obs { return obs{end: 6, committed: 5, position: 6} }),
+			wantLag:    0,
+			wantStatus: StatusOK,
+		},
+		{
+			name:       "idle transactional topic, not verified: lag 1 and, after StallAfter, stalled",
+			polls:      polls(0, 300, 15, func(float64) obs { return obs{end: 6, committed: 5} }),
+			wantLag:    1,
+			wantStatus: StatusStalled,
+		},
+		{
+			name:       "open transaction: a read_committed consumer at the LSO has no lag",
+			polls:      polls(0, 300, 15, func(s float64) obs { return obs{end: 100 + int64(s), lso: 100, committed: 100} }),
+			wantLag:    0,
+			wantStatus: StatusOK,
+		},
+		{
+			name:       "aborted transaction then a marker, verified up to the LSO",
+			polls:      polls(0, 300, 15, func(float64) obs { return obs{end: 50, committed: 40, position: 50} }),
+			wantLag:    0,
+			wantStatus: StatusOK,
+		},
+		{
+			name:       "verified position covers only a marker: the data after it is lag",
+			polls:      polls(0, 30, 15, func(float64) obs { return obs{end: 50, committed: 40, position: 41} }),
+			wantLag:    9,
+			wantStatus: StatusOK,
+		},
+		{
+			name:       "LSO past the log end is clamped to it",
+			polls:      []obs{{end: 50, lso: 70, committed: 40}},
+			wantLag:    10,
+			wantStatus: StatusUnknown,
+		},
+		{
+			name:       "LSO below the log start is clamped to it",
+			polls:      []obs{{start: 30, end: 50, lso: 10, committed: 20}},
+			wantLag:    10,
+			wantStatus: StatusUnknown,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scenario{polls: tc.polls}.billingResult(t)
+			if !r.HasLag || r.Lag != tc.wantLag || r.Status != tc.wantStatus {
+				t.Errorf("lag %d (has %v), status %v; want lag %d, %v (result %+v)", r.Lag, r.HasLag, r.Status, tc.wantLag, tc.wantStatus, r)
+			}
+			if r.Lag == 0 && r.LagSeconds != 0 {
+				t.Errorf("LagSeconds %v with lag 0", r.LagSeconds)
+			}
+		})
+	}
+}
+
+func TestOutOfRangeWhenCommittedPastTheLogEnd(t *testing.T) {
+	runStatusCases(t, []statusCase{
+		{
+			name: "topic re-created under a stopped group",
+			polls: polls(0, 60, 15, func(s float64) obs {
+				if s >= 30 {
+					return obs{end: 10, committed: 5000, noMembers: true}
+				}
+				return obs{end: 5000, committed: 5000, noMembers: true}
+			}),
+			want: StatusOutOfRange,
+		},
+		{
+			name:  "past the end at two polls, same offset, with members",
+			polls: []obs{{at: 0, end: 1000, committed: 1200}, {at: 15, end: 1000, committed: 1200}},
+			want:  StatusOutOfRange,
+		},
+		{
+			name:  "not at a single poll: the commit may have raced the log end read",
+			polls: []obs{{at: 0, end: 1000, committed: 1000}, {at: 15, end: 1100, committed: 1120}},
 			want:  StatusUnknown,
 		},
 		{
-			name: "repeated poll time gives no span",
+			name: "not when a consumer at the head keeps committing past a stale log end",
 			polls: []obs{
-				{at: 0, end: 1000, committed: 10},
-				{at: 0, end: 1000, committed: 20},
+				{at: 0, end: 1000, committed: 1010},
+				{at: 15, end: 1150, committed: 1160},
+				{at: 30, end: 1300, committed: 1310},
 			},
 			want: StatusUnknown,
 		},
 		{
-			name: "partition offsets missing from the poll",
+			name: "not once the log end passed the offset",
 			polls: []obs{
-				{at: 0, end: 1000, committed: 1000},
-				{at: 5, committed: 1000, noPartition: true},
+				{at: 0, end: 1000, committed: 1010},
+				{at: 15, end: 1150, committed: 1010},
 			},
-			want: StatusUnknown,
+			want: StatusOK,
+		},
+	})
+	r := scenario{polls: []obs{{at: 0, end: 1000, committed: 1200}, {at: 15, end: 1000, committed: 1200}}}.billingResult(t)
+	if r.Lag != 0 || r.LagSeconds != 0 || !r.HasLag {
+		t.Errorf("out_of_range lag %d, %v s (has %v), want 0", r.Lag, r.LagSeconds, r.HasLag)
+	}
+}
+
+func TestUnknownOnlyWithTooLittleData(t *testing.T) {
+	runStatusCases(t, []statusCase{
+		{name: "one sample with lag", polls: []obs{{end: 1000, committed: 10}}, want: StatusUnknown},
+		{name: "one sample with lag and no members", polls: []obs{{end: 1000, committed: 10, noMembers: true}}, want: StatusUnknown},
+		{
+			name:  "repeated poll time gives no second sample",
+			polls: []obs{{at: 0, end: 1000, committed: 10}, {at: 0, end: 1000, committed: 20}},
+			want:  StatusUnknown,
+		},
+		{
+			name:  "partition offsets missing from the poll",
+			polls: []obs{{at: 0, end: 1000, committed: 1000}, {at: 5, committed: 1000, noPartition: true}},
+			want:  StatusUnknown,
+		},
+		{
+			name:  "second sample with lag is already decided",
+			polls: []obs{{at: 0, end: 1000, committed: 10}, {at: 15, end: 1000, committed: 10}},
+			want:  StatusOK,
 		},
 	})
 }
@@ -345,12 +480,13 @@ func TestLogEndMissingFromPollGivesNoLagNumbers(t *testing.T) {
 }
 
 // TestStatusRulesPrecedence checks the documented order
-// no_commit > rewound > stopped > stalled > lagging > ok > unknown directly on
-// the facts, where several rules hold at once.
+// no_commit > out_of_range > stalled = stopped > rewound > lagging > ok >
+// unknown directly on the facts, where several rules hold at once.
 func TestStatusRulesPrecedence(t *testing.T) {
-	stalledFacts := partitionFacts{committed: 5, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true, unchangedOverWindow: true}
-	laggingFacts := partitionFacts{committed: 5, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
-		trendKnown: true, movedSinceTrendStart: true, lagAtTrendStart: 5}
+	stuck := partitionFacts{committed: 5, seenBefore: true, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
+		stuckFor: 100, stallAfter: 90}
+	lagging := partitionFacts{committed: 5, seenBefore: true, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
+		stallAfter: 90, trendKnown: true, rise: 500, riseBar: 100}
 	with := func(f partitionFacts, change func(*partitionFacts)) partitionFacts {
 		change(&f)
 		return f
@@ -361,16 +497,21 @@ func TestStatusRulesPrecedence(t *testing.T) {
 		want  Status
 	}{
 		{"no_commit over rewound", partitionFacts{committed: -1, rewoundWithinWindow: true}, StatusNoCommit},
-		{"rewound over stopped", with(stalledFacts, func(f *partitionFacts) { f.rewoundWithinWindow, f.hasMembers = true, false }), StatusRewound},
-		{"rewound over lagging", with(laggingFacts, func(f *partitionFacts) { f.rewoundWithinWindow = true }), StatusRewound},
-		{"stopped over stalled's conditions", with(stalledFacts, func(f *partitionFacts) { f.hasMembers = false }), StatusStopped},
-		{"stopped over lagging's conditions", with(laggingFacts, func(f *partitionFacts) { f.hasMembers = false }), StatusStopped},
-		{"stalled", stalledFacts, StatusStalled},
-		{"lagging", laggingFacts, StatusLagging},
-		{"caught up in the window beats stalled", with(stalledFacts, func(f *partitionFacts) { f.caughtUpWithinWindow = true }), StatusOK},
-		{"caught up in the window beats lagging", with(laggingFacts, func(f *partitionFacts) { f.caughtUpWithinWindow = true }), StatusOK},
-		{"shrinking lag is ok", with(laggingFacts, func(f *partitionFacts) { f.lagAtTrendStart = 11 }), StatusOK},
-		{"unknown lag is unknown", partitionFacts{committed: 5, membersKnown: true, hasMembers: true}, StatusUnknown},
+		{"out_of_range over rewound", partitionFacts{committed: 5, lagKnown: true, pastEndPolls: 2, rewoundWithinWindow: true}, StatusOutOfRange},
+		{"stalled with members", stuck, StatusStalled},
+		{"stalled with membership unknown", with(stuck, func(f *partitionFacts) { f.membersKnown, f.hasMembers = false, false }), StatusStalled},
+		{"stopped without members", with(stuck, func(f *partitionFacts) { f.hasMembers = false }), StatusStopped},
+		{"stalled over rewound", with(stuck, func(f *partitionFacts) { f.rewoundWithinWindow = true }), StatusStalled},
+		{"stalled over lagging", with(lagging, func(f *partitionFacts) { f.stuckFor = 100 }), StatusStalled},
+		{"rewound over lagging", with(lagging, func(f *partitionFacts) { f.rewoundWithinWindow = true }), StatusRewound},
+		{"lagging", lagging, StatusLagging},
+		{"rise below the bar is ok", with(lagging, func(f *partitionFacts) { f.rise = 90 }), StatusOK},
+		{"hysteresis: was lagging, rise above half the bar stays lagging", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 60, true }), StatusLagging},
+		{"hysteresis: was lagging, rise below half the bar is ok", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 40, true }), StatusOK},
+		{"lag 0 is never lagging or stuck", with(lagging, func(f *partitionFacts) { f.lag, f.stuckFor = 0, 1000 }), StatusOK},
+		{"first sample with lag is unknown", partitionFacts{committed: 5, lagKnown: true, lag: 10, stallAfter: 90}, StatusUnknown},
+		{"first poll past the end is unknown", partitionFacts{committed: 5, lagKnown: true, pastEndPolls: 1, stallAfter: 90}, StatusUnknown},
+		{"unknown lag is unknown", partitionFacts{committed: 5, seenBefore: true, membersKnown: true, hasMembers: true, stuckFor: 1000, stallAfter: 90}, StatusUnknown},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -381,42 +522,27 @@ func TestStatusRulesPrecedence(t *testing.T) {
 	}
 }
 
-// TestStatusRulesStalledLaggingOKAreExclusive checks that at most one of the
-// history rules holds for every combination of facts, so the precedence
-// between them never matters.
-func TestStatusRulesStalledLaggingOKAreExclusive(t *testing.T) {
-	for bits := 0; bits < 1<<9; bits++ {
+// TestStalledAndStoppedAreExclusive checks that membership alone tells the
+// two stuck statuses apart, for every combination.
+func TestStalledAndStoppedAreExclusive(t *testing.T) {
+	for bits := 0; bits < 1<<4; bits++ {
 		b := func(i int) bool { return bits&(1<<i) != 0 }
-		f := partitionFacts{
-			committed: 5, lagKnown: b(0), membersKnown: b(1), hasMembers: b(2),
-			caughtUpWithinWindow: b(3), unchangedOverWindow: b(4), trendKnown: b(5),
-			movedSinceTrendStart: b(6),
+		f := partitionFacts{committed: 5, lagKnown: true, lag: 1, membersKnown: b(0), hasMembers: b(1) && b(0), stallAfter: 90}
+		if b(2) {
+			f.stuckFor = 90
 		}
-		if b(4) {
-			f.movedSinceTrendStart = false // unchanged over the window implies not moved since a later start
+		stalled, stopped := isStalled(&f), isStopped(&f)
+		if stalled && stopped {
+			t.Errorf("both stalled and stopped for %+v", f)
 		}
-		if b(7) {
-			f.lag = 10
-		}
-		if b(8) {
-			f.lagAtTrendStart = 20
-		} else {
-			f.lagAtTrendStart = 3
-		}
-		n := 0
-		for _, rule := range []func(*partitionFacts) bool{isStalled, isLagging, isOK} {
-			if rule(&f) {
-				n++
-			}
-		}
-		if n > 1 {
-			t.Errorf("%d history rules hold for %+v", n, f)
+		if b(2) != (stalled || stopped) {
+			t.Errorf("stuck %v but stalled %v, stopped %v for %+v", b(2), stalled, stopped, f)
 		}
 	}
 }
 
 func TestGroupStatusIsWorstPartitionStatus(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	stuck := TopicPartition{Topic: "orders", Partition: 1}
 	for s := 0.0; s <= 120; s += 5 {
 		end := 1000 + int64(10*s)
@@ -430,12 +556,13 @@ func TestGroupStatusIsWorstPartitionStatus(t *testing.T) {
 			Commits: []Commit{
 				{GroupPartition: billing, Committed: end},
 				{GroupPartition: GroupPartition{Group: "billing", TopicPartition: stuck}, Committed: 900},
-				{GroupPartition: GroupPartition{Group: "reports", TopicPartition: orders}, Committed: end - 100},
+				{GroupPartition: GroupPartition{Group: "reports", TopicPartition: orders}, Committed: 1000 + int64(5*s)},
 				{GroupPartition: GroupPartition{Group: "archiver", TopicPartition: TopicPartition{Topic: "audit", Partition: 0}}, Committed: -1},
 			},
 			Groups: []GroupState{{Group: "billing", HasMembers: true}, {Group: "reports", HasMembers: true},
 				{Group: "archiver", HasMembers: true}, {Group: "idle", HasMembers: false}},
 		})
+		tr.Evaluate(at(s), nil)
 	}
 	res := tr.Evaluate(at(120), nil)
 	checkResultInvariants(t, res)
@@ -446,7 +573,7 @@ func TestGroupStatusIsWorstPartitionStatus(t *testing.T) {
 		lag        int64
 	}{
 		{group: "billing", want: StatusStalled, partitions: 2, lag: 2200 - 900},
-		{group: "reports", want: StatusLagging, partitions: 1, lag: 100},
+		{group: "reports", want: StatusLagging, partitions: 1, lag: 600},
 		{group: "archiver", want: StatusNoCommit, partitions: 1},
 		{group: "idle", want: StatusOK, partitions: 0},
 	}
@@ -464,7 +591,10 @@ func TestGroupStatusIsWorstPartitionStatus(t *testing.T) {
 	if !billingGroup.HasMaxLagSeconds || billingGroup.MaxLagSeconds != stuckResult.LagSeconds || stuckResult.LagSeconds <= 0 {
 		t.Errorf("MaxLagSeconds = %v (has %v), want the stuck partition's %v", billingGroup.MaxLagSeconds, billingGroup.HasMaxLagSeconds, stuckResult.LagSeconds)
 	}
-	if archiver, _ := res.Group("archiver"); archiver.HasMaxLagSeconds {
+	if billingGroup.MaxLagSecondsLowerBound != stuckResult.LagSecondsLowerBound {
+		t.Errorf("MaxLagSecondsLowerBound = %v, the stuck partition's lower bound is %v", billingGroup.MaxLagSecondsLowerBound, stuckResult.LagSecondsLowerBound)
+	}
+	if archiver, _ := res.Group("archiver"); archiver.HasMaxLagSeconds || archiver.MaxLagSecondsLowerBound {
 		t.Errorf("archiver has MaxLagSeconds without any lag number: %+v", archiver)
 	}
 }
@@ -474,7 +604,7 @@ func TestStatusLabelsInFixedStateSetOrder(t *testing.T) {
 	for _, s := range Statuses() {
 		labels = append(labels, s.String())
 	}
-	want := []string{"unknown", "ok", "lagging", "stalled", "stopped", "rewound", "no_commit"}
+	want := []string{"unknown", "ok", "lagging", "stalled", "stopped", "rewound", "no_commit", "out_of_range"}
 	if !slices.Equal(labels, want) {
 		t.Errorf("Statuses() labels = %v, want %v", labels, want)
 	}
@@ -487,7 +617,7 @@ func TestStatusLabelsInFixedStateSetOrder(t *testing.T) {
 }
 
 func TestGroupSeverityOrder(t *testing.T) {
-	worstFirst := []Status{StatusStalled, StatusStopped, StatusLagging, StatusRewound, StatusNoCommit, StatusUnknown, StatusOK}
+	worstFirst := []Status{StatusOutOfRange, StatusStalled, StatusStopped, StatusLagging, StatusRewound, StatusNoCommit, StatusUnknown, StatusOK}
 	for i := 1; i < len(worstFirst); i++ {
 		if worstFirst[i-1].Severity() <= worstFirst[i].Severity() {
 			t.Errorf("%v must be worse than %v", worstFirst[i-1], worstFirst[i])

@@ -6,45 +6,50 @@ import (
 	"time"
 )
 
-// DefaultWindow is the default of --lag.window: how far back rates and the
-// status rules look.
-const DefaultWindow = 10 * time.Minute
-
-// maxWindow keeps window arithmetic on relative times inside int64.
-const maxWindow = time.Duration(1) << 61
-
 // Tracker keeps a bounded history of offsets across polls and derives lag
 // numbers and statuses from it. It does no I/O and never reads the clock:
 // every time comes from the caller.
 //
-// History is kept per topic-partition (log start and log end, shared by all
-// groups reading it) and per group-partition (committed offset). Each series
-// compresses flat runs to their first and last point, is trimmed to the
-// window plus one older anchor point, and is capped (maxLogEndPoints,
-// maxLogStartPoints, maxCommitPoints) by thinning its least informative
-// interior points, so memory per series does not depend on the poll interval.
+// History is kept per topic-partition (log start, log end and the gap to the
+// last stable offset, shared by all groups reading it) and per
+// group-partition (committed offset). Each series compresses flat runs to
+// their first and last point, is trimmed to the window plus one older anchor
+// point, and is capped (maxLogEndPoints, maxLogStartPoints, maxCommitPoints)
+// by thinning its least informative interior points, so memory per series
+// does not depend on the poll interval. Besides, each group-partition keeps
+// the few facts the stall rule needs (when its offset last moved, when it
+// last had no lag) and its last status, for hysteresis.
 //
 // Memory, measured with runtime.MemStats by BenchmarkEvaluate
-// (tracker-B/group-partition): 613 bytes per group-partition for everything
+// (tracker-B/group-partition): 630 bytes per group-partition for everything
 // the Tracker holds, at the default 10 m window, in steady state after 60
 // polls at 15 s, for 100,000 group-partitions (10,000 groups × 10 partitions
 // over 2,000 topics × 5 partitions) whose offsets all move every poll. Of
-// that, 138 bytes are the group-partition's share of its partition's history
-// (about 1.4 KB per partition, read by 10 groups); the rest is the
+// that, about 145 bytes are the group-partition's share of its partition's
+// history (about 1.4 KB per partition, read by 10 groups); the rest is the
 // group-partition's own state, names and capped committed history (up to 16
 // points of 16 bytes). A group-partition whose offset sits still keeps 2
-// points and costs about 220 bytes less (392 bytes in the same setup).
+// points and costs about 220 bytes less.
 //
 // A Tracker is not safe for concurrent use; the collector's poll loop calls
-// Observe, UnresolvedOffsets and Evaluate in turn, and hands the Result (which
-// shares nothing with the Tracker) to the exporter.
+// Observe, UnresolvedOffsets, VerifyCandidates and Evaluate in turn, and
+// hands the Result (which shares nothing with the Tracker) to the exporter.
 type Tracker struct {
-	window int64 // nanoseconds
+	settings     Settings
+	window       int64 // nanoseconds
+	stallAfter   int64 // nanoseconds
+	minTrendSpan int64 // nanoseconds
 
 	started bool
 	epoch   time.Time // the first poll's time; relative times count from it
 	last    int64     // relative time of the last poll
-	gen     uint64    // poll counter; states seen in the current poll carry it
+	// prev is the relative time of the poll before the last one: a value
+	// that changed at the last poll last held its old value then. Equal to
+	// last at the first poll and after the clock stepped back.
+	prev int64
+	gen  uint64 // poll counter; states seen in the current poll carry it
+	// evaluatedGen is the poll Evaluate last ran for (see Evaluate).
+	evaluatedGen uint64
 
 	retention map[string]RetentionPolicy
 
@@ -61,9 +66,17 @@ type Tracker struct {
 type partitionState struct {
 	key              TopicPartition
 	logStart, logEnd int64
+	lastStable       int64 // clamped into [logStart, logEnd]
 	start, end       series
-	seen             uint64
-	index            int // position in partitionOrder
+	// gap is logEnd − lastStable over time: flat at 0 (two points) unless
+	// transactions are open at poll times, so the lag against the LSO can be
+	// fitted over the window at almost no cost.
+	gap series
+	// lastStableMoved: the LSO differs from the previous poll's, or this is
+	// the partition's first poll.
+	lastStableMoved bool
+	seen            uint64
+	index           int // position in partitionOrder
 }
 
 type groupState struct {
@@ -77,30 +90,49 @@ type groupState struct {
 type groupPartitionState struct {
 	key       GroupPartition
 	committed int64 // -1: never committed
-	history   series
-	rewinds   uint64
-	// lastCaughtUp is the last poll at which committed >= log end.
-	lastCaughtUp int64
-	partition    *partitionState // nil when absent from the last poll
-	group        *groupState
-	seen         uint64
+	// position is the verified Commit.Position of the last poll, kept only
+	// when it is past committed (else 0).
+	position int64
+	history  series
+	rewinds  uint64
+	// movedAt is the last poll that saw a committed offset other than the
+	// current one (the first poll this group-partition was seen at, if it
+	// never changed since): the offset last moved after it.
+	movedAt int64
+	// lagFreeAt is the last poll at which the lag was 0, noTime if none.
+	lagFreeAt int64
+	partition *partitionState // nil when absent from the last poll
+	group     *groupState
+	seen      uint64
+	// status is the status Evaluate gave at poll evaluatedGen; prevStatus
+	// the one it gave at the poll evaluated before that (see Evaluate).
+	status, prevStatus Status
+	// pastEndPolls counts consecutive polls (saturating) at which the same
+	// committed offset was past the log end.
+	pastEndPolls uint8
+	// changed: the committed offset differs from the previous poll's, or
+	// this is its first poll.
+	changed bool
 }
 
-// NewTracker returns a Tracker whose rates and status rules look back over
-// window (--lag.window). A window ≤ 0 means DefaultWindow.
-func NewTracker(window time.Duration) *Tracker {
-	if window <= 0 {
-		window = DefaultWindow
-	}
-	window = min(window, maxWindow)
+// NewTracker returns a Tracker with the given settings; zero fields mean
+// their defaults (see Settings).
+func NewTracker(s Settings) *Tracker {
+	s = s.withDefaults()
 	return &Tracker{
-		window:          int64(window),
+		settings:        s,
+		window:          int64(s.Window),
+		stallAfter:      int64(s.StallAfter),
+		minTrendSpan:    int64(s.minTrendSpan()),
 		retention:       map[string]RetentionPolicy{},
 		partitions:      map[TopicPartition]*partitionState{},
 		groups:          map[string]*groupState{},
 		groupPartitions: map[GroupPartition]*groupPartitionState{},
 	}
 }
+
+// Settings returns the settings in use, defaults filled in.
+func (t *Tracker) Settings() Settings { return t.settings }
 
 // rel converts a time to nanoseconds since the first poll. time.Time.Sub
 // uses the monotonic clock when both times carry it and saturates instead of
@@ -112,106 +144,202 @@ func (t *Tracker) rel(x time.Time) int64 {
 // Observe records one poll. Topic-partitions, groups and group-partitions
 // absent from the poll are forgotten with their history.
 func (t *Tracker) Observe(p Poll) {
-	var now int64
-	if !t.started {
-		t.started, t.epoch = true, p.Time
-	} else {
-		now = t.rel(p.Time)
-		if now < t.last {
-			t.dropHistory()
-		}
-	}
-	t.last = now
-	t.gen++
+	now := t.startPoll(p.Time)
 	windowStart := now - t.window
-
 	clear(t.retention)
 	for topic, policy := range p.Retention {
 		t.retention[topic] = policy
 	}
+	newGroups := t.observeGroups(p.Groups)
+	newPartitions := t.observePartitions(p.Partitions, now, windowStart)
+	newGroupPartitions := t.observeCommits(p.Commits, now, windowStart, &newGroups)
+	t.updateOrders(newPartitions, newGroups, newGroupPartitions)
+}
 
-	var newGroups []*groupState
-	for _, g := range p.Groups {
-		gs, ok := t.groups[g.Group]
-		if !ok {
-			gs = &groupState{name: g.Group}
-			t.groups[g.Group] = gs
-			newGroups = append(newGroups, gs)
+// startPoll places the poll on the relative timeline and returns its time.
+// A poll before the previous one drops all history (see Poll.Time).
+func (t *Tracker) startPoll(at time.Time) (now int64) {
+	if !t.started {
+		t.started, t.epoch = true, at
+	} else {
+		now = t.rel(at)
+	}
+	t.prev = t.last
+	if now < t.last {
+		t.dropHistory(now)
+		t.prev = now
+	}
+	t.last = now
+	t.gen++
+	return now
+}
+
+// observeGroups records membership; it returns the groups seen for the first time.
+func (t *Tracker) observeGroups(groups []GroupState) (added []*groupState) {
+	for _, g := range groups {
+		gs, isNew := t.groupState(g.Group)
+		if isNew {
+			added = append(added, gs)
 		} else if gs.seen == t.gen {
 			continue
 		}
 		gs.seen, gs.membersKnown, gs.hasMembers = t.gen, true, g.HasMembers
 	}
+	return added
+}
 
-	var newPartitions []*partitionState
-	for _, po := range p.Partitions {
+// groupState returns the state for a group, created if new.
+func (t *Tracker) groupState(name string) (gs *groupState, isNew bool) {
+	if gs, ok := t.groups[name]; ok {
+		return gs, false
+	}
+	gs = &groupState{name: name}
+	t.groups[name] = gs
+	return gs, true
+}
+
+// observePartitions records log offsets; it returns the partitions seen for
+// the first time.
+func (t *Tracker) observePartitions(partitions []PartitionOffsets, now, windowStart int64) (added []*partitionState) {
+	for _, po := range partitions {
 		ps, ok := t.partitions[po.TopicPartition]
 		if !ok {
-			ps = &partitionState{key: po.TopicPartition, start: newSeries(), end: newSeries()}
+			ps = &partitionState{key: po.TopicPartition, start: newSeries(), end: newSeries(), gap: newSeries()}
 			t.partitions[po.TopicPartition] = ps
-			newPartitions = append(newPartitions, ps)
+			added = append(added, ps)
 		} else if ps.seen == t.gen {
 			continue
 		}
+		ps.observe(po, !ok, now, windowStart)
 		ps.seen = t.gen
-		ps.logEnd = max(po.LogEnd, 0)
-		ps.logStart = min(max(po.LogStart, 0), ps.logEnd)
-		ps.end.add(now, ps.logEnd, windowStart, maxLogEndPoints)
-		ps.start.add(now, ps.logStart, windowStart, maxLogStartPoints)
 	}
+	return added
+}
 
-	var newGroupPartitions []*groupPartitionState
-	for _, c := range p.Commits {
+// observe records one poll's offsets of the partition, clamped as
+// PartitionOffsets documents.
+func (ps *partitionState) observe(po PartitionOffsets, first bool, now, windowStart int64) {
+	ps.logEnd = max(po.LogEnd, 0)
+	ps.logStart = min(max(po.LogStart, 0), ps.logEnd)
+	lastStable := ps.logEnd
+	if po.LastStable > 0 {
+		lastStable = min(max(po.LastStable, ps.logStart), ps.logEnd)
+	}
+	ps.lastStableMoved = first || lastStable != ps.lastStable
+	ps.lastStable = lastStable
+	ps.end.add(now, ps.logEnd, windowStart, maxLogEndPoints)
+	ps.start.add(now, ps.logStart, windowStart, maxLogStartPoints)
+	ps.gap.add(now, ps.logEnd-ps.lastStable, windowStart, maxLogStartPoints)
+}
+
+// observeCommits records committed offsets, creating groups only seen here
+// (their membership unknown); it returns the group-partitions seen for the
+// first time.
+func (t *Tracker) observeCommits(commits []Commit, now, windowStart int64, newGroups *[]*groupState) (added []*groupPartitionState) {
+	for _, c := range commits {
 		gps, ok := t.groupPartitions[c.GroupPartition]
 		if !ok {
-			gps = &groupPartitionState{key: c.GroupPartition, committed: -1, history: newSeries(), lastCaughtUp: noTime}
+			gps = &groupPartitionState{key: c.GroupPartition, committed: -1, history: newSeries(), lagFreeAt: noTime, movedAt: now}
 			t.groupPartitions[c.GroupPartition] = gps
-			newGroupPartitions = append(newGroupPartitions, gps)
+			added = append(added, gps)
 		} else if gps.seen == t.gen {
 			continue
 		}
 		gps.seen = t.gen
-
-		gs, ok := t.groups[c.Group]
-		if !ok {
-			gs = &groupState{name: c.Group}
-			t.groups[c.Group] = gs
-			newGroups = append(newGroups, gs)
-		}
-		if gs.seen != t.gen {
-			// Not described in this poll: what we knew about members is stale.
-			gs.seen, gs.membersKnown, gs.hasMembers = t.gen, false, false
-		}
-		gps.group = gs
-
+		gps.group = t.groupOfCommit(c.Group, newGroups)
 		gps.partition = nil
 		if ps, ok := t.partitions[c.TopicPartition]; ok && ps.seen == t.gen {
 			gps.partition = ps
 		}
-
-		if c.Committed < 0 {
-			// No position: nothing to keep. A later first commit starts a
-			// fresh history and is not a rewind.
-			gps.committed = -1
-			gps.history.reset()
-			gps.lastCaughtUp = noTime
-			continue
-		}
-		rewound := gps.committed >= 0 && c.Committed < gps.committed
-		gps.committed = c.Committed
-		gps.history.add(now, c.Committed, windowStart, maxCommitPoints)
-		if rewound {
-			// Counted against the previous poll's value, so a step is
-			// counted (and shown as rewound) even right after the history
-			// was dropped.
-			gps.rewinds++
-			gps.history.lastBackward = now
-		}
-		if gps.partition != nil && gps.committed >= gps.partition.logEnd {
-			gps.lastCaughtUp = now
-		}
+		gps.observe(c, !ok, now, t.prev, windowStart)
 	}
+	return added
+}
 
+// groupOfCommit returns the group of a commit. A group not described in this
+// poll has unknown membership: what was known about its members is stale.
+func (t *Tracker) groupOfCommit(name string, newGroups *[]*groupState) *groupState {
+	gs, isNew := t.groupState(name)
+	if isNew {
+		*newGroups = append(*newGroups, gs)
+	}
+	if gs.seen != t.gen {
+		gs.seen, gs.membersKnown, gs.hasMembers = t.gen, false, false
+	}
+	return gs
+}
+
+// observe records one poll's committed offset of the group-partition: its
+// history, rewinds, when it last moved, when it last had no lag, and how
+// long it has been past the log end. prev is the previous poll's time.
+func (gps *groupPartitionState) observe(c Commit, first bool, now, prev, windowStart int64) {
+	gps.changed = first || c.Committed != gps.committed
+	if gps.changed && !first {
+		gps.movedAt = prev
+	}
+	gps.position = 0
+	if c.Committed < 0 {
+		// No position: nothing to keep. A later first commit starts a fresh
+		// history and is not a rewind.
+		gps.committed = -1
+		gps.history.reset()
+		gps.lagFreeAt, gps.pastEndPolls = noTime, 0
+		return
+	}
+	rewound := gps.committed >= 0 && c.Committed < gps.committed
+	gps.committed = c.Committed
+	gps.history.add(now, c.Committed, windowStart, maxCommitPoints)
+	if rewound {
+		// Counted against the previous poll's value, so a step is counted
+		// (and shown as rewound) even right after the history was dropped.
+		gps.rewinds++
+		gps.history.lastBackward = now
+	}
+	ps := gps.partition
+	if ps == nil {
+		gps.pastEndPolls = 0
+		return
+	}
+	if c.Position > c.Committed {
+		gps.position = min(c.Position, ps.logEnd)
+	}
+	gps.pastEndPolls = pastEndCount(gps.pastEndPolls, gps.changed, c.Committed > ps.logEnd)
+	if effectiveLag(gps, ps) == 0 {
+		gps.lagFreeAt = now
+	}
+}
+
+// pastEndCount counts the consecutive polls at which the same committed
+// offset was past the log end, saturating.
+func pastEndCount(n uint8, changed, pastEnd bool) uint8 {
+	switch {
+	case !pastEnd:
+		return 0
+	case changed:
+		return 1
+	}
+	return max(n, n+1) // saturates at 255
+}
+
+// effectivePosition is where the group's next read lands: the committed
+// offset, or the verified position past it.
+func effectivePosition(gps *groupPartitionState) int64 {
+	return max(gps.committed, gps.position)
+}
+
+// effectiveLag is what a read_committed consumer at the effective position
+// can still read: max(LSO − position, 0). A committed offset past the log
+// end has no lag (see GroupPartitionResult.Lag).
+func effectiveLag(gps *groupPartitionState, ps *partitionState) int64 {
+	if gps.committed > ps.logEnd {
+		return 0
+	}
+	return max(ps.lastStable-effectivePosition(gps), 0)
+}
+
+// updateOrders merges the new keys into the sorted views and drops the keys
+// absent from the poll.
+func (t *Tracker) updateOrders(newPartitions []*partitionState, newGroups []*groupState, newGroupPartitions []*groupPartitionState) {
 	t.partitionOrder = updateOrder(t.partitions, t.partitionOrder, newPartitions, t.gen,
 		func(s *partitionState) uint64 { return s.seen },
 		func(a, b *partitionState) int { return compareTopicPartitions(a.key, b.key) },
@@ -226,17 +354,18 @@ func (t *Tracker) Observe(p Poll) {
 		func(*groupPartitionState, int) {})
 }
 
-// dropHistory forgets every point after the clock went backwards: old points
-// cannot be placed on the new timeline. Current values, rewind counters and
-// the keys survive.
-func (t *Tracker) dropHistory() {
+// dropHistory forgets every point after the clock went backwards to now: old
+// points cannot be placed on the new timeline. Current values, rewind
+// counters, statuses and the keys survive; the stall clock restarts at now.
+func (t *Tracker) dropHistory(now int64) {
 	for _, ps := range t.partitions {
 		ps.start.reset()
 		ps.end.reset()
+		ps.gap.reset()
 	}
 	for _, gps := range t.groupPartitions {
 		gps.history.reset()
-		gps.lastCaughtUp = noTime
+		gps.movedAt, gps.lagFreeAt = now, noTime
 	}
 }
 

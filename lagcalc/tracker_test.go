@@ -72,7 +72,7 @@ func TestForgetsWhatIsAbsentFromThePoll(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTracker(time.Minute)
+			tr := NewTracker(Settings{Window: time.Minute})
 			tr.Observe(full)
 			tr.Observe(tc.next)
 			res := tr.Evaluate(at(5), nil)
@@ -102,7 +102,7 @@ func TestForgetsWhatIsAbsentFromThePoll(t *testing.T) {
 }
 
 func TestRecreatedTopicStartsAFreshHistory(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	tr.Observe(obs{at: 0, end: 5000, committed: 4000}.poll(nil))
 	tr.Observe(Poll{Time: at(5)}) // topic and group deleted
 	tr.Observe(obs{at: 10, end: 10, committed: 5}.poll(nil))
@@ -113,7 +113,7 @@ func TestRecreatedTopicStartsAFreshHistory(t *testing.T) {
 }
 
 func TestGroupInCommitsButNotDescribedHasUnknownMembers(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	tr.Observe(obs{at: 0, end: 100, committed: 50}.poll(nil))
 	tr.Observe(obs{at: 5, end: 100, committed: 50, noGroup: true}.poll(nil))
 	g, ok := tr.Evaluate(at(5), nil).Group("billing")
@@ -123,7 +123,7 @@ func TestGroupInCommitsButNotDescribedHasUnknownMembers(t *testing.T) {
 }
 
 func TestFirstOccurrenceWinsForDuplicateKeysInAPoll(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	tr.Observe(Poll{
 		Time:       at(0),
 		Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: 100}, {TopicPartition: orders, LogEnd: 7}},
@@ -140,7 +140,7 @@ func TestFirstOccurrenceWinsForDuplicateKeysInAPoll(t *testing.T) {
 }
 
 func TestClockSteppingBackwardsDropsHistoryButKeepsCounters(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	for _, o := range []obs{
 		{at: 100, end: 1000, committed: 900},
 		{at: 105, end: 1100, committed: 800}, // a rewind
@@ -167,7 +167,7 @@ func TestMonotonicClockReadingsWinOverWallClockSteps(t *testing.T) {
 	// time.Now() carries a monotonic reading: Sub uses it, so a wall-clock
 	// step between polls does not distort the history.
 	base := time.Now()
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	for i := 0; i <= 12; i++ {
 		tr.Observe(Poll{
 			Time:       base.Add(time.Duration(i) * 5 * time.Second),
@@ -223,7 +223,7 @@ func TestPointsPerSeriesCappedWhateverThePollInterval(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := NewTracker(10 * time.Minute)
+			tr := NewTracker(Settings{Window: 10 * time.Minute})
 			maxEnd, maxStart, maxCommitted := 0, 0, 0
 			for i := 0; i < 3000; i++ {
 				s := float64(i) * tc.every
@@ -301,7 +301,7 @@ func TestResultIsSortedAndDeterministic(t *testing.T) {
 			slices.Reverse(p.Partitions)
 			slices.Reverse(p.Commits)
 		}
-		tr := NewTracker(time.Minute)
+		tr := NewTracker(Settings{Window: time.Minute})
 		tr.Observe(p)
 		return tr.Evaluate(at(0), nil)
 	}
@@ -316,7 +316,7 @@ func TestResultIsSortedAndDeterministic(t *testing.T) {
 }
 
 func TestNewKeysMergeIntoSortedOrder(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	groups := []string{"m", "c", "x", "a", "q"}
 	for i := range groups {
 		var p Poll
@@ -342,7 +342,7 @@ func TestNewKeysMergeIntoSortedOrder(t *testing.T) {
 }
 
 func TestEvaluateBeforeAnyPollIsEmpty(t *testing.T) {
-	tr := NewTracker(0)
+	tr := NewTracker(Settings{})
 	res := tr.Evaluate(at(0), nil)
 	if len(res.Partitions)+len(res.GroupPartitions)+len(res.Groups) != 0 || tr.UnresolvedOffsets() != nil {
 		t.Errorf("result before any poll: %+v", res)
@@ -389,7 +389,7 @@ func TestThinningDropsPointsOnASteadySlopeBeforeCorners(t *testing.T) {
 }
 
 func TestRewindSeenAsTheClockStepsBackIsStillRewound(t *testing.T) {
-	tr := NewTracker(time.Minute)
+	tr := NewTracker(Settings{Window: time.Minute})
 	tr.Observe(obs{at: 100, end: 1000, committed: 900}.poll(nil))
 	tr.Observe(obs{at: 40, end: 1000, committed: 100}.poll(nil))
 	r, _ := tr.Evaluate(at(40), nil).GroupPartition(billing)

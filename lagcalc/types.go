@@ -49,6 +49,13 @@ type PartitionOffsets struct {
 	TopicPartition
 	LogStart int64 // earliest offset still in the log
 	LogEnd   int64 // offset the next produced message will get (high watermark)
+	// LastStable is the last stable offset (LSO): ListOffsets with
+	// IsolationLevel read_committed. A read_committed consumer never reads at
+	// or past it while a transaction that started before it is open, so lag
+	// is measured against it. A value ≤ 0 (not asked, not known) means "same
+	// as LogEnd" (a topic without open transactions has LSO = high
+	// watermark); any value is clamped into [LogStart, LogEnd].
+	LastStable int64
 }
 
 // Commit is one group's committed offset for one partition in a poll.
@@ -60,6 +67,14 @@ type Commit struct {
 	// then no_commit and no numbers are derived. Any negative value is taken
 	// the same way.
 	Committed int64
+	// Position is a verified effective position: the collector read the
+	// records at Committed (see Tracker.VerifyCandidates) and found that
+	// every record in [Committed, Position) is not consumable data —
+	// transaction control markers or aborted transactional data, which a
+	// read_committed consumer skips without ever returning them. Lag is then
+	// measured from Position. Position ≤ Committed means "not verified" (the
+	// zero value). It applies to this poll's Committed only.
+	Position int64
 }
 
 // GroupState is what DescribeGroups (or ConsumerGroupDescribe) said about a
@@ -75,7 +90,8 @@ type GroupState struct {
 // topics and groups disappear from the output. A group-partition in Commits
 // whose topic-partition is absent from Partitions gets no lag numbers
 // (status unknown); a group in Commits but absent from Groups has unknown
-// membership, so it can be neither stopped nor stalled.
+// membership (see isStalled: a stuck partition of such a group reads
+// stalled, never hidden).
 // Within one poll only the first occurrence of a key counts.
 type Poll struct {
 	// Time is when the poll was taken. Pass time.Now() as is: its monotonic
@@ -104,6 +120,10 @@ type Result struct {
 type PartitionResult struct {
 	TopicPartition
 	LogStart, LogEnd int64 // as in the last poll
+	// LastStable is the last stable offset as used (clamped into
+	// [LogStart, LogEnd]; LogEnd when the poll had none). LogEnd − LastStable
+	// is what open transactions hold back from read_committed consumers.
+	LastStable int64
 	// ProduceRate is messages per second by which the log end advanced over
 	// the window (after the last time it went backwards, if it did).
 	ProduceRate    float64
@@ -122,6 +142,9 @@ type GroupPartitionResult struct {
 	Status Status
 	// Committed is the last committed offset, -1 for no_commit.
 	Committed int64
+	// Position is the effective position lag is measured from:
+	// max(Committed, the verified Commit.Position), -1 for no_commit.
+	Position int64
 	// Rewinds counts every backward step of the committed offset since this
 	// group-partition was first seen (a Prometheus counter).
 	Rewinds uint64
@@ -129,9 +152,18 @@ type GroupPartitionResult struct {
 	// HasLag is false for no_commit and when the partition's log end was not
 	// in the poll; Lag, LagSeconds and ExpiredMessages are then unset.
 	HasLag bool
-	// Lag is max(log end − committed, 0) messages.
+	// Lag is max(last stable offset − Position, 0) messages: what a
+	// read_committed consumer can actually reach. It is measured against the
+	// LSO, not the high watermark, because records past an open transaction
+	// cannot be read yet (the lag is the producer's, not the consumer's), and
+	// from Position, not Committed, because transaction markers and aborted
+	// records take offsets that no consumer ever receives: a consumer that
+	// committed "last record + 1" on an idle transactional topic is caught
+	// up. It is 0 when the committed offset is past the log end
+	// (out_of_range: there is nothing to read, only a reset to come).
 	Lag int64
-	// LagSeconds is the age of the oldest unconsumed message; 0 when Lag is 0.
+	// LagSeconds is the age of the oldest unconsumed message, the one at
+	// Position; 0 when Lag is 0.
 	LagSeconds float64
 	// LagSecondsLowerBound is true when the history could not date the
 	// committed offset and no record timestamp was given for it: LagSeconds
@@ -174,8 +206,13 @@ type GroupResult struct {
 	// Lag is the sum of the partitions' lag (saturating).
 	Lag int64
 	// MaxLagSeconds is the largest LagSeconds of the group's partitions.
+	// HasMaxLagSeconds is false when no partition has lag numbers (then the
+	// series must be absent, not 0).
 	MaxLagSeconds    float64
 	HasMaxLagSeconds bool
+	// MaxLagSecondsLowerBound is true when some partition's LagSeconds is
+	// only a lower bound: its true age may exceed MaxLagSeconds.
+	MaxLagSecondsLowerBound bool
 	// Partitions is how many group-partitions the group has in this result.
 	Partitions int
 }

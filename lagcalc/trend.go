@@ -1,0 +1,88 @@
+package lagcalc
+
+import "math"
+
+// lagSwingFactor: the lag's fitted rise must exceed this many swings (the
+// root-mean-square distance of the lag from the fitted line) to enter
+// lagging. A periodic committer's sawtooth of height A has a swing of
+// A/√12 ≈ 0.29·A, and a window that starts and ends at unlucky phases of the
+// teeth tilts the fitted line by up to about A (measured on the corpus in
+// trend_corpus_test.go), so four swings (≈ 1.15·A) keeps it out, while a
+// consumer that falls behind by more than its own sawtooth per window is
+// caught.
+const lagSwingFactor = 4
+
+// seriesCursor walks a series forward in time, interpolating as
+// series.valueAt does, in amortised constant time per step.
+type seriesCursor struct {
+	pts []point
+	j   int // index of the first point after the last time asked
+}
+
+// valueAt returns the interpolated value at t; t must not decrease between calls.
+func (c *seriesCursor) valueAt(t int64) float64 {
+	if len(c.pts) == 0 {
+		return 0
+	}
+	for c.j < len(c.pts) && c.pts[c.j].t <= t {
+		c.j++
+	}
+	switch c.j {
+	case 0:
+		return float64(c.pts[0].v)
+	case len(c.pts):
+		return float64(c.pts[c.j-1].v)
+	}
+	a, b := c.pts[c.j-1], c.pts[c.j]
+	return float64(a.v) + float64(t-a.t)/float64(b.t-a.t)*float64(b.v-a.v)
+}
+
+// next returns the time of the first point after the last time asked.
+func (c *seriesCursor) next() int64 {
+	if c.j < len(c.pts) {
+		return c.pts[c.j].t
+	}
+	return math.MaxInt64
+}
+
+// lagTrend fits a least-squares line to the lag over [from, to] and returns
+// its rise over that span (messages; positive when the lag grows) and the
+// swing of the lag around it (root-mean-square distance).
+//
+// The lag is taken against the last stable offset, as GroupPartitionResult.Lag
+// is, from the committed offset: LSO(t) − committed(t) = end(t) − gap(t) −
+// committed(t), each series interpolated linearly between its points (the
+// verified position is known for the last poll only and moves the lag by a
+// few markers: it does not change a trend). That makes the lag a piecewise
+// linear function, and the fit is the continuous one: every moment of the
+// span weighs the same, however the polls or the kept points are spread,
+// and the integrals are exact per linear piece.
+func lagTrend(end, gap, committed *series, from, to int64) (rise, swing float64) {
+	ce, cg, cc := seriesCursor{pts: end.pts}, seriesCursor{pts: gap.pts}, seriesCursor{pts: committed.pts}
+	lagAt := func(t int64) float64 { return ce.valueAt(t) - cg.valueAt(t) - cc.valueAt(t) }
+	// Values are taken relative to the first one and times in seconds from
+	// `from`, so that large offsets keep their precision.
+	ref := lagAt(from)
+	var sum, sumT, sumSq float64 // ∫f, ∫t·f, ∫f² over the span
+	t, f := from, 0.0
+	for t < to {
+		nt := min(ce.next(), cg.next(), cc.next(), to)
+		nf := lagAt(nt) - ref
+		u, h := float64(t-from)/1e9, float64(nt-t)/1e9
+		sum += h * (f + nf) / 2
+		sumT += u*h*(f+nf)/2 + h*h*(f+2*nf)/6
+		sumSq += h * (f*f + f*nf + nf*nf) / 3
+		t, f = nt, nf
+	}
+	span := float64(to-from) / 1e9
+	if !(span > 0) {
+		return 0, 0
+	}
+	slope := (sumT - span/2*sum) * 12 / (span * span * span)
+	variance := sumSq/span - (sum/span)*(sum/span) - slope*slope*span*span/12
+	rise, swing = slope*span, math.Sqrt(max(variance, 0))
+	if math.IsNaN(rise) || math.IsInf(rise, 0) || math.IsNaN(swing) || math.IsInf(swing, 0) {
+		return 0, 0
+	}
+	return rise, swing
+}
