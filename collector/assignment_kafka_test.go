@@ -1,4 +1,4 @@
-package collector
+package collector_test
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
 // idleHandler is a group member that holds its assignment and processes
@@ -61,7 +63,7 @@ func joinClassicGroup(t *testing.T, addr, group, topic string, strategy sarama.B
 }
 
 // pollUntil polls until the scrape satisfies check, failing after 60 s.
-func pollUntil(t *testing.T, p *Poller, metrics http.Handler, what string, check func(series) error) series {
+func pollUntil(t *testing.T, p *collector.Poller, metrics http.Handler, what string, check func(series) error) series {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -93,12 +95,12 @@ func expect(want map[string]float64) func(series) error {
 }
 
 func TestTwoConsumersOnThreePartitionsAreAllAssignedNoneIdleAndUncommittedIsNoCommit(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "assign-three", 3, nil)
 	joinClassicGroup(t, addr, "assign-two", "assign-three", nil)
 	joinClassicGroup(t, addr, "assign-two", "assign-three", nil)
 
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollUntil(t, p, metrics, "two members sharing three partitions", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-two"):                                        2,
 		key("kafka_consumergroup_state", "consumergroup", "assign-two", "state", "Stable"):                       1,
@@ -111,12 +113,12 @@ func TestTwoConsumersOnThreePartitionsAreAllAssignedNoneIdleAndUncommittedIsNoCo
 }
 
 func TestFourConsumersOnThreePartitionsLeaveOneMemberIdle(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "assign-crowded", 3, nil)
 	for range 4 {
 		joinClassicGroup(t, addr, "assign-four", "assign-crowded", nil)
 	}
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollUntil(t, p, metrics, "four members on three partitions", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-four"):                                        4,
 		key("kafka_consumergroup_assigned_partitions", "consumergroup", "assign-four", "topic", "assign-crowded"): 3,
@@ -125,11 +127,11 @@ func TestFourConsumersOnThreePartitionsLeaveOneMemberIdle(t *testing.T) {
 }
 
 func TestGroupWhoseMembersLeftIsEmptyAndHasNoUnassignedPartitions(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "assign-left", 3, nil)
 	kafkatest.Produce(t, addr, "assign-left", 0, 4)
 	leave := joinClassicGroup(t, addr, "assign-gone", "assign-left", nil)
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollUntil(t, p, metrics, "the member joined", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "assign-gone"): 1,
 	}))
@@ -172,10 +174,10 @@ func (firstPartitionsOnly) AssignmentData(string, map[string][]int32, int32) ([]
 }
 
 func TestPartitionsNoMemberIsAssignedAreUnassignedWhileTheGroupHasMembers(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "assign-orphans", 3, nil)
 	joinClassicGroup(t, addr, "assign-partial", "assign-orphans", firstPartitionsOnly{})
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollUntil(t, p, metrics, "partition 2 orphaned", expect(map[string]float64{
 		key("kafka_consumergroup_assigned_partitions", "consumergroup", "assign-partial", "topic", "assign-orphans"):   2,
 		key("kafka_consumergroup_unassigned_partitions", "consumergroup", "assign-partial", "topic", "assign-orphans"): 1,
@@ -183,11 +185,11 @@ func TestPartitionsNoMemberIsAssignedAreUnassignedWhileTheGroupHasMembers(t *tes
 }
 
 func TestUnderMinISRWhenMinInsyncReplicasExceedsTheInSyncReplicas(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	two := "2"
 	kafkatest.CreateTopic(t, addr, "health-strict", 1, map[string]*string{"min.insync.replicas": &two})
 	kafkatest.CreateTopic(t, addr, "health-relaxed", 1, nil)
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollUntil(t, p, metrics, "min ISR", expect(map[string]float64{
 		key("kafka_topic_partition_under_min_isr", "topic", "health-strict", "partition", "0"):  1,
 		key("kafka_topic_partition_under_min_isr", "topic", "health-relaxed", "partition", "0"): 0,
@@ -197,28 +199,27 @@ func TestUnderMinISRWhenMinInsyncReplicasExceedsTheInSyncReplicas(t *testing.T) 
 }
 
 func TestDeadLetterTopicIsMarked(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "orders-dlq", 1, nil)
 	kafkatest.CreateTopic(t, addr, "orders-live", 1, nil)
-	reg := prometheus.NewRegistry()
-	dlq, err := Anchored(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`)
+	dlq, err := collector.Anchored(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPoller(Config{Servers: []string{addr}, DeadLetter: dlq, PollInterval: time.Second, LagWindow: time.Minute}, reg)
+	p, err := collector.NewPoller(collector.Config{Servers: []string{addr}, DeadLetter: dlq, PollInterval: time.Second, Lag: lagcalc.Settings{Window: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := pollUntil(t, p, newMetricsHandler(p, reg, ExporterOptions{}), "dead-letter mark", expect(map[string]float64{
+	s := pollUntil(t, p, newMetricsHandler(p, exporter.Options{}), "dead-letter mark", expect(map[string]float64{
 		key("kafka_topic_dead_letter", "topic", "orders-dlq"): 1,
 	}))
-	if s.has("kafka_topic_dead_letter", "topic", "orders-live") {
+	if s.Has("kafka_topic_dead_letter", "topic", "orders-live") {
 		t.Errorf("orders-live is not a dead-letter topic")
 	}
 }
 
 func TestConsumerProtocolGroupIsDescribedAndItsLagIsRight(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "kip848-topic", 2, nil)
 	kafkatest.Produce(t, addr, "kip848-topic", 0, 10)
 	kafkatest.Produce(t, addr, "kip848-topic", 1, 6)
@@ -263,7 +264,7 @@ func TestConsumerProtocolGroupIsDescribedAndItsLagIsRight(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-done; client.Close() })
 
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollUntil(t, p, metrics, "consumer-protocol group described with lag", expect(map[string]float64{
 		key("kafka_consumergroup_members", "consumergroup", "kip848-group"):                                        1,
 		key("kafka_consumergroup_state", "consumergroup", "kip848-group", "state", "Stable"):                       1,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/lagwatch/lagwatch/lagcalc"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -126,19 +126,18 @@ func TestHeapStaysFlatOverAThousandPollsWhileGroupsComeAndGo(t *testing.T) {
 	}
 
 	now := time.Now()
-	reg := prometheus.NewRegistry()
 	p, err := NewPoller(Config{
 		Servers:      c.ListenAddrs(),
 		PollInterval: time.Second,
-		LagWindow:    20 * time.Second,
+		Lag:          lagcalc.Settings{Window: 20 * time.Second},
 		// Each poll is a second later on this clock, so the lag window
 		// fills in 20 polls and the histories reach their caps early.
 		Now: func() time.Time { return now },
-	}, reg)
+	})
 	if err != nil {
 		t.Fatalf("new poller: %v", err)
 	}
-	t.Cleanup(p.cluster.close)
+	t.Cleanup(p.Close)
 
 	var heapAfterWarmUp uint64
 	for i := range churnPolls {
@@ -167,7 +166,7 @@ func TestHeapStaysFlatOverAThousandPollsWhileGroupsComeAndGo(t *testing.T) {
 		now = now.Add(time.Second)
 		snap := pollComplete(t, p)
 		checkGroupsAre(t, snap, live, gone)
-		if n := len(p.recordTimes); n > churnLive*churnPartitions {
+		if n := len(p.records); n > churnLive*churnPartitions {
 			t.Fatalf("poll %d: %d record timestamps cached for %d group-partitions", i, n, churnLive*churnPartitions)
 		}
 	}
@@ -177,11 +176,11 @@ func TestHeapStaysFlatOverAThousandPollsWhileGroupsComeAndGo(t *testing.T) {
 	runtime.KeepAlive(p)
 	t.Logf("heap after %d polls: %d KiB; after %d polls: %d KiB (%+d KiB); %d groups came and went; %v Fetch requests; took %v",
 		churnWarmUpPolls, heapAfterWarmUp>>10, churnPolls, heapAtEnd>>10,
-		(int64(heapAtEnd)-int64(heapAfterWarmUp))/1024, next-churnLive, requestsSent(t, reg, "Fetch"), time.Since(started).Round(time.Millisecond))
+		(int64(heapAtEnd)-int64(heapAfterWarmUp))/1024, next-churnLive, requestsSent(p, "Fetch"), time.Since(started).Round(time.Millisecond))
 	// Groups far behind have committed offsets older than the log-end
 	// history, whose record timestamps the poller reads and caches: the
 	// cache must have been in use for the test to say it is released.
-	if fetches := requestsSent(t, reg, "Fetch"); fetches < churnPolls {
+	if fetches := requestsSent(p, "Fetch"); fetches < churnPolls {
 		t.Errorf("only %v Fetch requests in %d polls: the record-timestamp cache was hardly used", fetches, churnPolls)
 	}
 	if heapAtEnd > heapAfterWarmUp+churnHeapGrowth {
@@ -227,24 +226,7 @@ func checkGroupsAre(t *testing.T, snap *Snapshot, live, gone []string) {
 	}
 }
 
-// requestsSent reads lagwatch_kafka_requests_total{api} from reg.
-func requestsSent(t *testing.T, reg prometheus.Gatherer, api string) float64 {
-	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	for _, mf := range families {
-		if mf.GetName() != "lagwatch_kafka_requests_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "api" && l.GetValue() == api {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+// requestsSent is how many requests of the API the poller sent.
+func requestsSent(p *Poller, api string) float64 {
+	return float64(p.Health().Requests[api])
 }

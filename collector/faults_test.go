@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -131,31 +131,30 @@ func (fc *faultCluster) groupsOnEveryBroker(prefix string, n int, topic string, 
 // last answer is too old), so each test sees what one poll's answers
 // give; TestAFailedPartReadsAsOfItsLastAnswerUntilStale covers the
 // stand-in.
-func (fc *faultCluster) poller() (*Poller, *prometheus.Registry) {
+func (fc *faultCluster) poller() *Poller {
 	fc.t.Helper()
 	return fc.pollerWith(Config{StaleAfter: time.Nanosecond})
 }
 
 // pollerWith is poller with cfg's StaleAfter and Now.
-func (fc *faultCluster) pollerWith(cfg Config) (*Poller, *prometheus.Registry) {
+func (fc *faultCluster) pollerWith(cfg Config) *Poller {
 	fc.t.Helper()
-	conf := DefaultSaramaConfig()
+	conf := kafka.NewSaramaConfig()
 	conf.Net.DialTimeout = 5 * time.Second
 	conf.Net.ReadTimeout = 10 * time.Second
-	reg := prometheus.NewRegistry()
 	p, err := NewPoller(Config{
 		Servers:      fc.c.ListenAddrs(),
 		Sarama:       conf,
 		PollInterval: time.Second,
-		LagWindow:    time.Minute,
+		Lag:          lagcalc.Settings{Window: time.Minute},
 		StaleAfter:   cfg.StaleAfter,
 		Now:          cfg.Now,
-	}, reg)
+	})
 	if err != nil {
 		fc.t.Fatalf("new poller: %v", err)
 	}
-	fc.t.Cleanup(p.cluster.close)
-	return p, reg
+	fc.t.Cleanup(p.Close)
+	return p
 }
 
 // pollSnapshot polls once and returns the poll's error with the snapshot it
@@ -185,28 +184,15 @@ func pollComplete(t *testing.T, p *Poller) *Snapshot {
 	return snap
 }
 
-// pollErrors reads lagwatch_poll_errors_total for every stage from reg.
-func pollErrors(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+// pollErrors reads the poller's count of failed polls for every stage.
+func pollErrors(t *testing.T, p *Poller) map[string]float64 {
 	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
 	out := map[string]float64{}
-	for _, mf := range families {
-		if mf.GetName() != "lagwatch_poll_errors_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "stage" {
-					out[l.GetValue()] = m.GetCounter().GetValue()
-				}
-			}
-		}
+	for stage, n := range p.Health().PollErrors {
+		out[stage] = float64(n)
 	}
 	if len(out) == 0 {
-		t.Fatalf("lagwatch_poll_errors_total is not registered")
+		t.Fatalf("the poller counts no stage's errors")
 	}
 	return out
 }
@@ -512,12 +498,12 @@ func TestOffsetFetchFailingOnOneCoordinatorCostsOnlyItsGroupsOffsets(t *testing.
 			fc.topic("orders", []int32{0, 2, 0}, 1, 20)
 			coordinators := fc.groupsOnEveryBroker("orders-group", 12, "orders", map[int32]int64{0: 5, 1: 5, 2: 5})
 
-			p, reg := fc.poller()
+			p := fc.poller()
 			snap := pollComplete(t, p)
 			for g := range coordinators {
 				checkLag(t, findGroup(t, snap, g), "orders", partitions, 5, 15)
 			}
-			before := pollErrors(t, reg)
+			before := pollErrors(t, p)
 
 			stop := fc.intercept(kmsg.OffsetFetch, failing, tc.answer)
 			snap, err := pollSnapshot(t, p)
@@ -537,13 +523,13 @@ func TestOffsetFetchFailingOnOneCoordinatorCostsOnlyItsGroupsOffsets(t *testing.
 					t.Errorf("group %s was not described though only OffsetFetch failed", g)
 				}
 			}
-			after := pollErrors(t, reg)
+			after := pollErrors(t, p)
 			if tc.connectionLost {
-				if after[stageCommittedOffsets] != before[stageCommittedOffsets]+1 {
-					t.Errorf("committed_offsets errors went from %v to %v, want one more", before[stageCommittedOffsets], after[stageCommittedOffsets])
+				if after[StageCommittedOffsets] != before[StageCommittedOffsets]+1 {
+					t.Errorf("committed_offsets errors went from %v to %v, want one more", before[StageCommittedOffsets], after[StageCommittedOffsets])
 				}
 			} else {
-				checkErrorsCounted(t, before, after, stageCommittedOffsets)
+				checkErrorsCounted(t, before, after, StageCommittedOffsets)
 				for _, tp := range snap.Topics {
 					for _, part := range tp.Partitions {
 						if !part.HasOffsets {
@@ -588,9 +574,9 @@ func TestOffsetFetchErrorForOneGroupCostsOnlyThatGroupsOffsets(t *testing.T) {
 		t.Fatalf("no two groups share a coordinator: %v", coordinators)
 	}
 
-	p, reg := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
-	before := pollErrors(t, reg)
+	before := pollErrors(t, p)
 
 	answer := offsetFetchAnswer(committed)
 	stop := fc.intercept(kmsg.OffsetFetch, allBrokers, func(r kmsg.Request) (kmsg.Response, error) {
@@ -607,7 +593,7 @@ func TestOffsetFetchErrorForOneGroupCostsOnlyThatGroupsOffsets(t *testing.T) {
 	if err == nil {
 		t.Errorf("a poll that could not read group %s's offsets reported no error", victim)
 	}
-	checkErrorsCounted(t, before, pollErrors(t, reg), stageCommittedOffsets)
+	checkErrorsCounted(t, before, pollErrors(t, p), StageCommittedOffsets)
 	for g := range coordinators {
 		group := findGroup(t, snap, g)
 		if g != victim {
@@ -637,9 +623,9 @@ func TestListOffsetsFailingOnOneLeaderCostsOnlyItsPartitionsOffsets(t *testing.T
 		fc.commit(g, "ledger", all)
 	}
 
-	p, reg := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
-	before := pollErrors(t, reg)
+	before := pollErrors(t, p)
 
 	stop := fc.intercept(kmsg.ListOffsets, failing, listOffsetsAnswer(func(string, int32, int64) (int64, int16) {
 		return -1, kerr.NotLeaderForPartition.Code
@@ -648,7 +634,7 @@ func TestListOffsetsFailingOnOneLeaderCostsOnlyItsPartitionsOffsets(t *testing.T
 	if err == nil || snap.Complete {
 		t.Errorf("a poll whose ListOffsets failed on broker %d reported no error (complete=%v)", failing, snap.Complete)
 	}
-	checkErrorsCounted(t, before, pollErrors(t, reg), stageLogOffsets)
+	checkErrorsCounted(t, before, pollErrors(t, p), StageLogOffsets)
 	for id, leader := range leaders {
 		part := findPartition(t, snap, "ledger", int32(id))
 		lost := leader == failing
@@ -685,16 +671,16 @@ func TestDescribeGroupsFailingOnOneCoordinatorLeavesOnlyItsGroupsUndescribed(t *
 	fc.topic("orders", []int32{0, 1, 2}, 1, 20)
 	coordinators := fc.groupsOnEveryBroker("orders-group", 12, "orders", map[int32]int64{0: 5, 1: 5, 2: 5})
 
-	p, reg := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
-	before := pollErrors(t, reg)
+	before := pollErrors(t, p)
 
 	stop := fc.intercept(kmsg.DescribeGroups, failing, describeGroupsError(kerr.CoordinatorLoadInProgress.Code))
 	snap, err := pollSnapshot(t, p)
 	if err == nil || snap.Complete {
 		t.Errorf("a poll whose DescribeGroups failed on broker %d reported no error (complete=%v)", failing, snap.Complete)
 	}
-	checkErrorsCounted(t, before, pollErrors(t, reg), stageDescribeGroups)
+	checkErrorsCounted(t, before, pollErrors(t, p), StageDescribeGroups)
 	for g, coordinator := range coordinators {
 		group := findGroup(t, snap, g)
 		if group.Described == (coordinator == failing) {
@@ -737,9 +723,9 @@ func TestListOffsetsAnsweringMinusOneGivesThePartitionNoOffsetsAndNoLag(t *testi
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fc := oddCluster(t)
-			p, reg := fc.poller()
+			p := fc.poller()
 			pollComplete(t, p)
-			before := pollErrors(t, reg)
+			before := pollErrors(t, p)
 
 			stop := fc.intercept(kmsg.ListOffsets, allBrokers, listOffsetsAnswer(func(topic string, partition int32, timestamp int64) (int64, int16) {
 				switch {
@@ -752,7 +738,7 @@ func TestListOffsetsAnsweringMinusOneGivesThePartitionNoOffsetsAndNoLag(t *testi
 			}))
 			defer stop()
 			snap, _ := pollSnapshot(t, p)
-			checkErrorsCounted(t, before, pollErrors(t, reg), stageLogOffsets)
+			checkErrorsCounted(t, before, pollErrors(t, p), StageLogOffsets)
 			if part := findPartition(t, snap, "odd", 1); part.HasOffsets {
 				t.Errorf("odd/1 answered -1 but has offsets %d..%d", part.LogStart, part.LogEnd)
 			}
@@ -768,7 +754,7 @@ func TestListOffsetsAnsweringMinusOneGivesThePartitionNoOffsetsAndNoLag(t *testi
 // (no broker can be asked) and no lag, and the poll is otherwise complete.
 func TestMetadataAnsweringNoLeaderShowsThePartitionOfflineWithoutLag(t *testing.T) {
 	fc := oddCluster(t)
-	p, _ := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
 
 	stop := fc.intercept(kmsg.Metadata, allBrokers, metadataAnswer(fc.metadata(), func(topic string, part *kmsg.MetadataResponseTopicPartition) {
@@ -795,7 +781,7 @@ func TestMetadataAnsweringNoLeaderShowsThePartitionOfflineWithoutLag(t *testing.
 // under-replicated and still led, so its offsets and lag are read as usual.
 func TestMetadataAnsweringAnEmptyISRShowsThePartitionUnderReplicated(t *testing.T) {
 	fc := oddCluster(t)
-	p, _ := fc.poller()
+	p := fc.poller()
 	snap := pollComplete(t, p)
 	if snap.UnderReplicatedPartitions != 0 {
 		t.Fatalf("under-replicated partitions = %d before the ISR shrank, want 0", snap.UnderReplicatedPartitions)
@@ -823,9 +809,9 @@ func TestMetadataAnsweringAnEmptyISRShowsThePartitionUnderReplicated(t *testing.
 // log_offsets; the partition is not offline, since it has a leader.
 func TestMetadataNamingAnUnknownLeaderCostsOnlyThatPartitionsOffsets(t *testing.T) {
 	fc := oddCluster(t)
-	p, reg := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
-	before := pollErrors(t, reg)
+	before := pollErrors(t, p)
 
 	stop := fc.intercept(kmsg.Metadata, allBrokers, metadataAnswer(fc.metadata(), func(topic string, part *kmsg.MetadataResponseTopicPartition) {
 		if topic == "odd" && part.Partition == 0 {
@@ -837,7 +823,7 @@ func TestMetadataNamingAnUnknownLeaderCostsOnlyThatPartitionsOffsets(t *testing.
 	if err == nil {
 		t.Errorf("a poll that could not ask a partition's leader reported no error")
 	}
-	checkErrorsCounted(t, before, pollErrors(t, reg), stageLogOffsets)
+	checkErrorsCounted(t, before, pollErrors(t, p), StageLogOffsets)
 	if part := findPartition(t, snap, "odd", 0); part.HasOffsets || part.Offline() {
 		t.Errorf("odd/0 led by unknown broker 7: has offsets %v, offline %v", part.HasOffsets, part.Offline())
 	}
@@ -852,7 +838,7 @@ func TestMetadataNamingAnUnknownLeaderCostsOnlyThatPartitionsOffsets(t *testing.
 // never a negative lag.
 func TestCommittedOffsetAheadOfTheLogEndIsZeroLag(t *testing.T) {
 	fc := oddCluster(t)
-	p, _ := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
 
 	stop := fc.intercept(kmsg.OffsetFetch, allBrokers, offsetFetchAnswer(map[string]map[string]map[int32]int64{
@@ -880,7 +866,7 @@ func TestCommittedOffsetAheadOfTheLogEndIsZeroLag(t *testing.T) {
 // it) leaves the partition out of the group: no committed offset, no lag.
 func TestOffsetFetchAnsweringMinusOneLeavesThePartitionOutOfTheGroup(t *testing.T) {
 	fc := oddCluster(t)
-	p, _ := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
 
 	stop := fc.intercept(kmsg.OffsetFetch, allBrokers, offsetFetchAnswer(map[string]map[string]map[int32]int64{
@@ -900,7 +886,7 @@ func TestOffsetFetchAnsweringMinusOneLeavesThePartitionOutOfTheGroup(t *testing.
 // consume rate, and the lag comes back once the log grows past the commit.
 func TestLogEndGoingBackwardsGivesNoNegativeLagOrRate(t *testing.T) {
 	fc := oddCluster(t)
-	p, _ := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
 
 	var logEnd atomic.Int64
@@ -937,9 +923,9 @@ func TestListGroupsFailingOnOneBrokerCostsOnlyTheGroupsItCoordinates(t *testing.
 	fc.topic("orders", []int32{0, 1, 2}, 1, 20)
 	coordinators := fc.groupsOnEveryBroker("orders-group", 12, "orders", map[int32]int64{0: 5, 1: 5, 2: 5})
 
-	p, reg := fc.poller()
+	p := fc.poller()
 	pollComplete(t, p)
-	before := pollErrors(t, reg)
+	before := pollErrors(t, p)
 
 	stop := fc.intercept(kmsg.ListGroups, failing, func(r kmsg.Request) (kmsg.Response, error) {
 		resp := r.ResponseKind().(*kmsg.ListGroupsResponse)
@@ -950,7 +936,7 @@ func TestListGroupsFailingOnOneBrokerCostsOnlyTheGroupsItCoordinates(t *testing.
 	if err == nil || snap.Complete {
 		t.Errorf("a poll whose ListGroups failed on broker %d reported no error (complete=%v)", failing, snap.Complete)
 	}
-	checkErrorsCounted(t, before, pollErrors(t, reg), stageListGroups)
+	checkErrorsCounted(t, before, pollErrors(t, p), StageListGroups)
 	listed := map[string]bool{}
 	for _, g := range snap.Groups {
 		listed[g.Name] = true
@@ -1023,7 +1009,7 @@ func TestDescribeGroupsFailingDoesNotCallAGroupWithAMemberStopped(t *testing.T) 
 
 	fc := oddCluster(t)
 	fc.liveMember("odd-group", "odd")
-	p, _ := fc.poller()
+	p := fc.poller()
 	pollUntilAssigned(t, p, "odd-group", 4)
 
 	stop := fc.intercept(kmsg.DescribeGroups, fc.c.CoordinatorFor("odd-group"), describeGroupsError(kerr.CoordinatorLoadInProgress.Code))
@@ -1051,7 +1037,7 @@ func TestOffsetFetchFailingDoesNotCallAssignedPartitionsNeverCommitted(t *testin
 
 	fc := oddCluster(t)
 	fc.liveMember("odd-group", "odd")
-	p, _ := fc.poller()
+	p := fc.poller()
 	pollUntilAssigned(t, p, "odd-group", 4)
 
 	stop := fc.intercept(kmsg.OffsetFetch, fc.c.CoordinatorFor("odd-group"), offsetFetchError(kerr.CoordinatorLoadInProgress.Code))
@@ -1086,9 +1072,9 @@ func TestAFailedPartReadsAsOfItsLastAnswerUntilStale(t *testing.T) {
 	coordinators := fc.groupsOnEveryBroker("orders-group", 12, "orders", map[int32]int64{0: 5, 1: 5, 2: 5})
 
 	clock := t0
-	p, reg := fc.pollerWith(Config{StaleAfter: staleAfter, Now: func() time.Time { return clock }})
+	p := fc.pollerWith(Config{StaleAfter: staleAfter, Now: func() time.Time { return clock }})
 	answered := pollComplete(t, p).PolledAt
-	before := pollErrors(t, reg)
+	before := pollErrors(t, p)
 
 	stops := []func(){
 		fc.intercept(kmsg.OffsetFetch, failingCoordinator, offsetFetchError(kerr.CoordinatorLoadInProgress.Code)),
@@ -1106,7 +1092,7 @@ func TestAFailedPartReadsAsOfItsLastAnswerUntilStale(t *testing.T) {
 	if err == nil || snap.Complete {
 		t.Fatalf("a poll with three failing brokers reported no error (complete=%v)", snap.Complete)
 	}
-	checkErrorsCounted(t, before, pollErrors(t, reg), stageCommittedOffsets, stageLogOffsets, stageListGroups)
+	checkErrorsCounted(t, before, pollErrors(t, p), StageCommittedOffsets, StageLogOffsets, StageListGroups)
 
 	orders2 := findPartition(t, snap, "orders", 2) // led by the failing leader
 	if !orders2.HasOffsets || !orders2.OffsetsAt.Equal(answered) || orders2.LogEnd != 20 {

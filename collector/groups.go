@@ -1,385 +1,160 @@
 package collector
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"sort"
-	"sync"
+	"slices"
+	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
-
+	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
-// Groups per DescribeGroups, ConsumerGroupDescribe and OffsetFetch request.
-// One request per coordinator is what keeps the requests of a poll a
-// function of the brokers, not of the groups: 10,000 groups on a single
-// coordinator still take one request each way. The cap only bounds one
-// response (about 2 MB of OffsetFetch for 10,000 groups × 10 partitions)
-// on clusters far beyond that.
-const groupsPerRequest = 10000
-
-const (
-	protocolClassic  = "classic"
-	protocolConsumer = "consumer"
-)
-
-// listedGroup is a group as ListGroups names it. ListGroups is answered by
-// each broker for the groups it coordinates, so listing every broker also
-// finds every group's coordinator without a FindCoordinator per group.
-type listedGroup struct {
-	name         string
-	coordinator  int32
-	protocolType string
-	state        string
-	// consumerProtocol is true for groups of the Kafka 4 consumer protocol
-	// (KIP-848), which classic DescribeGroups cannot describe.
-	consumerProtocol bool
-	// listedAt is set when the group comes from an earlier poll's listing
-	// because its broker failed to list it now (see lastKnown); zero when
-	// this poll listed it.
-	listedAt time.Time
-}
-
-// listGroups asks every broker for the groups it coordinates and keeps
-// those the filters keep. A broker that fails is reported in failed and in
-// the error; the groups of the others are still returned.
-func (c *cluster) listGroups(ctx context.Context, brokers []Broker, f Filters) (_ []listedGroup, failed map[int32]bool, _ error) {
-	var (
-		mu   sync.Mutex
-		seen = map[string]bool{}
-		out  []listedGroup
-		errs []error
-		wg   sync.WaitGroup
-	)
-	failed = map[int32]bool{}
-	for _, br := range brokers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			groups, err := c.brokerGroups(ctx, br.ID)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				failed[br.ID] = true
-			}
-			for _, g := range groups {
-				if seen[g.name] || !f.keepGroup(g.name) {
-					continue
-				}
-				seen[g.name] = true
-				out = append(out, g)
-			}
-		}()
+// fillGroups joins what ListGroups, DescribeGroups and OffsetFetch said of
+// each group with the topics of this poll; where a coordinator failed, the
+// last answer stands in while it is fresh (see lastKnown). Committed
+// offsets on topics that no longer exist or that the filters drop are left
+// out.
+func fillGroups(snap *Snapshot, a answers, last *lastKnown) {
+	partitionCount := make(map[string]int, len(snap.Topics))
+	for _, t := range snap.Topics {
+		partitionCount[t.Name] = len(t.Partitions)
 	}
-	wg.Wait()
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out, failed, errors.Join(errs...)
-}
+	exists := func(tp kafka.TopicPartition) bool {
+		return tp.Partition >= 0 && int(tp.Partition) < partitionCount[tp.Topic]
+	}
 
-func (c *cluster) brokerGroups(ctx context.Context, id int32) ([]listedGroup, error) {
-	b, ok := c.broker(id)
-	if !ok {
-		return nil, fmt.Errorf("list groups: broker %d is not in the metadata", id)
-	}
-	req := &sarama.ListGroupsRequest{Version: listGroupsVersion(c.conf.Version)}
-	var resp *sarama.ListGroupsResponse
-	err := c.do(ctx, "ListGroups", b, func(b *sarama.Broker) (err error) {
-		resp, err = b.ListGroups(req)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list groups on broker %d: %w", id, err)
-	}
-	if resp.Err != sarama.ErrNoError {
-		return nil, fmt.Errorf("list groups on broker %d: %w", id, resp.Err)
-	}
-	out := make([]listedGroup, 0, len(resp.Groups))
-	for name, protocolType := range resp.Groups {
-		g := listedGroup{name: name, coordinator: id, protocolType: protocolType}
-		if data, ok := resp.GroupsData[name]; ok {
-			g.state = data.GroupState
-			g.consumerProtocol = data.GroupType == protocolConsumer
+	// Every group's partitions live in one array sized up front: a
+	// snapshot is rebuilt every poll and two are alive while a poll runs,
+	// so per-group slices grown by append would cost half again as much.
+	all := make([]GroupPartition, 0, groupPartitionsToHold(a, last))
+	snap.Groups = make([]Group, 0, len(a.listed))
+	for _, lg := range a.listed {
+		g := groupOf(lg, a, last, snap.PolledAt)
+		committed, fetched := a.committed[lg.Name]
+		if !fetched {
+			committed, g.CommittedAt, fetched = last.committed(lg.Name)
 		}
-		out = append(out, g)
-	}
-	return out, nil
-}
-
-func listGroupsVersion(v sarama.KafkaVersion) int16 {
-	switch {
-	case v.IsAtLeast(sarama.V3_8_0_0):
-		return 5 // adds the group type: classic or consumer (KIP-848)
-	case v.IsAtLeast(sarama.V2_6_0_0):
-		return 4 // adds the group state
-	default:
-		return 0
-	}
-}
-
-// describedGroup is what DescribeGroups or ConsumerGroupDescribe says of a
-// group: its state, members and their assignments and subscriptions.
-type describedGroup struct {
-	state      string
-	members    []Member
-	subscribed map[string]bool
-}
-
-// describeGroups describes the groups in batches per coordinator, classic
-// groups with DescribeGroups and groups of the consumer protocol with
-// ConsumerGroupDescribe. Groups missing from the result could not be
-// described; the error says why.
-func (c *cluster) describeGroups(ctx context.Context, groups []listedGroup) (map[string]describedGroup, error) {
-	type batch struct {
-		coordinator int32
-		consumer    bool
-		names       []string
-	}
-	var batches []batch
-	open := map[[2]int64]int{}
-	for _, g := range groups {
-		key := [2]int64{int64(g.coordinator), 0}
-		if g.consumerProtocol {
-			key[1] = 1
-		}
-		i, ok := open[key]
-		if !ok || len(batches[i].names) >= groupsPerRequest {
-			batches = append(batches, batch{coordinator: g.coordinator, consumer: g.consumerProtocol})
-			i = len(batches) - 1
-			open[key] = i
-		}
-		batches[i].names = append(batches[i].names, g.name)
-	}
-
-	return gather(batches, func(bt batch) (map[string]describedGroup, error) {
-		if bt.consumer {
-			return c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
-		}
-		return c.describeClassicGroups(ctx, bt.coordinator, bt.names)
-	})
-}
-
-func (c *cluster) describeClassicGroups(ctx context.Context, coordinator int32, names []string) (map[string]describedGroup, error) {
-	b, ok := c.broker(coordinator)
-	if !ok {
-		return nil, fmt.Errorf("describe groups: coordinator %d is not in the metadata", coordinator)
-	}
-	req := &sarama.DescribeGroupsRequest{Version: describeGroupsVersion(c.conf.Version), Groups: names}
-	var resp *sarama.DescribeGroupsResponse
-	err := c.do(ctx, "DescribeGroups", b, func(b *sarama.Broker) (err error) {
-		resp, err = b.DescribeGroups(req)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describe %d groups on broker %d: %w", len(names), coordinator, err)
-	}
-	out := make(map[string]describedGroup, len(resp.Groups))
-	var errs []error
-	for _, g := range resp.Groups {
-		if g.Err != sarama.ErrNoError {
-			errs = append(errs, fmt.Errorf("describe group %q on broker %d: %w", g.GroupId, coordinator, g.Err))
-			continue
-		}
-		d := describedGroup{state: g.State, subscribed: map[string]bool{}}
-		for _, m := range g.Members {
-			member := Member{ID: m.MemberId, ClientID: m.ClientId, Host: m.ClientHost}
-			// Only groups of protocol type "consumer" carry the consumer
-			// embedded protocol's subscription and assignment; Connect
-			// workers and others carry their own formats.
-			if g.ProtocolType == "consumer" {
-				if meta, err := m.GetMemberMetadata(); err == nil && meta != nil {
-					for _, t := range meta.Topics {
-						d.subscribed[t] = true
-					}
-				}
-				if a, err := m.GetMemberAssignment(); err == nil && a != nil {
-					member.Assigned = assignedPartitions(a.Topics)
-				}
-			}
-			d.members = append(d.members, member)
-		}
-		sortMembers(d.members)
-		out[g.GroupId] = d
-	}
-	return out, errors.Join(errs...)
-}
-
-func (c *cluster) describeConsumerProtocolGroups(ctx context.Context, coordinator int32, names []string) (map[string]describedGroup, error) {
-	b, ok := c.broker(coordinator)
-	if !ok {
-		return nil, fmt.Errorf("describe consumer groups: coordinator %d is not in the metadata", coordinator)
-	}
-	req := sarama.NewConsumerGroupDescribeRequest(c.conf.Version)
-	req.GroupIDs = names
-	var resp *sarama.ConsumerGroupDescribeResponse
-	err := c.do(ctx, "ConsumerGroupDescribe", b, func(b *sarama.Broker) (err error) {
-		resp, err = b.ConsumerGroupDescribe(req)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("describe %d consumer-protocol groups on broker %d: %w", len(names), coordinator, err)
-	}
-	out := make(map[string]describedGroup, len(resp.Groups))
-	var errs []error
-	for _, g := range resp.Groups {
-		if g.ErrorCode != sarama.ErrNoError {
-			errs = append(errs, fmt.Errorf("describe consumer group %q on broker %d: %w", g.GroupID, coordinator, g.ErrorCode))
-			continue
-		}
-		d := describedGroup{state: consumerProtocolState(g.GroupState), subscribed: map[string]bool{}}
-		for _, m := range g.Members {
-			for _, t := range m.SubscribedTopicNames {
-				d.subscribed[t] = true
-			}
-			topics := map[string][]int32{}
-			for _, tp := range m.Assignment.TopicPartitions {
-				topics[tp.TopicName] = append(topics[tp.TopicName], tp.Partitions...)
-			}
-			d.members = append(d.members, Member{
-				ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost,
-				Assigned: assignedPartitions(topics),
-			})
-		}
-		sortMembers(d.members)
-		out[g.GroupID] = d
-	}
-	return out, errors.Join(errs...)
-}
-
-// consumerProtocolState maps the KIP-848 group states, which the broker
-// reports in lower case ("stable", "assigning", ...), to the capitalised
-// names of the classic states so both protocols share one label set.
-func consumerProtocolState(s string) string {
-	switch s {
-	case "empty":
-		return "Empty"
-	case "assigning":
-		return "Assigning"
-	case "reconciling":
-		return "Reconciling"
-	case "stable":
-		return "Stable"
-	case "dead":
-		return "Dead"
-	case "not_ready", "notready":
-		return "NotReady"
-	}
-	return s
-}
-
-func describeGroupsVersion(v sarama.KafkaVersion) int16 {
-	if v.IsAtLeast(sarama.V2_4_0_0) {
-		return 5
-	}
-	return 0
-}
-
-func assignedPartitions(topics map[string][]int32) []lagcalc.TopicPartition {
-	var out []lagcalc.TopicPartition
-	for t, ps := range topics {
-		for _, p := range ps {
-			out = append(out, lagcalc.TopicPartition{Topic: t, Partition: p})
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Topic != out[j].Topic {
-			return out[i].Topic < out[j].Topic
-		}
-		return out[i].Partition < out[j].Partition
-	})
-	return out
-}
-
-func sortMembers(ms []Member) {
-	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
-}
-
-// committedOffsets fetches every group's committed offsets from its
-// coordinator: on Kafka 3.0 and later many groups share one OffsetFetch
-// (v8, KIP-709), so the number of requests grows with coordinators, not
-// with groups. A committed offset of -1 (the group never committed the
-// partition) is left out. Groups missing from the result failed.
-func (c *cluster) committedOffsets(ctx context.Context, groups []listedGroup) (map[string]map[lagcalc.TopicPartition]int64, error) {
-	perRequest := groupsPerRequest
-	if !c.conf.Version.IsAtLeast(sarama.V3_0_0_0) {
-		perRequest = 1 // OffsetFetch before v8 carries one group
-	}
-	byCoordinator := map[int32][][]string{}
-	for _, g := range groups {
-		chunks := byCoordinator[g.coordinator]
-		if len(chunks) == 0 || len(chunks[len(chunks)-1]) >= perRequest {
-			chunks = append(chunks, nil)
-		}
-		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], g.name)
-		byCoordinator[g.coordinator] = chunks
-	}
-
-	type chunk struct {
-		coordinator int32
-		names       []string
-	}
-	var requests []chunk
-	for coordinator, chunks := range byCoordinator {
-		for _, names := range chunks {
-			requests = append(requests, chunk{coordinator, names})
-		}
-	}
-	return gather(requests, func(r chunk) (map[string]map[lagcalc.TopicPartition]int64, error) {
-		return c.fetchCommitted(ctx, r.coordinator, r.names)
-	})
-}
-
-func (c *cluster) fetchCommitted(ctx context.Context, coordinator int32, names []string) (map[string]map[lagcalc.TopicPartition]int64, error) {
-	b, ok := c.broker(coordinator)
-	if !ok {
-		return nil, fmt.Errorf("offset fetch: coordinator %d is not in the metadata", coordinator)
-	}
-	// A nil partition list asks for every partition the group committed.
-	req := sarama.NewOffsetFetchRequest(c.conf.Version, names[0], nil)
-	if req.Version >= 8 {
-		req.Groups = make([]sarama.OffsetFetchRequestGroup, len(names))
-		for i, n := range names {
-			req.Groups[i] = sarama.OffsetFetchRequestGroup{GroupId: n}
-		}
-	}
-	var resp *sarama.OffsetFetchResponse
-	err := c.do(ctx, "OffsetFetch", b, func(b *sarama.Broker) (err error) {
-		resp, err = b.FetchOffset(req)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fetch committed offsets of %d groups on broker %d: %w", len(names), coordinator, err)
-	}
-
-	out := make(map[string]map[lagcalc.TopicPartition]int64, len(names))
-	var errs []error
-	collect := func(group string, groupErr sarama.KError, blocks map[string]map[int32]*sarama.OffsetFetchResponseBlock) {
-		// kfake answers GROUP_ID_NOT_FOUND for a group that has nothing
-		// committed, where Apache Kafka answers no offsets: both mean none.
-		if groupErr != sarama.ErrNoError && groupErr != sarama.ErrGroupIDNotFound {
-			errs = append(errs, fmt.Errorf("fetch committed offsets of group %q on broker %d: %w", group, coordinator, groupErr))
-			return
-		}
-		offsets := map[lagcalc.TopicPartition]int64{}
-		for topic, parts := range blocks {
-			for p, block := range parts {
-				if block == nil || block.Err != sarama.ErrNoError || block.Offset < 0 {
-					continue
-				}
-				offsets[lagcalc.TopicPartition{Topic: topic, Partition: p}] = block.Offset
+		assigned := assignedPartitions(g.Members, exists)
+		start := len(all)
+		for tp, off := range committed {
+			if exists(tp) {
+				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: off, Assigned: assigned[tp], Eval: &notEvaluated})
 			}
 		}
-		out[group] = offsets
-	}
-	if resp.Version >= 8 {
-		for _, g := range resp.Groups {
-			collect(g.GroupId, g.Err, g.Blocks)
+		// "Never committed" is known only from an OffsetFetch answer: a
+		// failed one says nothing of the assigned partitions.
+		for tp := range assigned {
+			if _, ok := committed[tp]; !ok && fetched {
+				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: -1, Assigned: true, Eval: &notEvaluated})
+			}
 		}
-	} else {
-		collect(names[0], resp.Err, resp.Blocks)
+		g.Partitions = all[start:len(all):len(all)]
+		slices.SortFunc(g.Partitions, compareGroupPartitions)
+		if g.Described && g.TracksAssignment() {
+			g.Topics, g.IdleMembers = assignmentSummary(&g, a.described[lg.Name].Subscribed, assigned, partitionCount)
+		}
+		snap.Groups = append(snap.Groups, g)
 	}
-	return out, errors.Join(errs...)
+}
+
+// groupOf is one listed group with its description: this poll's, or the
+// last one while it is fresh. Its committed offsets are joined by the
+// caller.
+func groupOf(lg kafka.ListedGroup, a answers, last *lastKnown, now time.Time) Group {
+	g := Group{
+		Name: lg.Name, Coordinator: lg.Coordinator, ProtocolType: lg.ProtocolType, State: lg.State,
+		Protocol: ProtocolClassic, ListedAt: now, CommittedAt: now,
+	}
+	if !lg.ListedAt.IsZero() {
+		g.ListedAt = lg.ListedAt
+	}
+	if lg.ConsumerProtocol {
+		g.Protocol = ProtocolConsumer
+	}
+	if d, ok := a.described[lg.Name]; ok {
+		g.Described, g.State, g.Members, g.DescribedAt = true, d.State, d.Members, now
+	} else if known, ok := last.description(lg.Name); ok {
+		g.Described, g.State, g.Members, g.DescribedAt = true, known.State, known.Members, known.DescribedAt
+	}
+	return g
+}
+
+// groupPartitionsToHold counts the group-partitions of this poll: the
+// committed ones (or last known) and those only assigned.
+func groupPartitionsToHold(a answers, last *lastKnown) int {
+	total := 0
+	for _, lg := range a.listed {
+		if c, ok := a.committed[lg.Name]; ok {
+			total += len(c)
+		} else if g := last.group(lg.Name); g != nil {
+			total += len(g.Partitions)
+		}
+		for _, m := range a.described[lg.Name].Members {
+			total += len(m.Assigned)
+		}
+	}
+	return total
+}
+
+// assignedPartitions is the set of existing partitions some member is
+// assigned.
+func assignedPartitions(members []Member, exists func(kafka.TopicPartition) bool) map[kafka.TopicPartition]bool {
+	assigned := map[kafka.TopicPartition]bool{}
+	for _, m := range members {
+		for _, tp := range m.Assigned {
+			if exists(tp) {
+				assigned[tp] = true
+			}
+		}
+	}
+	return assigned
+}
+
+func compareGroupPartitions(a, b GroupPartition) int {
+	if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+		return c
+	}
+	return int(a.Partition - b.Partition)
+}
+
+// assignmentSummary counts, per topic the group consumes (it committed
+// there or a member subscribed to it), the partitions some member is
+// assigned and, while the group has members, those none is: orphaned
+// partitions whose lag nobody works off. It also counts idle members,
+// those assigned no partition.
+func assignmentSummary(g *Group, subscribed map[string]bool, assigned map[kafka.TopicPartition]bool, partitionCount map[string]int) ([]GroupTopic, int) {
+	consumed := map[string]bool{}
+	for _, gp := range g.Partitions {
+		consumed[gp.Topic] = true
+	}
+	for t := range subscribed {
+		if partitionCount[t] > 0 {
+			consumed[t] = true
+		}
+	}
+	perTopic := map[string]int{}
+	for tp := range assigned {
+		perTopic[tp.Topic]++
+	}
+	var topics []GroupTopic
+	for t := range consumed {
+		gt := GroupTopic{Topic: t, Assigned: perTopic[t]}
+		if len(g.Members) > 0 {
+			gt.Unassigned = partitionCount[t] - perTopic[t]
+		}
+		topics = append(topics, gt)
+	}
+	slices.SortFunc(topics, func(a, b GroupTopic) int { return strings.Compare(a.Topic, b.Topic) })
+	idle := 0
+	for _, m := range g.Members {
+		if len(m.Assigned) == 0 {
+			idle++
+		}
+	}
+	return topics, idle
+}
+
+// groupPartitionKey is lagcalc's name of one of the group's partitions.
+func groupPartitionKey(group string, gp *GroupPartition) lagcalc.GroupPartition {
+	return lagcalc.GroupPartition{Group: group, TopicPartition: lagcalc.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}}
 }

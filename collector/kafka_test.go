@@ -1,104 +1,64 @@
-package collector
+package collector_test
 
 import (
-	"context"
-	"net/http"
-	"os"
 	"regexp"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
 )
 
-// The real Apache Kafka broker these tests run against, shared by the
-// package; every test uses its own topics and groups.
-var broker *kafkatest.Broker
-
-func TestMain(m *testing.M) {
-	os.Exit(kafkatest.Main(m, kafkatest.Options{}, &broker))
-}
-
-// newTestPoller polls the shared broker with cfg's filters and serves its
-// own /metrics.
-func newTestPoller(t *testing.T, addr string, filters Filters) (*Poller, http.Handler) {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	p, err := NewPoller(Config{
-		Servers:      []string{addr},
-		Filters:      filters,
-		PollInterval: time.Second,
-		LagWindow:    time.Minute,
-	}, reg)
-	if err != nil {
-		t.Fatalf("new poller: %v", err)
-	}
-	t.Cleanup(p.cluster.close)
-	return p, newMetricsHandler(p, reg, ExporterOptions{MemberDetail: true})
-}
-
-func pollOnce(t *testing.T, p *Poller) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := p.PollOnce(ctx); err != nil {
-		t.Fatalf("poll: %v", err)
-	}
-}
-
 func TestLagIsLogEndMinusCommittedForAGroupThatCommittedKnownOffsets(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "lag-orders", 3, nil)
 	kafkatest.Produce(t, addr, "lag-orders", 0, 10)
 	kafkatest.Produce(t, addr, "lag-orders", 1, 5)
 	kafkatest.CommitOffsets(t, addr, "lag-group", map[string]map[int32]int64{"lag-orders": {0: 4, 1: 5}})
 
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollOnce(t, p)
 	s := scrape(t, metrics)
 
 	labels := func(partition string) []string {
 		return []string{"consumergroup", "lag-group", "topic", "lag-orders", "partition", partition}
 	}
-	if got := s.value(t, "kafka_topic_partition_current_offset", "topic", "lag-orders", "partition", "0"); got != 10 {
+	if got := s.Value(t, "kafka_topic_partition_current_offset", "topic", "lag-orders", "partition", "0"); got != 10 {
 		t.Errorf("log-end offset of partition 0 = %v, want 10", got)
 	}
-	if got := s.value(t, "kafka_consumergroup_current_offset", labels("0")...); got != 4 {
+	if got := s.Value(t, "kafka_consumergroup_current_offset", labels("0")...); got != 4 {
 		t.Errorf("committed offset of partition 0 = %v, want 4", got)
 	}
-	if got := s.value(t, "kafka_consumergroup_lag", labels("0")...); got != 6 {
+	if got := s.Value(t, "kafka_consumergroup_lag", labels("0")...); got != 6 {
 		t.Errorf("lag of partition 0 = %v, want 10-4 = 6", got)
 	}
-	if got := s.value(t, "kafka_consumergroup_lag", labels("1")...); got != 0 {
+	if got := s.Value(t, "kafka_consumergroup_lag", labels("1")...); got != 0 {
 		t.Errorf("lag of partition 1 = %v, want 5-5 = 0", got)
 	}
-	if s.has("kafka_consumergroup_lag", labels("2")...) {
+	if s.Has("kafka_consumergroup_lag", labels("2")...) {
 		t.Errorf("partition 2 was never committed but has a lag series")
 	}
-	if got := s.value(t, "kafka_consumergroup_lag_sum", "consumergroup", "lag-group", "topic", "lag-orders"); got != 6 {
+	if got := s.Value(t, "kafka_consumergroup_lag_sum", "consumergroup", "lag-group", "topic", "lag-orders"); got != 6 {
 		t.Errorf("lag sum = %v, want 6", got)
 	}
-	if got := s.value(t, "kafka_consumergroup_current_offset_sum", "consumergroup", "lag-group", "topic", "lag-orders"); got != 9 {
+	if got := s.Value(t, "kafka_consumergroup_current_offset_sum", "consumergroup", "lag-group", "topic", "lag-orders"); got != 9 {
 		t.Errorf("committed offset sum = %v, want 9", got)
 	}
-	if got := s.value(t, "kafka_consumergroup_members", "consumergroup", "lag-group"); got != 0 {
+	if got := s.Value(t, "kafka_consumergroup_members", "consumergroup", "lag-group"); got != 0 {
 		t.Errorf("members = %v, want 0", got)
 	}
-	if got := s.value(t, "kafka_topic_partitions", "topic", "lag-orders"); got != 3 {
+	if got := s.Value(t, "kafka_topic_partitions", "topic", "lag-orders"); got != 3 {
 		t.Errorf("partitions = %v, want 3", got)
 	}
-	if got := s.value(t, "kafka_brokers"); got != 1 {
+	if got := s.Value(t, "kafka_brokers"); got != 1 {
 		t.Errorf("brokers = %v, want 1", got)
 	}
-	if got := s.value(t, "lagwatch_up"); got != 1 {
+	if got := s.Value(t, "lagwatch_up"); got != 1 {
 		t.Errorf("lagwatch_up = %v, want 1 after a complete poll", got)
 	}
 }
 
 func TestDeletedTopicAndDeletedGroupDisappearWithTheNextPoll(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "doomed-topic", 1, nil)
 	kafkatest.CreateTopic(t, addr, "kept-topic", 1, nil)
 	kafkatest.Produce(t, addr, "doomed-topic", 0, 3)
@@ -106,10 +66,10 @@ func TestDeletedTopicAndDeletedGroupDisappearWithTheNextPoll(t *testing.T) {
 	kafkatest.CommitOffsets(t, addr, "doomed-group", map[string]map[int32]int64{"kept-topic": {0: 1}})
 	kafkatest.CommitOffsets(t, addr, "kept-group", map[string]map[int32]int64{"doomed-topic": {0: 1}, "kept-topic": {0: 2}})
 
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollOnce(t, p)
 	before := scrape(t, metrics)
-	if !before.mentions("topic", "doomed-topic") || !before.mentions("consumergroup", "doomed-group") {
+	if !before.Mentions("topic", "doomed-topic") || !before.Mentions("consumergroup", "doomed-group") {
 		t.Fatalf("the topic and group to delete are not in the output before deletion")
 	}
 
@@ -117,19 +77,19 @@ func TestDeletedTopicAndDeletedGroupDisappearWithTheNextPoll(t *testing.T) {
 	kafkatest.DeleteGroup(t, addr, "doomed-group")
 	pollOnce(t, p)
 	after := scrape(t, metrics)
-	if after.mentions("topic", "doomed-topic") {
-		t.Errorf("deleted topic still in the output:\n%s", after.matching("kafka_"))
+	if after.Mentions("topic", "doomed-topic") {
+		t.Errorf("deleted topic still in the output:\n%s", after.Matching("kafka_"))
 	}
-	if after.mentions("consumergroup", "doomed-group") {
+	if after.Mentions("consumergroup", "doomed-group") {
 		t.Errorf("deleted group still in the output")
 	}
-	if got := after.value(t, "kafka_consumergroup_lag", "consumergroup", "kept-group", "topic", "kept-topic", "partition", "0"); got != 1 {
+	if got := after.Value(t, "kafka_consumergroup_lag", "consumergroup", "kept-group", "topic", "kept-topic", "partition", "0"); got != 1 {
 		t.Errorf("kept group's lag = %v, want 1", got)
 	}
 }
 
 func TestFiltersKeepAndDropGroupsAndTopics(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	for _, topic := range []string{"filter-keep", "filter-skip"} {
 		kafkatest.CreateTopic(t, addr, topic, 1, nil)
 		kafkatest.Produce(t, addr, topic, 0, 2)
@@ -138,13 +98,13 @@ func TestFiltersKeepAndDropGroupsAndTopics(t *testing.T) {
 		kafkatest.CommitOffsets(t, addr, group, map[string]map[int32]int64{"filter-keep": {0: 1}, "filter-skip": {0: 1}})
 	}
 	must := func(expr string) *regexp.Regexp {
-		re, err := Anchored(expr)
+		re, err := collector.Anchored(expr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return re
 	}
-	p, metrics := newTestPoller(t, addr, Filters{
+	p, metrics := newTestPoller(t, addr, collector.Filters{
 		GroupInclude: must("filter-team-.*"),
 		GroupExclude: must("filter-team-b"),
 		TopicInclude: must("filter-.*"),
@@ -153,8 +113,8 @@ func TestFiltersKeepAndDropGroupsAndTopics(t *testing.T) {
 	pollOnce(t, p)
 	s := scrape(t, metrics)
 
-	if !s.has("kafka_consumergroup_lag", "consumergroup", "filter-team-a", "topic", "filter-keep", "partition", "0") {
-		t.Errorf("the included group on the included topic is missing:\n%s", s.matching("kafka_consumergroup_lag{"))
+	if !s.Has("kafka_consumergroup_lag", "consumergroup", "filter-team-a", "topic", "filter-keep", "partition", "0") {
+		t.Errorf("the included group on the included topic is missing:\n%s", s.Matching("kafka_consumergroup_lag{"))
 	}
 	for _, dropped := range []struct{ label, value string }{
 		{"consumergroup", "filter-team-b"}, // excluded
@@ -162,22 +122,22 @@ func TestFiltersKeepAndDropGroupsAndTopics(t *testing.T) {
 		{"topic", "filter-skip"},           // excluded topic
 		{"topic", "lag-orders"},            // another test's topic, not included
 	} {
-		if s.mentions(dropped.label, dropped.value) {
+		if s.Mentions(dropped.label, dropped.value) {
 			t.Errorf("%s=%q should be filtered out", dropped.label, dropped.value)
 		}
 	}
 }
 
 func TestRequestsPerPollDoNotGrowWithTheNumberOfGroups(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "scale-topic", 2, nil)
 	kafkatest.Produce(t, addr, "scale-topic", 0, 5)
-	include, _ := Anchored("scale-.*")
+	include, _ := collector.Anchored("scale-.*")
 	countRequests := func(groups int) float64 {
 		for i := range groups {
 			kafkatest.CommitOffsets(t, addr, "scale-group-"+string(rune('a'+i)), map[string]map[int32]int64{"scale-topic": {0: 1}})
 		}
-		p, metrics := newTestPoller(t, addr, Filters{GroupInclude: include, TopicInclude: include})
+		p, metrics := newTestPoller(t, addr, collector.Filters{GroupInclude: include, TopicInclude: include})
 		pollOnce(t, p) // the first poll also reads topic configs
 		before := scrape(t, metrics)
 		pollOnce(t, p)
@@ -198,11 +158,11 @@ func TestRequestsPerPollDoNotGrowWithTheNumberOfGroups(t *testing.T) {
 }
 
 func TestPartitionsAddedWhilePollingAppearWithTheNextPoll(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "grow-topic", 1, nil)
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollOnce(t, p)
-	if got := scrape(t, metrics).value(t, "kafka_topic_partitions", "topic", "grow-topic"); got != 1 {
+	if got := scrape(t, metrics).Value(t, "kafka_topic_partitions", "topic", "grow-topic"); got != 1 {
 		t.Fatalf("partitions = %v, want 1", got)
 	}
 	if err := kafkatest.NewAdmin(t, addr).CreatePartitions("grow-topic", 3, nil, false); err != nil {

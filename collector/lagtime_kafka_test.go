@@ -1,10 +1,11 @@
-package collector
+package collector_test
 
 import (
 	"math"
 	"testing"
 	"time"
 
+	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
 )
 
@@ -12,7 +13,7 @@ import (
 // with the true age computed from the record timestamps Kafka stored.
 
 func TestBacklogOlderThanTheWindowReadsItsTrueAge(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	// Retention far beyond the test's old timestamps, so Kafka keeps them.
 	week := "604800000"
 	kafkatest.CreateTopic(t, addr, "age-backlog", 1, map[string]*string{"retention.ms": &week})
@@ -22,10 +23,10 @@ func TestBacklogOlderThanTheWindowReadsItsTrueAge(t *testing.T) {
 	// The group read the first record; the oldest unconsumed is offset 1.
 	kafkatest.CommitOffsets(t, addr, "age-group", map[string]map[int32]int64{"age-backlog": {0: 1}})
 
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	pollOnce(t, p)
 	s := scrape(t, metrics)
-	got := s.value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-group", "topic", "age-backlog", "partition", "0")
+	got := s.Value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-group", "topic", "age-backlog", "partition", "0")
 	want := time.Since(written).Seconds()
 	// The history holds one poll; only the record's own timestamp can say
 	// three hours.
@@ -35,10 +36,10 @@ func TestBacklogOlderThanTheWindowReadsItsTrueAge(t *testing.T) {
 }
 
 func TestLagSecondsIsWithinOnePollIntervalOfTheTrueAge(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	kafkatest.CreateTopic(t, addr, "age-live", 1, nil)
 	kafkatest.CommitOffsets(t, addr, "age-live-group", map[string]map[int32]int64{"age-live": {0: 0}})
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	const pollInterval = 500 * time.Millisecond
 
 	// History starts before the message: the log end is 0 for a while.
@@ -53,7 +54,7 @@ func TestLagSecondsIsWithinOnePollIntervalOfTheTrueAge(t *testing.T) {
 		time.Sleep(pollInterval)
 	}
 	pollOnce(t, p)
-	got := scrape(t, metrics).value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-live-group", "topic", "age-live", "partition", "0")
+	got := scrape(t, metrics).Value(t, "kafka_consumergroup_lag_seconds", "consumergroup", "age-live-group", "topic", "age-live", "partition", "0")
 	want := time.Since(written).Seconds()
 	if math.Abs(got-want) > pollInterval.Seconds()+0.5 {
 		t.Errorf("lag seconds = %.2f, want %.2f ± one poll interval", got, want)

@@ -3,6 +3,7 @@ package collector
 import (
 	"time"
 
+	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -55,15 +56,15 @@ func (l *lastKnown) description(name string) (*Group, bool) {
 
 // committed is the group's last committed offsets and when they were read,
 // if still fresh.
-func (l *lastKnown) committed(name string) (map[lagcalc.TopicPartition]int64, time.Time, bool) {
+func (l *lastKnown) committed(name string) (map[kafka.TopicPartition]int64, time.Time, bool) {
 	g := l.group(name)
 	if g == nil || !l.fresh(g.CommittedAt) {
 		return nil, time.Time{}, false
 	}
-	offsets := make(map[lagcalc.TopicPartition]int64, len(g.Partitions))
-	for _, gp := range g.Partitions {
-		if gp.HasCommit() {
-			offsets[lagcalc.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}] = gp.Committed
+	offsets := make(map[kafka.TopicPartition]int64, len(g.Partitions))
+	for i := range g.Partitions {
+		if gp := &g.Partitions[i]; gp.HasCommit() {
+			offsets[kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}] = gp.Committed
 		}
 	}
 	return offsets, g.CommittedAt, true
@@ -90,23 +91,23 @@ func (l *lastKnown) offsets(tp lagcalc.TopicPartition) (*Partition, bool) {
 // listedOn returns the groups the previous snapshot had on the brokers
 // whose ListGroups failed, and that are not listed elsewhere now, so that
 // they are still described and fetched from their coordinator.
-func (l *lastKnown) listedOn(failed map[int32]bool, listed []listedGroup) []listedGroup {
+func (l *lastKnown) listedOn(failed map[int32]bool, listed []kafka.ListedGroup) []kafka.ListedGroup {
 	if l.prev == nil || len(failed) == 0 {
 		return nil
 	}
 	have := make(map[string]bool, len(listed))
 	for _, g := range listed {
-		have[g.name] = true
+		have[g.Name] = true
 	}
-	var out []listedGroup
+	var out []kafka.ListedGroup
 	for i := range l.prev.Groups {
 		g := &l.prev.Groups[i]
 		if !failed[g.Coordinator] || have[g.Name] || !l.fresh(g.ListedAt) {
 			continue
 		}
-		out = append(out, listedGroup{
-			name: g.Name, coordinator: g.Coordinator, protocolType: g.ProtocolType, state: g.State,
-			consumerProtocol: g.Protocol == protocolConsumer, listedAt: g.ListedAt,
+		out = append(out, kafka.ListedGroup{
+			Name: g.Name, Coordinator: g.Coordinator, ProtocolType: g.ProtocolType, State: g.State,
+			ConsumerProtocol: g.Protocol == ProtocolConsumer, ListedAt: g.ListedAt,
 		})
 	}
 	return out

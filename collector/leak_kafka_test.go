@@ -1,4 +1,4 @@
-package collector
+package collector_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
 )
 
 func TestStoppedPollerLeavesNoGoroutinesBehind(t *testing.T) {
-	addr := kafkatest.Require(t, broker)
+	addr := kafkatest.Require(t, collector.SharedBroker())
 	before := goleak.IgnoreCurrent()
-	p, metrics := newTestPoller(t, addr, Filters{})
+	p, metrics := newTestPoller(t, addr, collector.Filters{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()

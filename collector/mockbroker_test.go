@@ -1,4 +1,4 @@
-package collector
+package collector_test
 
 import (
 	"context"
@@ -7,7 +7,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/kafka"
+	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
 // A single real broker cannot have an offline partition or an
@@ -16,12 +19,12 @@ import (
 
 // mockCluster answers as one broker (id 1) of a three-broker cluster whose
 // metadata is the given response, with the given log-end offsets.
-func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResponse, logEnd map[int32]int64) (*Poller, http.Handler) {
+func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResponse, logEnd map[int32]int64) (*collector.Poller, http.Handler) {
 	t.Helper()
 	mb := sarama.NewMockBroker(t, 1)
 	t.Cleanup(mb.Close)
 
-	conf := DefaultSaramaConfig()
+	conf := kafka.NewSaramaConfig()
 	// A fixed protocol version without ApiVersions negotiation, so the
 	// canned Metadata response is encoded in the version asked for.
 	conf.Version = sarama.V3_0_0_0
@@ -42,13 +45,12 @@ func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResp
 		"DescribeConfigsRequest": sarama.NewMockDescribeConfigsResponse(t),
 	})
 
-	reg := prometheus.NewRegistry()
-	p, err := NewPoller(Config{Servers: []string{mb.Addr()}, Sarama: conf, PollInterval: time.Second, LagWindow: time.Minute}, reg)
+	p, err := collector.NewPoller(collector.Config{Servers: []string{mb.Addr()}, Sarama: conf, PollInterval: time.Second, Lag: lagcalc.Settings{Window: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.cluster.close)
-	return p, newMetricsHandler(p, reg, ExporterOptions{})
+	t.Cleanup(p.Close)
+	return p, newMetricsHandler(p, exporter.Options{})
 }
 
 func TestOfflineAndUnderReplicatedPartitionsOnAMockedThreeBrokerCluster(t *testing.T) {
@@ -82,7 +84,7 @@ func TestOfflineAndUnderReplicatedPartitionsOnAMockedThreeBrokerCluster(t *testi
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if s.has("kafka_topic_partition_current_offset", "topic", "shaky", "partition", "2") {
+	if s.Has("kafka_topic_partition_current_offset", "topic", "shaky", "partition", "2") {
 		t.Errorf("a partition without a leader has no offsets to report")
 	}
 }

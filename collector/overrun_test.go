@@ -11,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/lagwatch/lagwatch/lagcalc"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -41,8 +40,7 @@ func TestPollSlowerThanTheIntervalDelaysTheNextAndIsCounted(t *testing.T) {
 		return nil, nil, false
 	})
 
-	reg := prometheus.NewRegistry()
-	p, err := NewPoller(Config{Servers: cluster.ListenAddrs(), PollInterval: interval, LagWindow: time.Minute}, reg)
+	p, err := NewPoller(Config{Servers: cluster.ListenAddrs(), PollInterval: interval, Lag: lagcalc.Settings{Window: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,8 +55,9 @@ func TestPollSlowerThanTheIntervalDelaysTheNextAndIsCounted(t *testing.T) {
 	<-done
 	elapsed := time.Since(started)
 
-	count := histogramCount(t, p.self.pollDuration)
-	overruns := testutil.ToFloat64(p.self.overruns)
+	health := p.Health()
+	count := health.PollDurations.Count
+	overruns := float64(health.Overruns)
 	if count < wantPolls {
 		t.Fatalf("%d polls, want at least %d", count, wantPolls)
 	}
@@ -73,17 +72,6 @@ func TestPollSlowerThanTheIntervalDelaysTheNextAndIsCounted(t *testing.T) {
 	}
 }
 
-func histogramCount(t *testing.T, h prometheus.Histogram) uint64 {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(h)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return families[0].GetMetric()[0].GetHistogram().GetSampleCount()
-}
-
 // While no broker answers, polls back off (up to maxBackoffIntervals
 // intervals apart) and the failure is logged once, not once per poll: an
 // outage should not flood the log or hammer a recovering cluster.
@@ -92,7 +80,7 @@ func TestUnreachableClusterIsPolledWithBackoffAndLoggedOnce(t *testing.T) {
 	var logged bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logged}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	p, err := NewPoller(Config{Servers: []string{"127.0.0.1:1"}, PollInterval: interval, LagWindow: time.Minute, Logger: logger}, prometheus.NewRegistry())
+	p, err := NewPoller(Config{Servers: []string{"127.0.0.1:1"}, PollInterval: interval, Lag: lagcalc.Settings{Window: time.Minute}, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +90,7 @@ func TestUnreachableClusterIsPolledWithBackoffAndLoggedOnce(t *testing.T) {
 
 	// Without backoff 30 polls would fit; with it 1 + 2 + 4 + 4 + ...
 	// intervals apart, about 9.
-	if polls := histogramCount(t, p.self.pollDuration); polls < 3 || polls > 15 {
+	if polls := p.Health().PollDurations.Count; polls < 3 || polls > 15 {
 		t.Errorf("%d polls of an unreachable cluster in 30 intervals, want between 3 and 15", polls)
 	}
 	mu.Lock()

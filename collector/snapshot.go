@@ -3,6 +3,7 @@ package collector
 import (
 	"time"
 
+	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -26,10 +27,7 @@ type Snapshot struct {
 }
 
 // Broker is one broker of the cluster as the metadata names it.
-type Broker struct {
-	ID   int32
-	Addr string
-}
+type Broker = kafka.Broker
 
 // Topic is one topic with its partitions and, once fetched, its configs.
 type Topic struct {
@@ -53,6 +51,9 @@ type Partition struct {
 	HasOffsets bool
 	LogStart   int64
 	LogEnd     int64
+	// LastStable is the last stable offset: what a read_committed consumer
+	// can read up to (the log end unless a transaction is open).
+	LastStable int64
 	// OffsetsAt is when the offsets were read: this poll's time, or an
 	// earlier one when the leader failed and the last answer stands in.
 	OffsetsAt time.Time
@@ -73,14 +74,15 @@ func (p Partition) LeaderIsPreferred() bool {
 	return len(p.Replicas) > 0 && p.Leader >= 0 && p.Replicas[0] == p.Leader
 }
 
-// TopicConfig holds the topic configs lagwatch reads with DescribeConfigs.
-type TopicConfig struct {
-	Known             bool
-	CleanupPolicy     string
-	RetentionMs       int64 // -1: infinite
-	RetentionBytes    int64 // -1: infinite
-	MinInsyncReplicas int64
+// UnderMinISR reports whether the partition has fewer in-sync replicas
+// than the topic's min.insync.replicas, so acks=all producers fail; false
+// while the topic's configs are unknown.
+func (p Partition) UnderMinISR(c TopicConfig) bool {
+	return c.Known && int64(len(p.ISR)) < c.MinInsyncReplicas
 }
+
+// TopicConfig holds the topic configs lagwatch reads with DescribeConfigs.
+type TopicConfig = kafka.TopicConfig
 
 // Group is one consumer group with its members and committed offsets.
 type Group struct {
@@ -111,17 +113,28 @@ type Group struct {
 	// Topics is per topic the group consumes: the assignment summary.
 	Topics []GroupTopic
 
-	Status        lagcalc.Status
-	MaxLagSeconds float64
+	Status lagcalc.Status
+	// MaxLagSeconds is the largest lag in seconds of the group's
+	// partitions; HasMaxLagSeconds is false when none has a number.
+	MaxLagSeconds    float64
+	HasMaxLagSeconds bool
 	IdleMembers   int
 }
 
 // Member is one member of a group and the partitions it is assigned.
-type Member struct {
-	ID       string
-	ClientID string
-	Host     string
-	Assigned []lagcalc.TopicPartition
+type Member = kafka.Member
+
+// The group protocols.
+const (
+	ProtocolClassic  = kafka.ProtocolClassic
+	ProtocolConsumer = kafka.ProtocolConsumer
+)
+
+// TracksAssignment reports whether lagwatch can read the group's partition
+// assignment: consumer groups of either protocol can, Connect workers and
+// other protocol types carry assignments in their own formats.
+func (g *Group) TracksAssignment() bool {
+	return g.Protocol == ProtocolConsumer || g.ProtocolType == "consumer" || len(g.Members) == 0
 }
 
 // GroupTopic summarises a group's assignment on one topic.
@@ -153,4 +166,8 @@ type GroupPartition struct {
 var notEvaluated lagcalc.GroupPartitionResult
 
 // HasCommit reports whether the group committed this partition.
-func (gp GroupPartition) HasCommit() bool { return gp.Committed >= 0 }
+func (gp *GroupPartition) HasCommit() bool { return gp.Committed >= 0 }
+
+// HasLag reports whether the group committed the partition and lagcalc
+// could compare the commit with the log: only then are there numbers.
+func (gp *GroupPartition) HasLag() bool { return gp.HasCommit() && gp.Eval.HasLag }

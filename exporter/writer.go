@@ -1,4 +1,4 @@
-package collector
+package exporter
 
 import (
 	"bufio"
@@ -18,51 +18,47 @@ import (
 // Every sample goes through a guard: whatever Kafka answered, the output
 // never carries NaN, Inf or a negative value where none can be.
 type textWriter struct {
-	out  *bufio.Writer
-	skip map[*metric]bool
-	// open is the family whose HELP and TYPE lines were written last. The
-	// format wants each family's lines together, so renderers write one
-	// family at a time; the header is written with the first sample, and a
-	// family without samples leaves no trace.
-	open *metric
-	line []byte
+	out *bufio.Writer
+	// family is the family being written. The format wants each family's
+	// lines together, so the writer is given one family at a time; its
+	// header is written with the first sample, and a family without
+	// samples leaves no trace.
+	family      *Family
+	wroteHeader bool
+	line        []byte
+	// labels and group are scratch buffers for the families' labels.
+	labels, group []byte
 }
 
-func newTextWriter(out *bufio.Writer, skip map[*metric]bool) *textWriter {
-	return &textWriter{out: out, skip: skip, line: make([]byte, 0, 512)}
+func newTextWriter(out *bufio.Writer) *textWriter {
+	return &textWriter{out: out, line: make([]byte, 0, 512)}
 }
 
-// write writes a sample of m when v is a finite number.
-func (w *textWriter) write(m *metric, labels []byte, v float64) {
+// writeFamily writes every series of f.
+func (w *textWriter) writeFamily(f *Family, r *rendering) {
+	w.family, w.wroteHeader = f, false
+	f.write(w, r)
+}
+
+// sample writes one sample of the current family when v is a finite number.
+func (w *textWriter) sample(labels []byte, v float64) {
+	w.sampleWithSuffix("", labels, v)
+}
+
+// sampleWithSuffix writes a sample whose name is the family's name and a
+// suffix (_bucket, _sum and _count of a histogram).
+func (w *textWriter) sampleWithSuffix(suffix string, labels []byte, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
-	w.sample(m, labels, nil, v)
-}
-
-// stateSet writes one sample per state, 1 for current and 0 for the rest.
-// stateLabels holds each state's label pair, pre-formatted.
-func (w *textWriter) stateSet(m *metric, labels []byte, stateLabels [][]byte, states []string, current string) {
-	for i, s := range states {
-		w.sample(m, labels, stateLabels[i], boolValue(s == current))
+	if !w.wroteHeader {
+		w.header()
 	}
-}
-
-func (w *textWriter) sample(m *metric, labels, extra []byte, v float64) {
-	if w.skip[m] {
-		return
-	}
-	if w.open != m {
-		w.header(m)
-	}
-	line := append(w.line[:0], m.name...)
-	if len(labels) > 0 || len(extra) > 0 {
+	line := append(w.line[:0], w.family.Name...)
+	line = append(line, suffix...)
+	if len(labels) > 0 {
 		line = append(line, '{')
 		line = append(line, labels...)
-		if len(labels) > 0 && len(extra) > 0 {
-			line = append(line, ',')
-		}
-		line = append(line, extra...)
 		line = append(line, '}')
 	}
 	line = append(line, ' ')
@@ -70,22 +66,23 @@ func (w *textWriter) sample(m *metric, labels, extra []byte, v float64) {
 	line = append(line, '\n')
 	w.line = line
 	_, _ = w.out.Write(line) // a failed write sticks in the bufio.Writer; Flush reports it
+	// Keep the grown scratch buffer the families build labels in.
+	if cap(labels) > cap(w.labels) {
+		w.labels = labels[:0]
+	}
 }
 
-func (w *textWriter) header(m *metric) {
-	w.open = m
-	kind := m.kind
-	if kind == stateset {
-		kind = gauge // the text format has no StateSet; it is a gauge per state
-	}
+func (w *textWriter) header() {
+	w.wroteHeader = true
+	f := w.family
 	line := append(w.line[:0], "# HELP "...)
-	line = append(line, m.name...)
+	line = append(line, f.Name...)
 	line = append(line, ' ')
-	line = append(line, helpEscaper.Replace(m.help)...)
+	line = append(line, helpEscaper.Replace(f.Help)...)
 	line = append(line, "\n# TYPE "...)
-	line = append(line, m.name...)
+	line = append(line, f.Name...)
 	line = append(line, ' ')
-	line = append(line, kind...)
+	line = append(line, f.Type...)
 	line = append(line, '\n')
 	w.line = line
 	_, _ = w.out.Write(line)
@@ -129,13 +126,4 @@ func appendValue(b []byte, v float64) []byte {
 		return strconv.AppendInt(b, int64(v), 10)
 	}
 	return strconv.AppendFloat(b, v, 'g', -1, 64)
-}
-
-// stateLabelPairs pre-formats label="state" for each state.
-func stateLabelPairs(label string, states []string) [][]byte {
-	out := make([][]byte, len(states))
-	for i, s := range states {
-		out[i] = appendLabel(nil, label, s)
-	}
-	return out
 }

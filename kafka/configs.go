@@ -1,4 +1,4 @@
-package collector
+package kafka
 
 import (
 	"context"
@@ -16,10 +16,19 @@ const topicsPerConfigRequest = 1000
 // and when, and how many in-sync replicas acks=all producers need.
 var configNames = []string{"cleanup.policy", "retention.ms", "retention.bytes", "min.insync.replicas"}
 
-// describeTopicConfigs reads the configs of the named topics, many topics
+// TopicConfig holds the topic configs lagwatch reads with DescribeConfigs.
+type TopicConfig struct {
+	Known             bool
+	CleanupPolicy     string
+	RetentionMs       int64 // -1: infinite
+	RetentionBytes    int64 // -1: infinite
+	MinInsyncReplicas int64
+}
+
+// TopicConfigs reads the configs of the named topics, many topics
 // per request. Topic configs change rarely, so the poller calls this every
 // few minutes and for new topics, not every poll.
-func (c *cluster) describeTopicConfigs(ctx context.Context, topics []string) (map[string]TopicConfig, error) {
+func (c *Client) TopicConfigs(ctx context.Context, topics []string) (map[string]TopicConfig, error) {
 	out := make(map[string]TopicConfig, len(topics))
 	var errs []error
 	for start := 0; start < len(topics); start += topicsPerConfigRequest {
@@ -35,7 +44,7 @@ func (c *cluster) describeTopicConfigs(ctx context.Context, topics []string) (ma
 	return out, errors.Join(errs...)
 }
 
-func (c *cluster) describeConfigsBatch(ctx context.Context, topics []string) (map[string]TopicConfig, error) {
+func (c *Client) describeConfigsBatch(ctx context.Context, topics []string) (map[string]TopicConfig, error) {
 	b, ok := c.anyBroker()
 	if !ok {
 		return nil, errors.New("describe configs: no broker in the metadata")

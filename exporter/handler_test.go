@@ -1,4 +1,4 @@
-package collector
+package exporter
 
 import (
 	"log/slog"
@@ -15,7 +15,7 @@ import (
 func sampleHandler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector())
-	e := NewExporter(fixedSource{snap: sampleSnapshot(), now: t0, staleAfter: 1 << 62}, ExporterOptions{MemberDetail: true})
+	e := New(fixedSource{snap: sampleSnapshot(), now: t0, staleAfter: 1 << 62}, Options{MemberDetail: true})
 	return Handler(e, reg, slog.New(slog.DiscardHandler))
 }
 
@@ -53,10 +53,10 @@ func TestScrapeIsGzippedOnlyWhenTheClientAcceptsIt(t *testing.T) {
 
 func TestScrapeServesTheSnapshotAndTheRegistryTogether(t *testing.T) {
 	s := scrape(t, sampleHandler())
-	if s.value(t, "kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "0") != 10 {
+	if s.Value(t, "kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "0") != 10 {
 		t.Errorf("snapshot lag wrong")
 	}
-	if !s.has("go_goroutines") {
+	if !s.Has("go_goroutines") {
 		t.Errorf("the registry's metrics are missing from the scrape")
 	}
 }
@@ -73,9 +73,9 @@ func TestLabelValuesAreEscapedAndMadeValidUTF8(t *testing.T) {
 	// Kafka takes any bytes in a group name; Prometheus takes UTF-8 with
 	// backslash, quote and newline escaped.
 	snap.Groups[0].Name = "quote\" back\\slash new\nline bad\xffbyte"
-	e := NewExporter(fixedSource{snap: snap, now: t0, staleAfter: 1 << 62}, ExporterOptions{})
+	e := New(fixedSource{snap: snap, now: t0, staleAfter: 1 << 62}, Options{})
 	s := scrape(t, Handler(e, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)))
-	if got := s.value(t, "kafka_consumergroup_lag", "consumergroup", "quote\" back\\slash new\nline bad\uFFFDbyte", "topic", "orders", "partition", "0"); got != 10 {
+	if got := s.Value(t, "kafka_consumergroup_lag", "consumergroup", "quote\" back\\slash new\nline bad\uFFFDbyte", "topic", "orders", "partition", "0"); got != 10 {
 		t.Errorf("lag of the oddly named group = %v, want 10", got)
 	}
 }
@@ -105,9 +105,9 @@ func TestScrapePassesPromtoolCheckMetrics(t *testing.T) {
 }
 
 func isCompatible(name string) bool {
-	for _, m := range allMetrics {
-		if m.name == name {
-			return m.compatible
+	for _, f := range Table {
+		if f.Name == name {
+			return f.Compatible
 		}
 	}
 	return false

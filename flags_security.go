@@ -9,21 +9,14 @@ import (
 	"os"
 	"strings"
 
-	"github.com/IBM/sarama"
 	"github.com/alecthomas/kingpin/v2"
-	"github.com/xdg-go/scram"
+
+	"github.com/lagwatch/lagwatch/kafka"
 )
 
 // passwordEnv carries the SASL password without putting it on the command
 // line, where `ps` and shell history would show it.
 const passwordEnv = "LAGWATCH_SASL_PASSWORD"
-
-// saslMechanisms maps the --sasl.mechanism values to sarama's names.
-var saslMechanisms = map[string]sarama.SASLMechanism{
-	"plain":        sarama.SASLTypePlaintext,
-	"scram-sha256": sarama.SASLTypeSCRAMSHA256,
-	"scram-sha512": sarama.SASLTypeSCRAMSHA512,
-}
 
 // securityFlags are the flags for TLS and SASL connections to Kafka.
 type securityFlags struct {
@@ -58,16 +51,22 @@ func addSecurityFlags(app *kingpin.Application) *securityFlags {
 	return s
 }
 
-// apply configures conf's TLS and SASL from the flags. Its errors name the
-// flag at fault and never contain a secret.
-func (s *securityFlags) apply(conf *sarama.Config) error {
-	if err := s.applyTLS(conf); err != nil {
-		return err
+// security validates the flags and builds the Kafka client's TLS and SASL
+// settings. Its errors name the flag at fault and never contain a secret.
+func (s *securityFlags) security() (kafka.Security, error) {
+	var (
+		sec kafka.Security
+		err error
+	)
+	if sec.TLS, err = s.tlsConfig(); err != nil {
+		return sec, err
 	}
-	return s.applySASL(conf)
+	sec.SASL, err = s.sasl()
+	return sec, err
 }
 
-func (s *securityFlags) applyTLS(conf *sarama.Config) error {
+// tlsConfig is nil without --tls.enabled.
+func (s *securityFlags) tlsConfig() (*tls.Config, error) {
 	if !s.tlsEnabled {
 		// A TLS setting without --tls.enabled would silently connect in
 		// plaintext, SASL passwords included.
@@ -76,13 +75,13 @@ func (s *securityFlags) applyTLS(conf *sarama.Config) error {
 			{"--tls.key-file", s.keyFile}, {"--tls.server-name", s.serverName},
 		} {
 			if f.value != "" {
-				return fmt.Errorf("%s is set but --tls.enabled is not", f.name)
+				return nil, fmt.Errorf("%s is set but --tls.enabled is not", f.name)
 			}
 		}
 		if s.insecureSkipVerify {
-			return errors.New("--tls.insecure-skip-tls-verify is set but --tls.enabled is not")
+			return nil, errors.New("--tls.insecure-skip-tls-verify is set but --tls.enabled is not")
 		}
-		return nil
+		return nil, nil
 	}
 
 	tlsConf := &tls.Config{
@@ -93,29 +92,27 @@ func (s *securityFlags) applyTLS(conf *sarama.Config) error {
 	if s.caFile != "" {
 		pemBytes, err := os.ReadFile(s.caFile)
 		if err != nil {
-			return fmt.Errorf("--tls.ca-file: %v", err)
+			return nil, fmt.Errorf("--tls.ca-file: %v", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pemBytes) {
-			return fmt.Errorf("--tls.ca-file %q holds no PEM certificate", s.caFile)
+			return nil, fmt.Errorf("--tls.ca-file %q holds no PEM certificate", s.caFile)
 		}
 		tlsConf.RootCAs = pool
 	}
 	switch {
 	case s.keyFile != "" && s.certFile == "":
-		return errors.New("--tls.key-file needs --tls.cert-file")
+		return nil, errors.New("--tls.key-file needs --tls.cert-file")
 	case s.certFile != "" && s.keyFile == "":
-		return errors.New("--tls.cert-file needs --tls.key-file")
+		return nil, errors.New("--tls.cert-file needs --tls.key-file")
 	case s.certFile != "":
 		cert, err := s.clientCertificate()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tlsConf.Certificates = []tls.Certificate{cert}
 	}
-	conf.Net.TLS.Enable = true
-	conf.Net.TLS.Config = tlsConf
-	return nil
+	return tlsConf, nil
 }
 
 // clientCertificate loads the key pair, blaming the file at fault.
@@ -157,40 +154,25 @@ func hasPEMBlock(data []byte, suffix string) bool {
 	}
 }
 
-func (s *securityFlags) applySASL(conf *sarama.Config) error {
+// sasl is nil without --sasl.enabled.
+func (s *securityFlags) sasl() (*kafka.SASL, error) {
 	if !s.saslEnabled {
 		if s.username != "" || s.passwordFile != "" {
-			return errors.New("--sasl.username or --sasl.password-file is set but --sasl.enabled is not")
+			return nil, errors.New("--sasl.username or --sasl.password-file is set but --sasl.enabled is not")
 		}
-		return nil
+		return nil, nil
 	}
-	mechanism, ok := saslMechanisms[s.mechanism]
-	if !ok {
-		return fmt.Errorf("--sasl.mechanism %q is not one of plain, scram-sha256, scram-sha512", s.mechanism)
+	if _, ok := kafka.SASLMechanisms[s.mechanism]; !ok {
+		return nil, fmt.Errorf("--sasl.mechanism %q is not one of plain, scram-sha256, scram-sha512", s.mechanism)
 	}
 	if s.username == "" {
-		return errors.New("--sasl.enabled needs --sasl.username")
+		return nil, errors.New("--sasl.enabled needs --sasl.username")
 	}
 	password, err := s.saslPassword()
 	if err != nil {
-		return err
+		return nil, err
 	}
-
-	conf.Net.SASL.Enable = true
-	conf.Net.SASL.Mechanism = mechanism
-	conf.Net.SASL.User = s.username
-	conf.Net.SASL.Password = password
-	// Kafka 1.0+ speaks SaslHandshake v1 with SaslAuthenticate, which
-	// reports why authentication failed.
-	conf.Net.SASL.Handshake = true
-	conf.Net.SASL.Version = sarama.SASLHandshakeV1
-	switch mechanism {
-	case sarama.SASLTypeSCRAMSHA256:
-		conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA256} }
-	case sarama.SASLTypeSCRAMSHA512:
-		conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA512} }
-	}
-	return nil
+	return &kafka.SASL{Mechanism: s.mechanism, User: s.username, Password: password}, nil
 }
 
 func (s *securityFlags) saslPassword() (string, error) {
@@ -216,23 +198,3 @@ func (s *securityFlags) saslPassword() (string, error) {
 	}
 	return password, nil
 }
-
-// scramClient adapts xdg-go/scram to sarama.SCRAMClient. sarama makes a
-// fresh one per connection through SCRAMClientGeneratorFunc.
-type scramClient struct {
-	hash scram.HashGeneratorFcn
-	conv *scram.ClientConversation
-}
-
-func (c *scramClient) Begin(user, password, authzID string) error {
-	client, err := c.hash.NewClient(user, password, authzID)
-	if err != nil {
-		return fmt.Errorf("scram client: %w", err)
-	}
-	c.conv = client.NewConversation()
-	return nil
-}
-
-func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
-
-func (c *scramClient) Done() bool { return c.conv.Done() }

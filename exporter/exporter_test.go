@@ -1,4 +1,4 @@
-package collector
+package exporter
 
 import (
 	"flag"
@@ -11,72 +11,75 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
 // fixedSource serves one snapshot at a fixed time, standing in for the
 // poller in rendering tests.
 type fixedSource struct {
-	snap       *Snapshot
+	snap       *collector.Snapshot
 	now        time.Time
 	staleAfter time.Duration
 }
 
-func (f fixedSource) Snapshot() *Snapshot       { return f.snap }
-func (f fixedSource) StaleAfter() time.Duration { return f.staleAfter }
-func (f fixedSource) Now() time.Time            { return f.now }
+func (f fixedSource) Snapshot() *collector.Snapshot  { return f.snap }
+func (f fixedSource) StaleAfter() time.Duration      { return f.staleAfter }
+func (f fixedSource) Now() time.Time                 { return f.now }
+func (f fixedSource) Health() collector.HealthReport { return collector.HealthReport{} }
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
-func render(t *testing.T, snap *Snapshot, now time.Time) series {
+func render(t *testing.T, snap *collector.Snapshot, now time.Time) series {
 	t.Helper()
-	return renderWith(t, snap, now, ExporterOptions{MemberDetail: true})
+	return renderWith(t, snap, now, Options{MemberDetail: true})
 }
 
 // renderWith scrapes a /metrics serving snap with opts and an empty
 // registry.
-func renderWith(t *testing.T, snap *Snapshot, now time.Time, opts ExporterOptions) series {
+func renderWith(t *testing.T, snap *collector.Snapshot, now time.Time, opts Options) series {
 	t.Helper()
-	e := NewExporter(fixedSource{snap: snap, now: now, staleAfter: time.Minute}, opts)
+	e := New(fixedSource{snap: snap, now: now, staleAfter: time.Minute}, opts)
 	return scrape(t, Handler(e, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)))
 }
 
-func sampleSnapshot() *Snapshot {
-	return &Snapshot{
+func sampleSnapshot() *collector.Snapshot {
+	return &collector.Snapshot{
 		PolledAt: t0,
 		Complete: true,
-		Brokers:  []Broker{{ID: 1, Addr: "kafka-1:9092"}, {ID: 2, Addr: "kafka-2:9092"}},
-		Topics: []Topic{{
+		Brokers:  []collector.Broker{{ID: 1, Addr: "kafka-1:9092"}, {ID: 2, Addr: "kafka-2:9092"}},
+		Topics: []collector.Topic{{
 			Name:   "orders",
-			Config: TopicConfig{Known: true, CleanupPolicy: "delete", RetentionMs: 3600000, RetentionBytes: -1, MinInsyncReplicas: 2},
-			Partitions: []Partition{
+			Config: collector.TopicConfig{Known: true, CleanupPolicy: "delete", RetentionMs: 3600000, RetentionBytes: -1, MinInsyncReplicas: 2},
+			Partitions: []collector.Partition{
 				{ID: 0, Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, HasOffsets: true, LogStart: 5, LogEnd: 100, ProduceRate: 2.5, HasProduceRate: true},
 				{ID: 1, Leader: 1, Replicas: []int32{2, 1}, ISR: []int32{1}, HasOffsets: true, LogStart: 0, LogEnd: 50},
 				{ID: 2, Leader: -1, Replicas: []int32{1, 2}, ISR: nil},
 			},
 		}, {
 			Name: "orders-dlq", DeadLetter: true,
-			Partitions: []Partition{{ID: 0, Leader: 2, Replicas: []int32{2}, ISR: []int32{2}, HasOffsets: true, LogEnd: 3}},
+			Partitions: []collector.Partition{{ID: 0, Leader: 2, Replicas: []int32{2}, ISR: []int32{2}, HasOffsets: true, LogEnd: 3}},
 		}},
 		OfflinePartitions:         1,
 		UnderReplicatedPartitions: 2,
-		Groups: []Group{{
-			Name: "billing", Protocol: protocolClassic, ProtocolType: "consumer", State: "Stable", Described: true,
-			Members: []Member{
-				{ID: "m1", ClientID: "billing-1", Host: "/10.0.0.1", Assigned: []lagcalc.TopicPartition{{Topic: "orders", Partition: 0}, {Topic: "orders", Partition: 1}}},
+		Groups: []collector.Group{{
+			Name: "billing", Protocol: collector.ProtocolClassic, ProtocolType: "consumer", State: "Stable", Described: true,
+			Members: []collector.Member{
+				{ID: "m1", ClientID: "billing-1", Host: "/10.0.0.1", Assigned: []kafka.TopicPartition{{Topic: "orders", Partition: 0}, {Topic: "orders", Partition: 1}}},
 				{ID: "m2", ClientID: "billing-2", Host: "/10.0.0.2"},
 			},
-			Partitions: []GroupPartition{
+			Partitions: []collector.GroupPartition{
 				{Topic: "orders", Partition: 0, Committed: 90, Assigned: true, Eval: &lagcalc.GroupPartitionResult{
 					HasLag: true, Lag: 10, LagSeconds: 4, ConsumeRate: 2, HasConsumeRate: true, Status: lagcalc.StatusLagging,
 					RetentionHeadroomSeconds: 3596, HasRetentionHeadroom: true,
 				}},
 				{Topic: "orders", Partition: 1, Committed: -1, Assigned: true, Eval: &lagcalc.GroupPartitionResult{Status: lagcalc.StatusNoCommit}},
 			},
-			Topics:        []GroupTopic{{Topic: "orders", Assigned: 2, Unassigned: 1}},
+			Topics:        []collector.GroupTopic{{Topic: "orders", Assigned: 2, Unassigned: 1}},
 			IdleMembers:   1,
 			Status:        lagcalc.StatusLagging,
-			MaxLagSeconds: 4,
+			MaxLagSeconds: 4, HasMaxLagSeconds: true,
 		}},
 	}
 }
@@ -133,12 +136,10 @@ func TestRenderingHealthAssignmentAndStatus(t *testing.T) {
 		{key("kafka_consumergroup_consume_rate", gp...), 2},
 		{key("kafka_consumergroup_retention_headroom_seconds", gp...), 3596},
 		{key("kafka_consumergroup_partition_status", append(gp, "status", "lagging")...), 1},
-		{key("kafka_consumergroup_partition_status", append(gp, "status", "ok")...), 0},
 		{key("kafka_consumergroup_partition_status", "consumergroup", "billing", "topic", "orders", "partition", "1", "status", "no_commit"), 1},
 		{key("kafka_consumergroup_status", "consumergroup", "billing", "status", "lagging"), 1},
 		{key("kafka_consumergroup_max_lag_seconds", "consumergroup", "billing"), 4},
 		{key("kafka_consumergroup_state", "consumergroup", "billing", "state", "Stable"), 1},
-		{key("kafka_consumergroup_state", "consumergroup", "billing", "state", "Empty"), 0},
 		{key("kafka_consumergroup_assigned_partitions", "consumergroup", "billing", "topic", "orders"), 2},
 		{key("kafka_consumergroup_unassigned_partitions", "consumergroup", "billing", "topic", "orders"), 1},
 		{key("kafka_consumergroup_idle_members", "consumergroup", "billing"), 1},
@@ -154,10 +155,10 @@ func TestRenderingHealthAssignmentAndStatus(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.key, got, c.want)
 		}
 	}
-	if s.has("kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "1") {
+	if s.Has("kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "1") {
 		t.Errorf("a partition never committed must have no lag series")
 	}
-	if s.has("kafka_consumergroup_time_to_drain_seconds", gp...) {
+	if s.Has("kafka_consumergroup_time_to_drain_seconds", gp...) {
 		t.Errorf("time to drain must be absent while the group is not gaining")
 	}
 }
@@ -194,7 +195,7 @@ func TestNonFiniteAndNegativeValuesAreNeverRendered(t *testing.T) {
 	}
 	gp := []string{"consumergroup", "billing", "topic", "orders", "partition", "0"}
 	for _, name := range []string{"kafka_consumergroup_lag_seconds", "kafka_consumergroup_consume_rate", "kafka_consumergroup_retention_headroom_seconds", "kafka_consumergroup_lag"} {
-		if s.has(name, gp...) {
+		if s.Has(name, gp...) {
 			t.Errorf("%s rendered although its value is not a finite non-negative number", name)
 		}
 	}
@@ -202,17 +203,23 @@ func TestNonFiniteAndNegativeValuesAreNeverRendered(t *testing.T) {
 
 func TestStaleSnapshotDropsConsumerGroupSeriesButKeepsTheCluster(t *testing.T) {
 	s := render(t, sampleSnapshot(), t0.Add(2*time.Minute)) // stale after 1m
-	if s.mentions("consumergroup", "billing") {
+	if s.Mentions("consumergroup", "billing") {
 		t.Errorf("a snapshot older than --kafka.stale-after still reports group series")
 	}
-	if !s.has("kafka_topic_partitions", "topic", "orders") {
+	if !s.Has("kafka_topic_partitions", "topic", "orders") {
 		t.Errorf("cluster series should stay while the snapshot is stale")
 	}
 }
 
-func TestNoSnapshotRendersNothing(t *testing.T) {
-	if s := render(t, nil, t0); len(s) != 0 {
-		t.Errorf("rendered %d series before the first poll", len(s))
+func TestNoSnapshotRendersOnlyLagwatchsOwnSeries(t *testing.T) {
+	s := render(t, nil, t0)
+	for k := range s {
+		if !strings.HasPrefix(k, "lagwatch_") {
+			t.Errorf("rendered %s before the first poll", k)
+		}
+	}
+	if s.Value(t, "lagwatch_up") != 0 || s.Has("lagwatch_last_successful_poll_timestamp_seconds") {
+		t.Errorf("before the first poll lagwatch_up must be 0 and the last successful poll absent, not 1970")
 	}
 }
 
@@ -228,19 +235,19 @@ func TestMetricReferenceIsCurrent(t *testing.T) {
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("read %s: %v (run: go test ./collector -run TestMetricReferenceIsCurrent -update)", path, err)
+		t.Fatalf("read %s: %v (run: go test ./exporter -run TestMetricReferenceIsCurrent -update)", path, err)
 	}
 	if string(got) != want {
-		t.Errorf("%s is out of date with collector/metrics.go; run: go test ./collector -run TestMetricReferenceIsCurrent -update", path)
+		t.Errorf("%s is out of date with exporter/metrics.go; run: go test ./exporter -run TestMetricReferenceIsCurrent -update", path)
 	}
 }
 
 func TestTopicGranularityKeepsSumsAndGroupSeriesButNoPartitionSeries(t *testing.T) {
-	s := renderWith(t, sampleSnapshot(), t0, ExporterOptions{TopicGranularity: true})
-	if got := s.value(t, "kafka_consumergroup_lag_sum", "consumergroup", "billing", "topic", "orders"); got != 10 {
+	s := renderWith(t, sampleSnapshot(), t0, Options{TopicGranularity: true})
+	if got := s.Value(t, "kafka_consumergroup_lag_sum", "consumergroup", "billing", "topic", "orders"); got != 10 {
 		t.Errorf("lag sum = %v, want 10", got)
 	}
-	if !s.has("kafka_consumergroup_status", "consumergroup", "billing", "status", "lagging") {
+	if !s.Has("kafka_consumergroup_status", "consumergroup", "billing", "status", "lagging") {
 		t.Errorf("the group's status must stay")
 	}
 	for k := range s {
@@ -251,17 +258,17 @@ func TestTopicGranularityKeepsSumsAndGroupSeriesButNoPartitionSeries(t *testing.
 }
 
 func TestExcludedMetricFamiliesAreNotRendered(t *testing.T) {
-	exclude, err := Anchored("kafka_consumergroup_partition_status|kafka_topic_partition_.*")
+	exclude, err := collector.Anchored("kafka_consumergroup_partition_status|kafka_topic_partition_.*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := renderWith(t, sampleSnapshot(), t0, ExporterOptions{Exclude: exclude})
+	s := renderWith(t, sampleSnapshot(), t0, Options{Exclude: exclude})
 	for k := range s {
 		if strings.HasPrefix(k, "kafka_consumergroup_partition_status{") || strings.HasPrefix(k, "kafka_topic_partition_") {
 			t.Errorf("excluded series %s rendered", k)
 		}
 	}
-	if !s.has("kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "0") {
+	if !s.Has("kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "0") {
 		t.Errorf("a metric not excluded is missing")
 	}
 }

@@ -1,4 +1,4 @@
-package collector
+package kafka
 
 import (
 	"context"
@@ -11,49 +11,76 @@ import (
 	"syscall"
 
 	"github.com/IBM/sarama"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
-// cluster owns the connections to the brokers and is the one place every
+// DefaultMaxInFlight is the default of --kafka.max-in-flight-requests.
+const DefaultMaxInFlight = 16
+
+// Config is what a Client needs: where to bootstrap from, how to connect,
+// and whom to tell about each request sent.
+type Config struct {
+	Bootstrap []string
+	// Sarama carries the protocol version, timeouts, TLS and SASL; nil
+	// means NewSaramaConfig with no security.
+	Sarama *sarama.Config
+	// MaxInFlight bounds the requests in flight at once across all
+	// brokers; 0 means DefaultMaxInFlight.
+	MaxInFlight int
+	// CountRequest, when set, is called once per request sent, with the
+	// API's name ("Metadata", "OffsetFetch", ...).
+	CountRequest func(api string)
+}
+
+// Client owns the connections to the brokers and is the one place every
 // Kafka request passes through, so that each is counted by API and the
 // number in flight is bounded. lagwatch talks to brokers directly rather
 // than through sarama.Client: the client refreshes metadata and finds
 // coordinators on its own, which would hide requests from the count and
 // cost one request per group at scale.
-type cluster struct {
-	conf      *sarama.Config
-	bootstrap []string
-	requests  *prometheus.CounterVec
-	inFlight  chan struct{}
-
-	// connecting serialises (re)connects: two goroutines reconnecting one
-	// broker at once would close each other's fresh connection.
-	connecting sync.Mutex
+type Client struct {
+	conf     *sarama.Config
+	count    func(api string)
+	inFlight chan struct{}
 
 	mu      sync.Mutex
 	brokers map[int32]*sarama.Broker
 	seeds   []*sarama.Broker
+	// connecting holds one lock per broker address, so that two goroutines
+	// never reconnect one broker at once (they would close each other's
+	// fresh connection) while an unreachable broker delays only its own
+	// requests.
+	connecting map[string]*sync.Mutex
 }
 
-func newCluster(conf *sarama.Config, bootstrap []string, maxInFlight int, requests *prometheus.CounterVec) *cluster {
-	if maxInFlight < 1 {
-		maxInFlight = 1
+// New prepares a client; it connects to a broker on the first request.
+func New(cfg Config) *Client {
+	if cfg.Sarama == nil {
+		cfg.Sarama = NewSaramaConfig()
 	}
-	c := &cluster{
-		conf:      conf,
-		bootstrap: bootstrap,
-		requests:  requests,
-		inFlight:  make(chan struct{}, maxInFlight),
-		brokers:   map[int32]*sarama.Broker{},
+	if cfg.MaxInFlight < 1 {
+		cfg.MaxInFlight = DefaultMaxInFlight
 	}
-	for _, addr := range bootstrap {
+	if cfg.CountRequest == nil {
+		cfg.CountRequest = func(string) {}
+	}
+	c := &Client{
+		conf:       cfg.Sarama,
+		count:      cfg.CountRequest,
+		inFlight:   make(chan struct{}, cfg.MaxInFlight),
+		brokers:    map[int32]*sarama.Broker{},
+		connecting: map[string]*sync.Mutex{},
+	}
+	for _, addr := range cfg.Bootstrap {
 		c.seeds = append(c.seeds, sarama.NewBroker(addr))
 	}
 	return c
 }
 
+// Version is the highest protocol version the client speaks.
+func (c *Client) Version() sarama.KafkaVersion { return c.conf.Version }
+
 // do runs one Kafka request under the in-flight bound and counts it.
-func (c *cluster) do(ctx context.Context, api string, b *sarama.Broker, send func(*sarama.Broker) error) error {
+func (c *Client) do(ctx context.Context, api string, b *sarama.Broker, send func(*sarama.Broker) error) error {
 	select {
 	case c.inFlight <- struct{}{}:
 	case <-ctx.Done():
@@ -63,18 +90,31 @@ func (c *cluster) do(ctx context.Context, api string, b *sarama.Broker, send fun
 	if err := c.connect(b); err != nil {
 		return err
 	}
-	c.requests.WithLabelValues(api).Inc()
+	c.count(api)
 	return send(b)
+}
+
+// connectLock is the lock that serialises (re)connects to one address.
+func (c *Client) connectLock(addr string) *sync.Mutex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.connecting[addr]
+	if !ok {
+		l = &sync.Mutex{}
+		c.connecting[addr] = l
+	}
+	return l
 }
 
 // connect opens b if it is not connected. sarama's Open returns at once and
 // the dial completes in the background; Connected waits for it.
-func (c *cluster) connect(b *sarama.Broker) error {
+func (c *Client) connect(b *sarama.Broker) error {
 	if ok, _ := b.Connected(); ok {
 		return nil
 	}
-	c.connecting.Lock()
-	defer c.connecting.Unlock()
+	lock := c.connectLock(b.Addr())
+	lock.Lock()
+	defer lock.Unlock()
 	if ok, _ := b.Connected(); ok {
 		return nil
 	}
@@ -92,7 +132,7 @@ func (c *cluster) connect(b *sarama.Broker) error {
 	}
 	if c.conf.ApiVersionsRequest {
 		// Open negotiates API versions on every new connection.
-		c.requests.WithLabelValues("ApiVersions").Inc()
+		c.count("ApiVersions")
 	}
 	return nil
 }
@@ -100,7 +140,7 @@ func (c *cluster) connect(b *sarama.Broker) error {
 // closedAtConnectHint explains a connection the broker closed as it
 // opened, which by itself reads as a bare EOF: a listener that expects TLS
 // or SASL does that to a client using neither.
-func (c *cluster) closedAtConnectHint(err error) string {
+func (c *Client) closedAtConnectHint(err error) string {
 	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
 		return ""
 	}
@@ -117,10 +157,10 @@ func (c *cluster) closedAtConnectHint(err error) string {
 	return " (the broker closed the connection as it opened: does its listener expect " + strings.Join(missing, " or ") + "?)"
 }
 
-// metadata asks the brokers of the last metadata, then the bootstrap
-// servers, for the metadata of every topic, and adopts the broker list it
-// names.
-func (c *cluster) metadata(ctx context.Context) (*sarama.MetadataResponse, error) {
+// metadataResponse asks the brokers of the last metadata, then the
+// bootstrap servers, for the metadata of every topic, and adopts the broker
+// list it names.
+func (c *Client) metadataResponse(ctx context.Context) (*sarama.MetadataResponse, error) {
 	req := sarama.NewMetadataRequest(c.conf.Version, nil)
 	req.AllowAutoTopicCreation = false
 
@@ -143,7 +183,7 @@ func (c *cluster) metadata(ctx context.Context) (*sarama.MetadataResponse, error
 	return nil, fmt.Errorf("no broker answered Metadata: %w", errors.Join(errs...))
 }
 
-func (c *cluster) metadataCandidates() []*sarama.Broker {
+func (c *Client) metadataCandidates() []*sarama.Broker {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []*sarama.Broker
@@ -156,7 +196,7 @@ func (c *cluster) metadataCandidates() []*sarama.Broker {
 // adoptBrokers makes the broker list of a metadata response the one
 // requests go to, keeping open connections to brokers that stay and
 // closing those to brokers that left.
-func (c *cluster) adoptBrokers(listed []*sarama.Broker) {
+func (c *Client) adoptBrokers(listed []*sarama.Broker) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	next := make(map[int32]*sarama.Broker, len(listed))
@@ -176,7 +216,7 @@ func (c *cluster) adoptBrokers(listed []*sarama.Broker) {
 }
 
 // broker returns the broker with the given id from the last metadata.
-func (c *cluster) broker(id int32) (*sarama.Broker, bool) {
+func (c *Client) broker(id int32) (*sarama.Broker, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	b, ok := c.brokers[id]
@@ -185,7 +225,7 @@ func (c *cluster) broker(id int32) (*sarama.Broker, bool) {
 
 // anyBroker returns a broker from the last metadata for requests any
 // broker can answer, such as DescribeConfigs for topics.
-func (c *cluster) anyBroker() (*sarama.Broker, bool) {
+func (c *Client) anyBroker() (*sarama.Broker, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ids := sortedBrokerIDs(c.brokers)
@@ -195,7 +235,8 @@ func (c *cluster) anyBroker() (*sarama.Broker, bool) {
 	return c.brokers[ids[0]], true
 }
 
-func (c *cluster) close() {
+// Close closes every connection.
+func (c *Client) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, b := range c.brokers {

@@ -1,4 +1,4 @@
-package collector
+package kafka
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 // gather runs fetch once per request (a leader's partitions, a
 // coordinator's batch of groups) concurrently and merges what they return.
 // A request that fails adds its error and keeps whatever it did return, so
-// one broker's failure degrades only its part. The cluster bounds how many
+// one broker's failure degrades only its part. The Client bounds how many
 // requests are in flight.
 func gather[Req any, K comparable, V any](requests []Req, fetch func(Req) (map[K]V, error)) (map[K]V, error) {
 	var (

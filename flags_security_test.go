@@ -122,7 +122,11 @@ func appliedConfig(t *testing.T, args ...string) *sarama.Config {
 		t.Fatalf("parse %q: %v", args, err)
 	}
 	conf := sarama.NewConfig()
-	if err := flags.security.apply(conf); err != nil {
+	sec, err := flags.security.security()
+	if err == nil {
+		err = sec.Apply(conf)
+	}
+	if err != nil {
 		t.Fatalf("apply %q: %v", args, err)
 	}
 	if err := conf.Validate(); err != nil {

@@ -1,4 +1,4 @@
-package collector
+package exporter
 
 import (
 	"bufio"
@@ -17,8 +17,9 @@ import (
 // version and every other scraper reads.
 const contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-// Handler serves /metrics: the exporter's snapshot, then the metrics of
-// reg (lagwatch's own, Go and process metrics). The body is streamed
+// Handler serves /metrics: the exporter's snapshot and lagwatch's own
+// families, then the metrics of reg (Go and process metrics) but those
+// the exporter's options exclude. The body is streamed
 // through a fixed-size buffer and, when the client accepts it, gzip at
 // its fastest level: a million series compress about 20:1 at that level
 // in a fraction of the time the default level takes, and the scrape is
@@ -76,6 +77,9 @@ func (h *handler) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	h.exporter.Write(out)
 	enc := expfmt.NewEncoder(out, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range families {
+		if h.exporter.opts.excluded(mf.GetName()) {
+			continue
+		}
 		if err := enc.Encode(mf); err != nil {
 			h.logger.Error("encoding lagwatch's own metrics", "metric", mf.GetName(), "err", err)
 			break

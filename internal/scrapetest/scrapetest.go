@@ -1,45 +1,39 @@
-package collector
+// Package scrapetest reads a /metrics response the way the tests need it:
+// parsed and validated as Prometheus text, one series per key.
+package scrapetest
 
 import (
 	"compress/gzip"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
 
-// series is a scrape as a map from `name{label="value",...}` (labels
+// Series is a scrape as a map from `name{label="value",...}` (labels
 // sorted) to the sample value, so tests can ask for one series by name.
-type series map[string]float64
+type Series map[string]float64
 
-// newMetricsHandler serves /metrics for p the way main does: the
-// snapshot's series and then reg's.
-func newMetricsHandler(p *Poller, reg *prometheus.Registry, opts ExporterOptions) http.Handler {
-	return Handler(NewExporter(p, opts), reg, slog.New(slog.DiscardHandler))
-}
-
-// scrape requests /metrics the way Prometheus does (gzip accepted),
+// Scrape requests /metrics the way Prometheus does (gzip accepted),
 // checks that the body is valid text format with every series once, and
 // flattens it.
-func scrape(t testing.TB, metrics http.Handler) series {
+func Scrape(t testing.TB, metrics http.Handler) Series {
 	t.Helper()
-	body := scrapeBody(t, metrics)
+	body := ScrapeBody(t, metrics)
 	// Legacy validation: the names Prometheus accepts without quoting.
 	parser := expfmt.NewTextParser(model.LegacyValidation)
 	families, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("the scrape is not valid Prometheus text format: %v", err)
 	}
-	out := series{}
+	out := Series{}
 	for _, mf := range families {
 		for _, m := range mf.GetMetric() {
 			key := seriesKey(mf.GetName(), m.GetLabel())
@@ -61,8 +55,8 @@ func scrape(t testing.TB, metrics http.Handler) series {
 	return out
 }
 
-// scrapeBody returns the uncompressed /metrics body.
-func scrapeBody(t testing.TB, metrics http.Handler) string {
+// ScrapeBody returns the uncompressed /metrics body.
+func ScrapeBody(t testing.TB, metrics http.Handler) string {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept-Encoding", "gzip")
@@ -97,8 +91,8 @@ func seriesKey(name string, labels []*dto.LabelPair) string {
 	return name + "{" + strings.Join(pairs, ",") + "}"
 }
 
-// key builds a series key from a name and label pairs given in any order.
-func key(name string, labelPairs ...string) string {
+// Key builds a series key from a name and label pairs given in any order.
+func Key(name string, labelPairs ...string) string {
 	pairs := make([]string, 0, len(labelPairs)/2)
 	for i := 0; i+1 < len(labelPairs); i += 2 {
 		pairs = append(pairs, fmt.Sprintf("%s=%q", labelPairs[i], labelPairs[i+1]))
@@ -107,24 +101,25 @@ func key(name string, labelPairs ...string) string {
 	return name + "{" + strings.Join(pairs, ",") + "}"
 }
 
-// value returns the series' value and fails the test when it is missing.
-func (s series) value(t testing.TB, name string, labelPairs ...string) float64 {
+// Value returns the series' value and fails the test when it is missing.
+func (s Series) Value(t testing.TB, name string, labelPairs ...string) float64 {
 	t.Helper()
-	k := key(name, labelPairs...)
+	k := Key(name, labelPairs...)
 	v, ok := s[k]
 	if !ok {
-		t.Fatalf("series %s is missing; have:\n%s", k, s.matching(name))
+		t.Fatalf("series %s is missing; have:\n%s", k, s.Matching(name))
 	}
 	return v
 }
 
-func (s series) has(name string, labelPairs ...string) bool {
-	_, ok := s[key(name, labelPairs...)]
+// Has reports whether the series is in the scrape.
+func (s Series) Has(name string, labelPairs ...string) bool {
+	_, ok := s[Key(name, labelPairs...)]
 	return ok
 }
 
-// mentions reports whether any series carries the given label value.
-func (s series) mentions(label, value string) bool {
+// Mentions reports whether any series carries the given label value.
+func (s Series) Mentions(label, value string) bool {
 	needle := fmt.Sprintf("%s=%q", label, value)
 	for k := range s {
 		if strings.Contains(k, needle) {
@@ -134,7 +129,8 @@ func (s series) mentions(label, value string) bool {
 	return false
 }
 
-func (s series) matching(prefix string) string {
+// Matching lists the series whose key starts with prefix, one a line.
+func (s Series) Matching(prefix string) string {
 	var lines []string
 	for k, v := range s {
 		if strings.HasPrefix(k, prefix) {

@@ -1,0 +1,79 @@
+package collector
+
+import (
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/IBM/sarama"
+
+	"github.com/lagwatch/lagwatch/kafka"
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+// Defaults of the poller's settings, and so of their flags.
+const (
+	DefaultPollInterval  = 15 * time.Second
+	DefaultConfigRefresh = 5 * time.Minute
+	// DefaultStaleAfterPolls is --kafka.stale-after's default in poll
+	// intervals.
+	DefaultStaleAfterPolls = 4
+)
+
+// Config is what the poller needs to know; main builds it from the flags.
+// Zero fields take the defaults above (and lagcalc's for Lag).
+type Config struct {
+	Servers []string
+	// Sarama is the Kafka client's configuration (version, TLS, SASL);
+	// nil means kafka.NewSaramaConfig().
+	Sarama  *sarama.Config
+	Filters Filters
+	// DeadLetter matches the names of dead-letter topics.
+	DeadLetter *regexp.Regexp
+
+	PollInterval time.Duration
+	// Lag holds lagcalc's settings: the history window for rates and
+	// trends, and how long a partition may sit still before it is stalled.
+	Lag lagcalc.Settings
+	// ConfigRefresh is how often topic configs are read again.
+	ConfigRefresh time.Duration
+	// StaleAfter is how long a part of the snapshot that Kafka stopped
+	// answering for is still served as of its last answer.
+	StaleAfter time.Duration
+	// MaxInFlight bounds the Kafka requests in flight at once.
+	MaxInFlight int
+	// SkipRecordDating turns off reading record timestamps to date
+	// backlogs older than the history: nothing exported needs them when
+	// lag seconds and retention headroom are both excluded.
+	SkipRecordDating bool
+
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now. Tests pass their own.
+	Now func() time.Time
+}
+
+// withDefaults fills the zero fields.
+func (cfg Config) withDefaults() Config {
+	if cfg.Sarama == nil {
+		cfg.Sarama = kafka.NewSaramaConfig()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.ConfigRefresh <= 0 {
+		cfg.ConfigRefresh = DefaultConfigRefresh
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = DefaultStaleAfterPolls * cfg.PollInterval
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = kafka.DefaultMaxInFlight
+	}
+	return cfg
+}

@@ -1,0 +1,20 @@
+package collector
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/lagwatch/lagwatch/internal/kafkatest"
+)
+
+// The real Apache Kafka broker this package's tests run against, shared by
+// all of them; every test uses its own topics and groups.
+var broker *kafkatest.Broker
+
+// t0 is the time of the first poll in tests that drive the clock.
+var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func TestMain(m *testing.M) {
+	os.Exit(kafkatest.Main(m, kafkatest.Options{}, &broker))
+}

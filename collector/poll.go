@@ -1,0 +1,183 @@
+package collector
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/lagwatch/lagwatch/kafka"
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+// answers is what Kafka said in one poll, before it is joined into the
+// snapshot. A part missing from it failed; lastKnown may stand in.
+type answers struct {
+	listed    []kafka.ListedGroup
+	described map[string]kafka.GroupDescription
+	committed map[string]map[kafka.TopicPartition]int64
+	offsets   map[kafka.TopicPartition]kafka.LogOffsets
+}
+
+// stageErrors collects the error of each failed stage; the stages run
+// concurrently.
+type stageErrors struct {
+	mu sync.Mutex
+	m  map[string]error
+}
+
+func (e *stageErrors) set(stage string, err error) {
+	if err == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.m[stage] = err
+}
+
+// poll runs the stages and assembles the snapshot. Group offsets, log
+// offsets and topic configs are read concurrently; each stage that fails
+// leaves its part out (or as of its last answer) and reports its error by
+// stage.
+func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string]error) {
+	errs := &stageErrors{m: map[string]error{}}
+	md, err := p.kafka.Metadata(ctx, p.cfg.Filters.keepTopic)
+	if err != nil {
+		errs.set(StageMetadata, err)
+		return nil, errs.m
+	}
+	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics)}
+	last := p.lastKnown(now)
+
+	var (
+		a  answers
+		wg sync.WaitGroup
+	)
+	wg.Go(func() { p.readGroups(ctx, snap.Brokers, last, &a, errs) })
+	wg.Go(func() {
+		offsets, err := p.kafka.LogOffsets(ctx, partitionsByLeader(snap.Topics))
+		a.offsets = offsets
+		errs.set(StageLogOffsets, err)
+	})
+	wg.Go(func() { errs.set(StageTopicConfigs, p.refreshTopicConfigs(ctx, snap.Topics, now)) })
+	wg.Wait()
+
+	p.fillTopics(snap, a.offsets, last)
+	fillGroups(snap, a, last)
+	errs.set(StageRecordReads, p.evaluate(ctx, snap))
+	return snap, errs.m
+}
+
+// readGroups lists the groups on every broker, then describes them and
+// fetches their committed offsets from their coordinators, concurrently:
+// the two go to the same coordinators but do not depend on each other.
+func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKnown, a *answers, errs *stageErrors) {
+	ids := make([]int32, len(brokers))
+	for i, b := range brokers {
+		ids[i] = b.ID
+	}
+	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, p.cfg.Filters.keepGroup)
+	errs.set(StageListGroups, err)
+	a.listed = append(listed, last.listedOn(failedBrokers, listed)...)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var err error
+		a.described, err = p.kafka.DescribeGroups(ctx, a.listed)
+		errs.set(StageDescribeGroups, err)
+	})
+	wg.Go(func() {
+		var err error
+		a.committed, err = p.kafka.CommittedOffsets(ctx, a.listed)
+		errs.set(StageCommittedOffsets, err)
+	})
+	wg.Wait()
+}
+
+// topicsOf turns the metadata's topics into the snapshot's; offsets and
+// configs are filled in by later stages.
+func topicsOf(md []kafka.TopicMetadata) []Topic {
+	topics := make([]Topic, len(md))
+	for i, tm := range md {
+		t := Topic{Name: tm.Name, Partitions: make([]Partition, len(tm.Partitions))}
+		for j, pm := range tm.Partitions {
+			t.Partitions[j] = Partition{ID: pm.ID, Leader: pm.Leader, Replicas: pm.Replicas, ISR: pm.ISR}
+		}
+		topics[i] = t
+	}
+	return topics
+}
+
+// partitionsByLeader groups the partitions that have a leader by it: the
+// log offsets of all of them take a fixed number of requests per leader.
+func partitionsByLeader(topics []Topic) map[int32][]kafka.TopicPartition {
+	byLeader := map[int32][]kafka.TopicPartition{}
+	for _, t := range topics {
+		for _, p := range t.Partitions {
+			if p.Leader >= 0 {
+				byLeader[p.Leader] = append(byLeader[p.Leader], kafka.TopicPartition{Topic: t.Name, Partition: p.ID})
+			}
+		}
+	}
+	return byLeader
+}
+
+// refreshTopicConfigs reads the configs of every topic when they are older
+// than ConfigRefresh, and of topics seen for the first time otherwise.
+func (p *Poller) refreshTopicConfigs(ctx context.Context, topics []Topic, now time.Time) error {
+	refreshAll := now.Sub(p.configsReadAt) >= p.cfg.ConfigRefresh
+	var names []string
+	present := make(map[string]bool, len(topics))
+	for _, t := range topics {
+		present[t.Name] = true
+		if _, known := p.configs[t.Name]; refreshAll || !known {
+			names = append(names, t.Name)
+		}
+	}
+	for name := range p.configs {
+		if !present[name] {
+			delete(p.configs, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	got, err := p.kafka.TopicConfigs(ctx, names)
+	for name, cfg := range got {
+		p.configs[name] = cfg
+	}
+	if refreshAll && err == nil {
+		p.configsReadAt = now
+	}
+	return err
+}
+
+// lastKnown is what the last published snapshot knew, to stand in for
+// parts of the cluster that fail to answer at poll time now.
+func (p *Poller) lastKnown(now time.Time) *lastKnown {
+	return newLastKnown(p.snapshot.Load(), now, p.cfg.StaleAfter)
+}
+
+// fillTopics sets each partition's log offsets (as of the last answer
+// where its leader failed now), each topic's configs and dead-letter mark,
+// and the cluster's partition health totals.
+func (p *Poller) fillTopics(snap *Snapshot, offsets map[kafka.TopicPartition]kafka.LogOffsets, last *lastKnown) {
+	for ti := range snap.Topics {
+		t := &snap.Topics[ti]
+		t.Config = p.configs[t.Name]
+		t.DeadLetter = p.cfg.DeadLetter != nil && p.cfg.DeadLetter.MatchString(t.Name)
+		for pi := range t.Partitions {
+			part := &t.Partitions[pi]
+			tp := kafka.TopicPartition{Topic: t.Name, Partition: part.ID}
+			if o, ok := offsets[tp]; ok {
+				part.HasOffsets, part.LogStart, part.LogEnd, part.LastStable, part.OffsetsAt = true, o.Start, o.End, o.LastStable, snap.PolledAt
+			} else if known, ok := last.offsets(lagcalc.TopicPartition(tp)); ok {
+				part.HasOffsets, part.LogStart, part.LogEnd, part.LastStable, part.OffsetsAt = true, known.LogStart, known.LogEnd, known.LastStable, known.OffsetsAt
+			}
+			if part.Offline() {
+				snap.OfflinePartitions++
+			}
+			if part.UnderReplicated() {
+				snap.UnderReplicatedPartitions++
+			}
+		}
+	}
+}

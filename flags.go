@@ -1,0 +1,320 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/kafka"
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+// In demo mode the poll interval, window and stall time default to values
+// short enough for every scenario to show within a few minutes.
+const (
+	demoPollInterval = 2 * time.Second
+	demoLagWindow    = time.Minute
+	demoStallAfter   = 20 * time.Second
+)
+
+// flagValues are the parsed command line.
+type flagValues struct {
+	servers          []string
+	serversSet       bool
+	kafkaVersion     string
+	pollInterval     time.Duration
+	pollSet          bool
+	staleAfter       time.Duration
+	maxInFlight      int
+	lagWindow        time.Duration
+	lagWindowSet     bool
+	stallAfter       time.Duration
+	stallAfterSet    bool
+	allowedLagGrowth int64
+	configRefresh    time.Duration
+	groupFilter      string
+	groupExclude     string
+	topicFilter      string
+	topicExclude     string
+	deadLetter       string
+	memberDetail     bool
+	granularity      string
+	metricExclude    string
+	exporterOpts     exporter.Options
+	telemetryPath    string
+	enablePprof      bool
+	security         *securityFlags
+	web              *web.FlagConfig
+	log              promslog.Config
+}
+
+func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
+	f := &flagValues{}
+	app := kingpin.New("lagwatch", "Kafka consumer-lag and partition-health exporter for Prometheus.")
+	app.UsageWriter(stdout)
+	app.ErrorWriter(stderr)
+	app.Version(version.Print("lagwatch"))
+	app.HelpFlag.Short('h')
+
+	app.Command("run", "Poll the Kafka cluster and serve metrics (the default).").Default()
+	app.Command("demo", "Start an embedded Kafka-protocol cluster with a simulated workload (or run the workload against --kafka.server) and serve its metrics.")
+
+	addKafkaFlags(app, f)
+	addLagFlags(app, f)
+	addSelectionFlags(app, f)
+	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
+	app.Flag("web.enable-pprof", "Serve Go's runtime profiles of lagwatch itself under /debug/pprof/, behind the same --web.config.file as the metrics.").
+		Default("false").BoolVar(&f.enablePprof)
+	f.security = addSecurityFlags(app)
+	f.web = kingpinflag.AddFlags(app, ":9308")
+	f.log.Level, f.log.Format = promslog.NewLevel(), promslog.NewFormat()
+	app.Flag(promslogflag.LevelFlagName, promslogflag.LevelFlagHelp).Default("info").
+		SetValue(namedValue{promslogflag.LevelFlagName, f.log.Level})
+	app.Flag(promslogflag.FormatFlagName, promslogflag.FormatFlagHelp).Default("logfmt").
+		SetValue(namedValue{promslogflag.FormatFlagName, f.log.Format})
+	return app, f
+}
+
+func addKafkaFlags(app *kingpin.Application, f *flagValues) {
+	app.Flag("kafka.server", "Address (host:port) of a Kafka broker to bootstrap from; repeat for several.").
+		Default("localhost:9092").IsSetByUser(&f.serversSet).StringsVar(&f.servers)
+	app.Flag("kafka.version", "Kafka protocol version to speak at most; lagwatch reads each broker's supported versions, so the default is safe for older brokers.").
+		Default(sarama.MaxVersion.String()).StringVar(&f.kafkaVersion)
+	app.Flag("kafka.poll-interval", "How often to poll the cluster. Scrapes serve the last poll and never wait for one.").
+		Default(collector.DefaultPollInterval.String()).IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
+	app.Flag("kafka.stale-after", fmt.Sprintf("How long to keep serving consumer-group series after polls stopped succeeding, and the part of a broker that fails a request as of its last answer (0: %d poll intervals).", collector.DefaultStaleAfterPolls)).
+		Default("0s").SetValue(durationValue{"kafka.stale-after", &f.staleAfter})
+	app.Flag("kafka.max-in-flight-requests", "Kafka requests in flight at once across all brokers.").
+		Default(fmt.Sprint(kafka.DefaultMaxInFlight)).IntVar(&f.maxInFlight)
+	app.Flag("kafka.config-refresh-interval", "How often to read topic configs (retention, min.insync.replicas) again.").
+		Default(collector.DefaultConfigRefresh.String()).SetValue(durationValue{"kafka.config-refresh-interval", &f.configRefresh})
+}
+
+func addLagFlags(app *kingpin.Application, f *flagValues) {
+	app.Flag("lag.window", "History kept per partition for rates and lag trends (lagging).").
+		Default(lagcalc.DefaultWindow.String()).IsSetByUser(&f.lagWindowSet).SetValue(durationValue{"lag.window", &f.lagWindow})
+	app.Flag("lag.stall-after", "How long a committed offset may sit still while there is lag before the partition is stalled (the group has members) or stopped (it has none).").
+		Default(lagcalc.DefaultStallAfter.String()).IsSetByUser(&f.stallAfterSet).SetValue(durationValue{"lag.stall-after", &f.stallAfter})
+	app.Flag("lag.allowed-growth", "Messages the lag may grow over --lag.window before a consumer that keeps committing is called lagging.").
+		Default(fmt.Sprint(lagcalc.DefaultAllowedLagGrowth)).Int64Var(&f.allowedLagGrowth)
+	app.Flag("lag.granularity", "partition: consumer-group series per partition; topic: only per-topic sums and per-group series, for clusters where a series per group-partition costs too much.").
+		Default("partition").StringVar(&f.granularity)
+	app.Flag("metric.exclude", "Regular expression (anchored) of metric names not to export, e.g. 'kafka_consumergroup_(consume_rate|time_to_drain_seconds)'; lagwatch's own, Go and process metrics included.").
+		Default("").StringVar(&f.metricExclude)
+}
+
+func addSelectionFlags(app *kingpin.Application, f *flagValues) {
+	app.Flag("group.filter", "Regular expression (anchored) of the consumer groups to poll.").Default(".*").StringVar(&f.groupFilter)
+	app.Flag("group.exclude", "Regular expression (anchored) of the consumer groups not to poll.").Default("^$").StringVar(&f.groupExclude)
+	app.Flag("group.member-detail", "Export kafka_consumergroup_member_assigned_partitions, one series per group member (high cardinality).").
+		Default("false").BoolVar(&f.memberDetail)
+	app.Flag("topic.filter", "Regular expression (anchored) of the topics to poll.").Default(".*").StringVar(&f.topicFilter)
+	app.Flag("topic.exclude", "Regular expression (anchored) of the topics not to poll.").Default("^$").StringVar(&f.topicExclude)
+	app.Flag("topic.dead-letter-regex", "Regular expression (anchored) of the names of dead-letter topics, marked by kafka_topic_dead_letter.").
+		Default(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`).StringVar(&f.deadLetter)
+}
+
+// durationValue is a duration flag whose parse error names the flag, which
+// kingpin's own duration flags do not.
+type durationValue struct {
+	name string
+	dst  *time.Duration
+}
+
+func (v durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("--%s %q is not a duration such as 15s or 10m", v.name, s)
+	}
+	*v.dst = d
+	return nil
+}
+
+func (v durationValue) String() string { return v.dst.String() }
+
+// namedValue makes a flag value's parse error name the flag.
+type namedValue struct {
+	name string
+	kingpin.Value
+}
+
+func (v namedValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		return fmt.Errorf("--%s: %v", v.name, err)
+	}
+	return nil
+}
+
+// pollerConfig validates the flags and builds the poller's configuration
+// and the exporter's options.
+func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector.Config, error) {
+	cfg := collector.Config{Logger: logger}
+	for _, step := range []func(*collector.Config) error{
+		f.kafkaConfig,
+		func(cfg *collector.Config) error { return f.timing(cfg, demoMode) },
+		f.selection,
+		f.exporterOptions,
+		f.webConfig,
+	} {
+		if err := step(&cfg); err != nil {
+			return cfg, err
+		}
+	}
+	cfg.SkipRecordDating = !f.exporterOpts.NeedsRecordDating()
+	return cfg, nil
+}
+
+// kafkaConfig sets where and how to connect.
+func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
+	for _, s := range f.servers {
+		for _, addr := range strings.Split(s, ",") {
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return fmt.Errorf("--kafka.server %q is not host:port: %v", addr, err)
+			}
+			cfg.Servers = append(cfg.Servers, addr)
+		}
+	}
+	kafkaVersion, err := parseKafkaVersion(f.kafkaVersion)
+	if err != nil {
+		return err
+	}
+	cfg.Sarama = kafka.NewSaramaConfig()
+	cfg.Sarama.Version = kafkaVersion
+	sec, err := f.security.security()
+	if err != nil {
+		return err
+	}
+	if err := sec.Apply(cfg.Sarama); err != nil {
+		return err
+	}
+	if f.maxInFlight < 1 {
+		return fmt.Errorf("--kafka.max-in-flight-requests must be at least 1, got %d", f.maxInFlight)
+	}
+	cfg.MaxInFlight = f.maxInFlight
+	return nil
+}
+
+// timing sets the poll interval, the lag settings and how long answers
+// stay valid.
+func (f *flagValues) timing(cfg *collector.Config, demoMode bool) error {
+	cfg.PollInterval = f.pollInterval
+	cfg.Lag = lagcalc.Settings{Window: f.lagWindow, StallAfter: f.stallAfter, AllowedLagGrowth: f.allowedLagGrowth}
+	if demoMode && !f.pollSet {
+		cfg.PollInterval = demoPollInterval
+	}
+	if demoMode && !f.lagWindowSet {
+		cfg.Lag.Window = demoLagWindow
+	}
+	if demoMode && !f.stallAfterSet {
+		cfg.Lag.StallAfter = demoStallAfter
+	}
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+		min   time.Duration
+	}{
+		{"--kafka.poll-interval", cfg.PollInterval, 100 * time.Millisecond},
+		{"--lag.window", cfg.Lag.Window, time.Second},
+		{"--lag.stall-after", cfg.Lag.StallAfter, time.Second},
+		{"--kafka.config-refresh-interval", f.configRefresh, time.Second},
+		{"--kafka.stale-after", f.staleAfter, 0},
+	} {
+		if d.value < d.min {
+			return fmt.Errorf("%s must be at least %s, got %s", d.name, d.min, d.value)
+		}
+	}
+	if cfg.Lag.Window < 2*cfg.PollInterval {
+		return fmt.Errorf("--lag.window (%s) must span at least two polls (--kafka.poll-interval %s)", cfg.Lag.Window, cfg.PollInterval)
+	}
+	if cfg.Lag.StallAfter < 2*cfg.PollInterval {
+		return fmt.Errorf("--lag.stall-after (%s) must span at least two polls (--kafka.poll-interval %s)", cfg.Lag.StallAfter, cfg.PollInterval)
+	}
+	if f.allowedLagGrowth < 0 {
+		return fmt.Errorf("--lag.allowed-growth must not be negative, got %d", f.allowedLagGrowth)
+	}
+	cfg.ConfigRefresh, cfg.StaleAfter = f.configRefresh, f.staleAfter
+	return nil
+}
+
+// selection compiles the group and topic filters.
+func (f *flagValues) selection(cfg *collector.Config) error {
+	for _, r := range []struct {
+		flag, expr string
+		dst        **regexp.Regexp
+	}{
+		{"--group.filter", f.groupFilter, &cfg.Filters.GroupInclude},
+		{"--group.exclude", f.groupExclude, &cfg.Filters.GroupExclude},
+		{"--topic.filter", f.topicFilter, &cfg.Filters.TopicInclude},
+		{"--topic.exclude", f.topicExclude, &cfg.Filters.TopicExclude},
+		{"--topic.dead-letter-regex", f.deadLetter, &cfg.DeadLetter},
+	} {
+		re, err := collector.Anchored(r.expr)
+		if err != nil {
+			return fmt.Errorf("%s: %v", r.flag, err)
+		}
+		*r.dst = re
+	}
+	return nil
+}
+
+// exporterOptions sets what the exporter writes.
+func (f *flagValues) exporterOptions(*collector.Config) error {
+	if f.granularity != "partition" && f.granularity != "topic" {
+		return fmt.Errorf("--lag.granularity %q must be partition or topic", f.granularity)
+	}
+	f.exporterOpts = exporter.Options{MemberDetail: f.memberDetail, TopicGranularity: f.granularity == "topic"}
+	if f.metricExclude != "" {
+		re, err := collector.Anchored(f.metricExclude)
+		if err != nil {
+			return fmt.Errorf("--metric.exclude: %v", err)
+		}
+		f.exporterOpts.Exclude = re
+	}
+	return nil
+}
+
+// webConfig validates the HTTP side's flags.
+func (f *flagValues) webConfig(*collector.Config) error {
+	if !strings.HasPrefix(f.telemetryPath, "/") {
+		return fmt.Errorf("--web.telemetry-path %q must start with /", f.telemetryPath)
+	}
+	for _, addr := range *f.web.WebListenAddresses {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("--web.listen-address %q is not [host]:port: %v", addr, err)
+		}
+	}
+	if path := *f.web.WebConfigFile; path != "" {
+		if err := web.Validate(path); err != nil {
+			return fmt.Errorf("--web.config.file %q: %v", path, err)
+		}
+	}
+	return nil
+}
+
+// parseKafkaVersion accepts only versions sarama knows, so a typo fails
+// at start-up rather than as protocol errors later.
+func parseKafkaVersion(s string) (sarama.KafkaVersion, error) {
+	v, err := sarama.ParseKafkaVersion(s)
+	if err == nil {
+		for _, known := range sarama.SupportedVersions {
+			if known == v {
+				return v, nil
+			}
+		}
+	}
+	return v, fmt.Errorf("--kafka.version %q is not a Kafka version lagwatch knows (oldest %s, newest %s)", s, sarama.MinVersion, sarama.MaxVersion)
+}

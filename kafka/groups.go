@@ -1,0 +1,394 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// Groups per DescribeGroups, ConsumerGroupDescribe and OffsetFetch request.
+// One request per coordinator is what keeps the requests of a poll a
+// function of the brokers, not of the groups: 10,000 groups on a single
+// coordinator still take one request each way. The cap only bounds one
+// response (about 2 MB of OffsetFetch for 10,000 groups × 10 partitions)
+// on clusters far beyond that.
+const groupsPerRequest = 10000
+
+// The group protocols: the classic rebalance protocol, and the Kafka 4
+// consumer protocol (KIP-848).
+const (
+	ProtocolClassic  = "classic"
+	ProtocolConsumer = "consumer"
+)
+
+// ListedGroup is a group as ListGroups names it. ListGroups is answered by
+// each broker for the groups it coordinates, so listing every broker also
+// finds every group's coordinator without a FindCoordinator per group.
+type ListedGroup struct {
+	Name         string
+	Coordinator  int32
+	ProtocolType string
+	State        string
+	// ConsumerProtocol is true for groups of the Kafka 4 consumer protocol
+	// (KIP-848), which classic DescribeGroups cannot describe.
+	ConsumerProtocol bool
+	// ListedAt is set when the group comes from an earlier poll's listing
+	// because its broker failed to list it now; zero when this poll listed
+	// it. The collector sets it; this package never does.
+	ListedAt time.Time
+}
+
+// ListGroups asks every broker for the groups it coordinates and keeps
+// those keepGroup accepts (all when it is nil), sorted by name. A broker
+// that fails is reported in failed and in the error; the groups of the
+// others are still returned.
+func (c *Client) ListGroups(ctx context.Context, brokers []int32, keepGroup func(string) bool) (_ []ListedGroup, failed map[int32]bool, _ error) {
+	var (
+		mu   sync.Mutex
+		seen = map[string]bool{}
+		out  []ListedGroup
+		errs []error
+		wg   sync.WaitGroup
+	)
+	failed = map[int32]bool{}
+	for _, id := range brokers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			groups, err := c.brokerGroups(ctx, id)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				failed[id] = true
+			}
+			for _, g := range groups {
+				if seen[g.Name] || (keepGroup != nil && !keepGroup(g.Name)) {
+					continue
+				}
+				seen[g.Name] = true
+				out = append(out, g)
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, failed, errors.Join(errs...)
+}
+
+func (c *Client) brokerGroups(ctx context.Context, id int32) ([]ListedGroup, error) {
+	b, ok := c.broker(id)
+	if !ok {
+		return nil, fmt.Errorf("list groups: broker %d is not in the metadata", id)
+	}
+	req := &sarama.ListGroupsRequest{Version: listGroupsVersion(c.conf.Version)}
+	var resp *sarama.ListGroupsResponse
+	err := c.do(ctx, "ListGroups", b, func(b *sarama.Broker) (err error) {
+		resp, err = b.ListGroups(req)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list groups on broker %d: %w", id, err)
+	}
+	if resp.Err != sarama.ErrNoError {
+		return nil, fmt.Errorf("list groups on broker %d: %w", id, resp.Err)
+	}
+	out := make([]ListedGroup, 0, len(resp.Groups))
+	for name, protocolType := range resp.Groups {
+		g := ListedGroup{Name: name, Coordinator: id, ProtocolType: protocolType}
+		if data, ok := resp.GroupsData[name]; ok {
+			g.State = data.GroupState
+			g.ConsumerProtocol = data.GroupType == ProtocolConsumer
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+func listGroupsVersion(v sarama.KafkaVersion) int16 {
+	switch {
+	case v.IsAtLeast(sarama.V3_8_0_0):
+		return 5 // adds the group type: classic or consumer (KIP-848)
+	case v.IsAtLeast(sarama.V2_6_0_0):
+		return 4 // adds the group state
+	default:
+		return 0
+	}
+}
+
+// GroupDescription is what DescribeGroups or ConsumerGroupDescribe says of
+// a group: its state, members and their assignments and subscriptions.
+type GroupDescription struct {
+	State      string
+	Members    []Member
+	Subscribed map[string]bool
+}
+
+// Member is one member of a group and the partitions it is assigned.
+type Member struct {
+	ID       string
+	ClientID string
+	Host     string
+	Assigned []TopicPartition
+}
+
+// DescribeGroups describes the groups in batches per coordinator, classic
+// groups with DescribeGroups and groups of the consumer protocol with
+// ConsumerGroupDescribe. Groups missing from the result could not be
+// described; the error says why.
+func (c *Client) DescribeGroups(ctx context.Context, groups []ListedGroup) (map[string]GroupDescription, error) {
+	type batch struct {
+		coordinator int32
+		consumer    bool
+		names       []string
+	}
+	var batches []batch
+	open := map[[2]int64]int{}
+	for _, g := range groups {
+		key := [2]int64{int64(g.Coordinator), 0}
+		if g.ConsumerProtocol {
+			key[1] = 1
+		}
+		i, ok := open[key]
+		if !ok || len(batches[i].names) >= groupsPerRequest {
+			batches = append(batches, batch{coordinator: g.Coordinator, consumer: g.ConsumerProtocol})
+			i = len(batches) - 1
+			open[key] = i
+		}
+		batches[i].names = append(batches[i].names, g.Name)
+	}
+
+	return gather(batches, func(bt batch) (map[string]GroupDescription, error) {
+		if bt.consumer {
+			return c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
+		}
+		return c.describeClassicGroups(ctx, bt.coordinator, bt.names)
+	})
+}
+
+func (c *Client) describeClassicGroups(ctx context.Context, coordinator int32, names []string) (map[string]GroupDescription, error) {
+	b, ok := c.broker(coordinator)
+	if !ok {
+		return nil, fmt.Errorf("describe groups: coordinator %d is not in the metadata", coordinator)
+	}
+	req := &sarama.DescribeGroupsRequest{Version: describeGroupsVersion(c.conf.Version), Groups: names}
+	var resp *sarama.DescribeGroupsResponse
+	err := c.do(ctx, "DescribeGroups", b, func(b *sarama.Broker) (err error) {
+		resp, err = b.DescribeGroups(req)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe %d groups on broker %d: %w", len(names), coordinator, err)
+	}
+	out := make(map[string]GroupDescription, len(resp.Groups))
+	var errs []error
+	for _, g := range resp.Groups {
+		if g.Err != sarama.ErrNoError {
+			errs = append(errs, fmt.Errorf("describe group %q on broker %d: %w", g.GroupId, coordinator, g.Err))
+			continue
+		}
+		d := GroupDescription{State: g.State, Subscribed: map[string]bool{}}
+		for _, m := range g.Members {
+			member := Member{ID: m.MemberId, ClientID: m.ClientId, Host: m.ClientHost}
+			// Only groups of protocol type "consumer" carry the consumer
+			// embedded protocol's subscription and assignment; Connect
+			// workers and others carry their own formats.
+			if g.ProtocolType == "consumer" {
+				if meta, err := m.GetMemberMetadata(); err == nil && meta != nil {
+					for _, t := range meta.Topics {
+						d.Subscribed[t] = true
+					}
+				}
+				if a, err := m.GetMemberAssignment(); err == nil && a != nil {
+					member.Assigned = assignedPartitions(a.Topics)
+				}
+			}
+			d.Members = append(d.Members, member)
+		}
+		sortMembers(d.Members)
+		out[g.GroupId] = d
+	}
+	return out, errors.Join(errs...)
+}
+
+func (c *Client) describeConsumerProtocolGroups(ctx context.Context, coordinator int32, names []string) (map[string]GroupDescription, error) {
+	b, ok := c.broker(coordinator)
+	if !ok {
+		return nil, fmt.Errorf("describe consumer groups: coordinator %d is not in the metadata", coordinator)
+	}
+	req := sarama.NewConsumerGroupDescribeRequest(c.conf.Version)
+	req.GroupIDs = names
+	var resp *sarama.ConsumerGroupDescribeResponse
+	err := c.do(ctx, "ConsumerGroupDescribe", b, func(b *sarama.Broker) (err error) {
+		resp, err = b.ConsumerGroupDescribe(req)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("describe %d consumer-protocol groups on broker %d: %w", len(names), coordinator, err)
+	}
+	out := make(map[string]GroupDescription, len(resp.Groups))
+	var errs []error
+	for _, g := range resp.Groups {
+		if g.ErrorCode != sarama.ErrNoError {
+			errs = append(errs, fmt.Errorf("describe consumer group %q on broker %d: %w", g.GroupID, coordinator, g.ErrorCode))
+			continue
+		}
+		d := GroupDescription{State: consumerProtocolState(g.GroupState), Subscribed: map[string]bool{}}
+		for _, m := range g.Members {
+			for _, t := range m.SubscribedTopicNames {
+				d.Subscribed[t] = true
+			}
+			topics := map[string][]int32{}
+			for _, tp := range m.Assignment.TopicPartitions {
+				topics[tp.TopicName] = append(topics[tp.TopicName], tp.Partitions...)
+			}
+			d.Members = append(d.Members, Member{
+				ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost,
+				Assigned: assignedPartitions(topics),
+			})
+		}
+		sortMembers(d.Members)
+		out[g.GroupID] = d
+	}
+	return out, errors.Join(errs...)
+}
+
+// consumerProtocolState maps the KIP-848 group states, which the broker
+// reports in lower case ("stable", "assigning", ...), to the capitalised
+// names of the classic states so both protocols share one label set.
+func consumerProtocolState(s string) string {
+	switch s {
+	case "empty":
+		return "Empty"
+	case "assigning":
+		return "Assigning"
+	case "reconciling":
+		return "Reconciling"
+	case "stable":
+		return "Stable"
+	case "dead":
+		return "Dead"
+	case "not_ready", "notready":
+		return "NotReady"
+	}
+	return s
+}
+
+func describeGroupsVersion(v sarama.KafkaVersion) int16 {
+	if v.IsAtLeast(sarama.V2_4_0_0) {
+		return 5
+	}
+	return 0
+}
+
+func assignedPartitions(topics map[string][]int32) []TopicPartition {
+	var out []TopicPartition
+	for t, ps := range topics {
+		for _, p := range ps {
+			out = append(out, TopicPartition{Topic: t, Partition: p})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out
+}
+
+func sortMembers(ms []Member) {
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+}
+
+// CommittedOffsets fetches every group's committed offsets from its
+// coordinator: on Kafka 3.0 and later many groups share one OffsetFetch
+// (v8, KIP-709), so the number of requests grows with coordinators, not
+// with groups. A committed offset of -1 (the group never committed the
+// partition) is left out. Groups missing from the result failed.
+func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (map[string]map[TopicPartition]int64, error) {
+	perRequest := groupsPerRequest
+	if !c.conf.Version.IsAtLeast(sarama.V3_0_0_0) {
+		perRequest = 1 // OffsetFetch before v8 carries one group
+	}
+	byCoordinator := map[int32][][]string{}
+	for _, g := range groups {
+		chunks := byCoordinator[g.Coordinator]
+		if len(chunks) == 0 || len(chunks[len(chunks)-1]) >= perRequest {
+			chunks = append(chunks, nil)
+		}
+		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], g.Name)
+		byCoordinator[g.Coordinator] = chunks
+	}
+
+	type chunk struct {
+		coordinator int32
+		names       []string
+	}
+	var requests []chunk
+	for coordinator, chunks := range byCoordinator {
+		for _, names := range chunks {
+			requests = append(requests, chunk{coordinator, names})
+		}
+	}
+	return gather(requests, func(r chunk) (map[string]map[TopicPartition]int64, error) {
+		return c.fetchCommitted(ctx, r.coordinator, r.names)
+	})
+}
+
+func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []string) (map[string]map[TopicPartition]int64, error) {
+	b, ok := c.broker(coordinator)
+	if !ok {
+		return nil, fmt.Errorf("offset fetch: coordinator %d is not in the metadata", coordinator)
+	}
+	// A nil partition list asks for every partition the group committed.
+	req := sarama.NewOffsetFetchRequest(c.conf.Version, names[0], nil)
+	if req.Version >= 8 {
+		req.Groups = make([]sarama.OffsetFetchRequestGroup, len(names))
+		for i, n := range names {
+			req.Groups[i] = sarama.OffsetFetchRequestGroup{GroupId: n}
+		}
+	}
+	var resp *sarama.OffsetFetchResponse
+	err := c.do(ctx, "OffsetFetch", b, func(b *sarama.Broker) (err error) {
+		resp, err = b.FetchOffset(req)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetch committed offsets of %d groups on broker %d: %w", len(names), coordinator, err)
+	}
+
+	out := make(map[string]map[TopicPartition]int64, len(names))
+	var errs []error
+	collect := func(group string, groupErr sarama.KError, blocks map[string]map[int32]*sarama.OffsetFetchResponseBlock) {
+		// kfake answers GROUP_ID_NOT_FOUND for a group that has nothing
+		// committed, where Apache Kafka answers no offsets: both mean none.
+		if groupErr != sarama.ErrNoError && groupErr != sarama.ErrGroupIDNotFound {
+			errs = append(errs, fmt.Errorf("fetch committed offsets of group %q on broker %d: %w", group, coordinator, groupErr))
+			return
+		}
+		offsets := map[TopicPartition]int64{}
+		for topic, parts := range blocks {
+			for p, block := range parts {
+				if block == nil || block.Err != sarama.ErrNoError || block.Offset < 0 {
+					continue
+				}
+				offsets[TopicPartition{Topic: topic, Partition: p}] = block.Offset
+			}
+		}
+		out[group] = offsets
+	}
+	if resp.Version >= 8 {
+		for _, g := range resp.Groups {
+			collect(g.GroupId, g.Err, g.Blocks)
+		}
+	} else {
+		collect(names[0], resp.Err, resp.Blocks)
+	}
+	return out, errors.Join(errs...)
+}
