@@ -36,6 +36,9 @@ type saramaMember struct {
 	markBelow atomic.Int64 // -1: no limit
 	consumed  atomic.Int64
 	stopOnce  sync.Once
+
+	mu   sync.Mutex
+	sess sarama.ConsumerGroupSession // nil between sessions
 }
 
 func startSaramaMember(t *testing.T, addr, group, topic string, autoCommit time.Duration) *saramaMember {
@@ -78,8 +81,43 @@ func (m *saramaMember) stop() {
 	})
 }
 
-func (m *saramaMember) Setup(sarama.ConsumerGroupSession) error   { return nil }
-func (m *saramaMember) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+func (m *saramaMember) Setup(sess sarama.ConsumerGroupSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sess = sess
+	return nil
+}
+
+func (m *saramaMember) Cleanup(sarama.ConsumerGroupSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.sess = nil
+	return nil
+}
+
+// commitPosition commits offset for one partition from the member's
+// current session, as a consumer commits the position it holds in memory,
+// and waits until the broker has it.
+func (m *saramaMember) commitPosition(t *testing.T, adm *kadm.Client, group, topic string, partition int32, offset int64) {
+	t.Helper()
+	waitfor.Condition(t, driverTimeout, fmt.Sprintf("member of %q commits %d on %s/%d", group, offset, topic, partition), func() error {
+		m.mu.Lock()
+		sess := m.sess
+		m.mu.Unlock()
+		if sess == nil {
+			return errors.New("no session")
+		}
+		// MarkOffset only moves forward and ResetOffset only back: together
+		// they set the position whatever the session holds.
+		sess.MarkOffset(topic, partition, offset, "")
+		sess.ResetOffset(topic, partition, offset, "")
+		sess.Commit()
+		if got := kafkatest.Committed(t, adm, group, topic); got[partition] != offset {
+			return fmt.Errorf("broker has %v", got)
+		}
+		return nil
+	})
+}
 func (m *saramaMember) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
 	for {
 		select {
@@ -172,6 +210,9 @@ func commitAt(t *testing.T, cl *kgo.Client, topic string, offsets map[int32]int6
 		ctx, cancel := context.WithTimeout(context.Background(), driverTimeout)
 		defer cancel()
 		var commitErr error
+		// A topic re-created since the last metadata refresh has a new ID,
+		// and OffsetCommit v10+ names topics by ID.
+		cl.ForceMetadataRefresh()
 		cl.CommitOffsetsSync(ctx, map[string]map[int32]kgo.EpochOffset{topic: eo},
 			func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
 				commitErr = commitError(resp, err)
