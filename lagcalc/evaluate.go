@@ -45,21 +45,25 @@ func (t *Tracker) UnresolvedOffsets() []TopicPartitionOffset {
 // consumer that committed "last record + 1" on a transactional topic stays
 // behind the LSO by a marker or more while it is in fact caught up.
 //
-// Listed: committed offsets below the last stable offset (there is lag) at
-// which a consumer is at rest on an idle partition: both the committed
-// offset and the LSO are the same as at the previous poll. That is where a
-// marker-only lag would sit forever; a moving consumer or a busy partition
-// is left alone, which keeps the extra Fetches bounded. Offsets below the
-// log start (deleted) are not listed. The answer for an offset never changes
-// (records are immutable), so the collector may cache it by offset; it must
-// pass it with every poll at which the committed offset is still that one.
+// Listed: committed offsets at which a consumer is at rest on an idle
+// partition with lag left (its effective position, with the Position passed
+// in this poll, is below the LSO), and both the committed offset and the LSO
+// are the same as at the previous poll. That is where a marker-only lag
+// would sit forever; a moving consumer or a busy partition is left alone,
+// which keeps the extra Fetches bounded. Offsets below the log start
+// (deleted) are not listed. The collector answers with the next poll's
+// Commit.Position and passes it with every poll while the committed offset
+// stays. Records are immutable, so an answer that stopped at a data record
+// is final and may be cached by offset; one that reached the LSO may extend
+// once more records follow (the next transaction aborted, another marker),
+// so while it is listed again the collector reads again.
 // The list is deduplicated across groups and sorted.
 func (t *Tracker) VerifyCandidates() []TopicPartitionOffset {
 	var out offsetSet
 	for _, gps := range t.groupPartitionOrder {
 		ps := gps.partition
 		if gps.committed < 0 || ps == nil || gps.changed || ps.lastStableMoved ||
-			gps.committed >= ps.lastStable || gps.committed < ps.logStart {
+			effectiveLag(gps, ps) == 0 || gps.committed < ps.logStart {
 			continue
 		}
 		out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: gps.committed})

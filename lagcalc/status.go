@@ -227,7 +227,7 @@ func isRewound(f *partitionFacts) bool {
 
 // isLagging: there is lag and its trend over the window is clearly upward:
 // the least-squares line through the lag rose by more than riseBar, which is
-// the larger of AllowedLagGrowth and four times the lag's swing around the
+// the larger of AllowedLagGrowth and seven times the lag's swing around the
 // line (the swing of a periodic committer's sawtooth, whose fitted rise over
 // a window that cuts its teeth unevenly stays below about three swings).
 // Hysteresis: a partition that was lagging stays lagging until the rise

@@ -4,13 +4,15 @@ import "math"
 
 // lagSwingFactor: the lag's fitted rise must exceed this many swings (the
 // root-mean-square distance of the lag from the fitted line) to enter
-// lagging. A periodic committer's sawtooth of height A has a swing of
-// A/√12 ≈ 0.29·A, and a window that starts and ends at unlucky phases of the
-// teeth tilts the fitted line by up to about A (measured on the corpus in
-// trend_corpus_test.go), so four swings (≈ 1.15·A) keeps it out, while a
-// consumer that falls behind by more than its own sawtooth per window is
-// caught.
-const lagSwingFactor = 4
+// lagging. A periodic committer's lag is a sawtooth (or, committing faster
+// than the polls, noise), and a window that starts and ends at unlucky
+// phases tilts the fitted line. Measured on 144 partition-hours of jittered
+// histories (TestLagTrendBarSeparatesHealthyFromSlowConsumers), healthy
+// consumers committing every 5 s or every minute stayed below 4.9 swings,
+// and a consumer at 80% of the produce rate above 7 (committing every minute)
+// and far above it committing every 5 s; seven is the bar, and half of it the
+// way out (see isLagging).
+const lagSwingFactor = 7
 
 // seriesCursor walks a series forward in time, interpolating as
 // series.valueAt does, in amortised constant time per step.
