@@ -64,6 +64,7 @@ var lagwatchMetrics = map[string][]string{
 	"kafka_consumergroup_lag_sum":                      {"consumergroup", "topic"},
 	"kafka_consumergroup_members":                      {"consumergroup"},
 	"kafka_consumergroup_lag_seconds":                  {"consumergroup", "topic", "partition"},
+	"kafka_consumergroup_lag_seconds_lower_bound":      {"consumergroup", "topic", "partition"},
 	"kafka_consumergroup_consume_rate":                 {"consumergroup", "topic", "partition"},
 	"kafka_consumergroup_time_to_drain_seconds":        {"consumergroup", "topic", "partition"},
 	"kafka_consumergroup_retention_headroom_seconds":   {"consumergroup", "topic", "partition"},
