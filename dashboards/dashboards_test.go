@@ -33,7 +33,7 @@ var lagwatchMetrics = []string{
 	"kafka_topic_dead_letter",
 	"kafka_consumergroup_current_offset", "kafka_consumergroup_lag", "kafka_consumergroup_current_offset_sum",
 	"kafka_consumergroup_lag_sum", "kafka_consumergroup_members",
-	"kafka_consumergroup_lag_seconds", "kafka_consumergroup_consume_rate", "kafka_consumergroup_time_to_drain_seconds",
+	"kafka_consumergroup_lag_seconds", "kafka_consumergroup_lag_seconds_lower_bound", "kafka_consumergroup_consume_rate", "kafka_consumergroup_time_to_drain_seconds",
 	"kafka_consumergroup_retention_headroom_seconds", "kafka_consumergroup_expired_messages",
 	"kafka_consumergroup_offset_rewinds_total", "kafka_consumergroup_partition_status", "kafka_consumergroup_status",
 	"kafka_consumergroup_max_lag_seconds", "kafka_consumergroup_state", "kafka_consumergroup_assigned_partitions",
