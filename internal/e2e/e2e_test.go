@@ -377,6 +377,8 @@ func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSki
 		"--web.listen-address="+lagwatchAddr,
 		"--kafka.poll-interval=1s",
 		"--lag.window=10s",
+		// Stalled once the offset has sat still for 5 s (default 90 s).
+		"--lag.stall-after=5s",
 		"--group.filter=e2e-.*",
 	)
 	s := startStack(t, lagwatchAddr)
