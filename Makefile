@@ -57,7 +57,7 @@ fuzz:
 clean:
 	rm -f lagwatch
 
-## bench: scale benchmark against a populated kfake cluster (see bench/run.sh for BENCH_* sizes), then the collector's Go benchmarks
+## bench: scale benchmark against a populated kfake cluster (see bench/run.sh for BENCH_* sizes), then the Go benchmarks of the hot paths
 bench:
 	./bench/run.sh
-	$(GO) test ./collector ./lagcalc -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate|Evaluate)$$' -benchmem -benchtime 3x -count 1
+	$(GO) test ./exporter ./collector ./lagcalc -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate|Evaluate)$$' -benchmem -benchtime 3x -count 1

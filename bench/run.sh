@@ -176,12 +176,24 @@ formula (B brokers, L partition leaders <= B, C_i groups coordinated by broker i
   requests/poll = 1 Metadata + B ListGroups
                 + sum_i ceil(C_i/10000) DescribeGroups (and as many ConsumerGroupDescribe
                   where KIP-848 groups exist) + sum_i ceil(C_i/10000) OffsetFetch
-                + 2L ListOffsets + F Fetch (timestamps of records the history cannot date:
-                  per leader, one per distinct offset asked of one partition; cached until
-                  the committed offset moves) + ceil(topics/1000) DescribeConfigs every 5m
-                = 1 + 3B + 2L <= 1 + 5B while no coordinator holds more than 10,000 groups
-  here: 1 + 3*${#addrs[@]} + 2*$leaders = $((1 + 3 * ${#addrs[@]} + 2 * leaders)) (+ Fetch, + DescribeConfigs)
+                + 3L ListOffsets (log start, high watermark, last stable offset)
+                + F Fetch (records the offsets cannot tell about: per leader, one per
+                  distinct offset asked of one partition, plus one per partition whose
+                  batch came back cut short; cached while a group sits at the offset)
+                + ceil(topics/1000) DescribeConfigs every 5m
+                = 1 + 3B + 3L <= 1 + 6B while no coordinator holds more than 10,000 groups
+  here: 1 + 3*${#addrs[@]} + 3*$leaders = $((1 + 3 * ${#addrs[@]} + 3 * leaders)) (+ Fetch, + DescribeConfigs)
 FORMULA
+# The series budget: series per family, and per group-partition for the
+# families of consumer groups (the bulk of any large cluster's series).
+echo "series by family (per group-partition for consumer-group families; $committed group-partitions):"
+awk -v gp="$committed" '
+	/^#/ { next }
+	{ name = $1; sub(/\{.*/, "", name); sub(/_(bucket|sum|count)$/, "", name); n[name]++; total++ }
+	END {
+		for (f in n) printf "  %-52s %9d  %6.3f/gp\n", f, n[f], n[f] / gp
+		printf "  %-52s %9d  %6.3f/gp\n", "total", total, total / gp
+	}' "$work/s" | sort -k2 -n -r
 if grep -q 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"; then
 	echo "poll errors:"
 	grep 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"

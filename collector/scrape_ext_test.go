@@ -34,7 +34,10 @@ func newTestPoller(t *testing.T, addr string, filters collector.Filters) (*colle
 		Servers:      []string{addr},
 		Filters:      filters,
 		PollInterval: time.Second,
-		Lag:          lagcalc.Settings{Window: time.Minute},
+		// Seconds, not the default minute and a half, for a partition to
+		// sit still before it is stalled or stopped: these tests poll every
+		// second in real time.
+		Lag: lagcalc.Settings{Window: time.Minute, StallAfter: 3 * time.Second},
 	})
 	if err != nil {
 		t.Fatalf("new poller: %v", err)

@@ -118,7 +118,7 @@ type Group struct {
 	// partitions; HasMaxLagSeconds is false when none has a number.
 	MaxLagSeconds    float64
 	HasMaxLagSeconds bool
-	IdleMembers   int
+	IdleMembers      int
 }
 
 // Member is one member of a group and the partitions it is assigned.
