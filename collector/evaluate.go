@@ -23,10 +23,10 @@ type recordCache map[kafka.TopicPartitionOffset]kafka.RecordRead
 // the end of an idle partition (transaction markers and aborted records
 // are not lag), and when the oldest unconsumed record of a backlog older
 // than the history was written.
-func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
+func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) error {
 	leaders := leadersOf(snap.Topics)
 	used := recordCache{}
-	verifyErr := p.readRecords(ctx, leaders, restingBelowStable(snap, p.lastKnown(snap.PolledAt)), used)
+	verifyErr := p.readRecords(ctx, leaders, restingBelowStable(snap, last), used)
 
 	p.tracker.Observe(lagcalcPoll(snap, used))
 

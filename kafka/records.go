@@ -16,6 +16,12 @@ import (
 // again on its own (see readAlone).
 const recordReadBytes = 1024
 
+// maxReadsAlonePerLeader bounds the partitions read again on their own
+// per leader and call: a thousand partitions with old backlogs of large
+// batches cost a thousand requests once, spread over a few polls, not in
+// one. Those left over are read by the next call.
+const maxReadsAlonePerLeader = 64
+
 // RecordRead is what reading a partition from an offset found, as a
 // read_committed consumer would see it.
 type RecordRead struct {
@@ -69,7 +75,7 @@ func (c *Client) leaderReadRecords(ctx context.Context, leader int32, wanted []T
 		cut = append(cut, short...)
 	}
 	// Alone in its response, a partition's first batch comes back whole.
-	for _, o := range cut {
+	for _, o := range cut[:min(len(cut), maxReadsAlonePerLeader)] {
 		if _, err := c.fetchRecords(ctx, b, []TopicPartitionOffset{o}, out); err != nil {
 			errs = append(errs, fmt.Errorf("read records on broker %d: %w", leader, err))
 		}
