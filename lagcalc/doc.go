@@ -6,16 +6,25 @@
 // Data flows Kafka → collector (poll) → lagcalc → exporter. Each poll the
 // collector calls, in turn:
 //
+//	tracker := lagcalc.NewTracker(lagcalc.Settings{Window: …, StallAfter: …}) // once
 //	tracker.Observe(poll)                      // record offsets, forget what vanished
-//	offsets := tracker.UnresolvedOffsets()     // committed offsets older than the history
+//	offsets := tracker.UnresolvedOffsets()     // positions older than the history
 //	times := /* Fetch those records' timestamps (cached until the offset moves) */
+//	verify := tracker.VerifyCandidates()       // consumers at rest with lag on idle partitions
+//	/* read the records there; pass what is not data as the next polls' Commit.Position */
 //	result := tracker.Evaluate(now, times)     // numbers and statuses
 //
 // # Numbers
 //
-//   - Lag = max(log end − committed, 0) messages.
+//   - Lag = max(LSO − position, 0) messages, where the LSO is the last stable
+//     offset (ListOffsets read_committed; the high watermark when none is
+//     given) and the position is the committed offset, or past it the
+//     verified Commit.Position: transaction markers and aborted records take
+//     offsets no consumer receives, and nothing past an open transaction can
+//     be read yet. It is what a read_committed consumer can actually reach;
+//     0 for a committed offset past the log end (out_of_range).
 //   - Lag in seconds = the age of the oldest unconsumed message: now − the
-//     moment the log end passed the committed offset, interpolated linearly
+//     moment the log end passed the position, interpolated linearly
 //     over the partition's (time, log end) points. Flat runs keep their last
 //     point, so a message written after an idle spell is dated after it (an
 //     idle topic never shows huge lag). Offsets older than the history are
@@ -32,7 +41,17 @@
 //
 // Each group-partition gets exactly one Status; each rule is one function
 // named is<Status> whose comment states it, applied in the precedence
-// no_commit > rewound > stopped > stalled > lagging > ok > unknown (see
-// partitionStatus). A group's status is its worst partition's by
-// Status.Severity.
+// no_commit > out_of_range > stalled = stopped > rewound > lagging > ok >
+// unknown (see partitionStatus). A group's status is its worst partition's
+// by Status.Severity: out_of_range > stalled > stopped > lagging > rewound >
+// no_commit > unknown > ok.
+//
+//   - stalled/stopped: the committed offset has not moved for
+//     Settings.StallAfter (--lag.stall-after, 90 s) with lag at every poll
+//     since; members (or unknown membership) make it stalled, none stopped.
+//   - lagging: the least-squares line through the lag over the window
+//     (--lag.window) rises by more than max(AllowedLagGrowth, 7 swings of
+//     the lag around it), with hysteresis (it leaves at half that).
+//   - out_of_range: the same committed offset past the log end at two polls.
+//   - unknown: only a first poll with lag, or a poll without the log end.
 package lagcalc

@@ -57,6 +57,22 @@ func TestLagSecondsIsAgeOfOldestUnconsumedMessage(t *testing.T) {
 			want: 7.5,
 		},
 		{
+			name: "dated at the verified position, past markers and aborted data",
+			s: scenario{polls: polls(0, 120, 5, func(s float64) obs {
+				end := 1000 + int64(10*s)
+				return obs{end: end, committed: end - 75, position: end - 50}
+			})},
+			want: 5,
+		},
+		{
+			name: "zero when only an open transaction is ahead",
+			s: scenario{polls: polls(0, 120, 5, func(s float64) obs {
+				end := 1000 + int64(10*s)
+				return obs{end: end, lso: end - 200, committed: end - 200}
+			})},
+			want: 0,
+		},
+		{
 			name: "zero when caught up",
 			s:    scenario{polls: steadyBehind(120, 0)},
 			want: 0,
@@ -196,6 +212,19 @@ func TestUnresolvedOffsetsListsCommittedOffsetsOlderThanHistory(t *testing.T) {
 			}),
 		},
 		{name: "not for no_commit", polls: stuckAt(-1, 0)},
+		{
+			name: "the record at the verified position, past the markers",
+			polls: polls(0, 300, 5, func(s float64) obs {
+				return obs{end: 1000 + int64(10*s), committed: 500, position: 503}
+			}),
+			want: []TopicPartitionOffset{{orders, 503}},
+		},
+		{
+			name: "not when the verified position reaches the LSO",
+			polls: polls(0, 300, 5, func(s float64) obs {
+				return obs{end: 1000 + int64(10*s), lso: 600, committed: 500, position: 600}
+			}),
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

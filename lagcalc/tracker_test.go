@@ -397,3 +397,122 @@ func TestRewindSeenAsTheClockStepsBackIsStillRewound(t *testing.T) {
 		t.Errorf("status %v, rewinds %d; want rewound, 1", r.Status, r.Rewinds)
 	}
 }
+
+func TestDefaultSettingsAreWrittenOnce(t *testing.T) {
+	want := Settings{Window: DefaultWindow, StallAfter: DefaultStallAfter, AllowedLagGrowth: DefaultAllowedLagGrowth}
+	if got := DefaultSettings(); got != want {
+		t.Errorf("DefaultSettings() = %+v, want %+v", got, want)
+	}
+	if DefaultWindow != 10*time.Minute || DefaultStallAfter != 90*time.Second {
+		t.Errorf("defaults %v, %v", DefaultWindow, DefaultStallAfter)
+	}
+	if got := NewTracker(Settings{}).Settings(); got != want {
+		t.Errorf("zero Settings mean the defaults: got %+v", got)
+	}
+	if got := NewTracker(Settings{AllowedLagGrowth: -1}).Settings().AllowedLagGrowth; got != 0 {
+		t.Errorf("negative AllowedLagGrowth means none: got %d", got)
+	}
+	if got := NewTracker(Settings{Window: time.Minute, StallAfter: time.Hour}).minTrendSpan; got != int64(time.Minute) {
+		t.Errorf("the trend span is capped at the window: %v", time.Duration(got))
+	}
+}
+
+func TestVerifyCandidatesAreConsumersAtRestWithLagOnIdlePartitions(t *testing.T) {
+	cases := []struct {
+		name  string
+		polls []obs
+		want  []TopicPartitionOffset
+	}{
+		{
+			name:  "committed and LSO unchanged since the previous poll, below the LSO",
+			polls: []obs{{at: 0, end: 6, committed: 5}, {at: 15, end: 6, committed: 5}},
+			want:  []TopicPartitionOffset{{orders, 5}},
+		},
+		{name: "not at the first poll", polls: []obs{{at: 0, end: 6, committed: 5}}},
+		{name: "not when the committed offset moved", polls: []obs{{at: 0, end: 6, committed: 4}, {at: 15, end: 6, committed: 5}}},
+		{name: "not when the LSO moved", polls: []obs{{at: 0, end: 6, committed: 5}, {at: 15, end: 7, committed: 5}}},
+		{name: "not when caught up", polls: []obs{{at: 0, end: 6, committed: 6}, {at: 15, end: 6, committed: 6}}},
+		{
+			name:  "not once the verified position reached the LSO",
+			polls: []obs{{at: 0, end: 6, committed: 5}, {at: 15, end: 6, committed: 5, position: 6}},
+		},
+		{
+			name:  "again while the verified position stops short of the LSO",
+			polls: []obs{{at: 0, end: 9, committed: 5}, {at: 15, end: 9, committed: 5, position: 6}},
+			want:  []TopicPartitionOffset{{orders, 5}},
+		},
+		{
+			name:  "open transaction: LSO held, log end moving",
+			polls: []obs{{at: 0, end: 20, lso: 10, committed: 8}, {at: 15, end: 30, lso: 10, committed: 8}},
+			want:  []TopicPartitionOffset{{orders, 8}},
+		},
+		{name: "not below the log start", polls: []obs{{at: 0, start: 6, end: 9, committed: 5}, {at: 15, start: 6, end: 9, committed: 5}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tr, _ := scenario{polls: tc.polls}.run(t)
+			if got := tr.VerifyCandidates(); !slices.Equal(got, tc.want) {
+				t.Errorf("VerifyCandidates() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestVerifyCandidatesDeduplicatedAcrossGroupsAndSorted(t *testing.T) {
+	tr := NewTracker(Settings{})
+	other := TopicPartition{Topic: "audit", Partition: 3}
+	for s := 0.0; s <= 30; s += 15 {
+		tr.Observe(Poll{
+			Time:       at(s),
+			Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: 100}, {TopicPartition: other, LogEnd: 50}},
+			Commits: []Commit{
+				{GroupPartition: GroupPartition{Group: "a", TopicPartition: orders}, Committed: 99},
+				{GroupPartition: GroupPartition{Group: "b", TopicPartition: orders}, Committed: 99},
+				{GroupPartition: GroupPartition{Group: "c", TopicPartition: orders}, Committed: 20},
+				{GroupPartition: GroupPartition{Group: "c", TopicPartition: other}, Committed: 49},
+			},
+		})
+	}
+	want := []TopicPartitionOffset{{other, 49}, {orders, 20}, {orders, 99}}
+	if got := tr.VerifyCandidates(); !slices.Equal(got, want) {
+		t.Errorf("VerifyCandidates() = %v, want %v", got, want)
+	}
+}
+
+func TestEvaluatingTwiceAtAPollGivesTheSameStatuses(t *testing.T) {
+	// Lagging has hysteresis: Evaluate records statuses. Evaluating again at
+	// the same poll must use the same previous status.
+	tr := NewTracker(Settings{Window: time.Minute})
+	for s := 0.0; s <= 300; s += 5 {
+		end := 1000 + int64(10*s)
+		tr.Observe(Poll{Time: at(s), Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: end}},
+			Commits: []Commit{{GroupPartition: billing, Committed: 1000 + int64(5*s)}}})
+		first, _ := tr.Evaluate(at(s), nil).GroupPartition(billing)
+		second, _ := tr.Evaluate(at(s), nil).GroupPartition(billing)
+		if first.Status != second.Status {
+			t.Fatalf("at %v s: %v then %v", s, first.Status, second.Status)
+		}
+	}
+}
+
+func TestLaggingHasHysteresis(t *testing.T) {
+	// The consumer falls behind (5 of 10 msg/s) for 3 minutes, then consumes
+	// at exactly the produce rate: the lag stops growing. Lagging holds
+	// while the window's rise stays above half the bar, then clears once,
+	// without flapping.
+	tr := NewTracker(Settings{Window: time.Minute, StallAfter: 10 * time.Second})
+	var statuses []Status
+	for s := 0.0; s <= 600; s += 5 {
+		end := 1000 + int64(10*s)
+		committed := 1000 + int64(5*min(s, 180)) + int64(10*max(s-180, 0))
+		tr.Observe(Poll{Time: at(s), Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: end}},
+			Commits: []Commit{{GroupPartition: billing, Committed: committed}}, Groups: []GroupState{{Group: "billing", HasMembers: true}}})
+		r, _ := tr.Evaluate(at(s), nil).GroupPartition(billing)
+		if len(statuses) == 0 || statuses[len(statuses)-1] != r.Status {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	if want := []Status{StatusOK, StatusLagging, StatusOK}; !slices.Equal(statuses, want) {
+		t.Errorf("status sequence %v, want %v", statuses, want)
+	}
+}

@@ -15,10 +15,16 @@ import "math"
 const lagSwingFactor = 7
 
 // seriesCursor walks a series forward in time, interpolating as
-// series.valueAt does, in amortised constant time per step.
+// series.valueAt does, in amortised constant time per step: it keeps the
+// current segment's start and slope.
 type seriesCursor struct {
 	pts []point
 	j   int // index of the first point after the last time asked
+	// The current segment: value v0 at t0, changing by slope per ns.
+	t0     int64
+	v0     float64
+	slope  float64
+	primed bool
 }
 
 // valueAt returns the interpolated value at t; t must not decrease between calls.
@@ -26,17 +32,27 @@ func (c *seriesCursor) valueAt(t int64) float64 {
 	if len(c.pts) == 0 {
 		return 0
 	}
+	if !c.primed || (c.j < len(c.pts) && c.pts[c.j].t <= t) {
+		c.seek(t)
+	}
+	return c.v0 + float64(t-c.t0)*c.slope
+}
+
+// seek moves to the segment holding t.
+func (c *seriesCursor) seek(t int64) {
+	c.primed = true
 	for c.j < len(c.pts) && c.pts[c.j].t <= t {
 		c.j++
 	}
 	switch c.j {
 	case 0:
-		return float64(c.pts[0].v)
+		c.t0, c.v0, c.slope = t, float64(c.pts[0].v), 0
 	case len(c.pts):
-		return float64(c.pts[c.j-1].v)
+		c.t0, c.v0, c.slope = t, float64(c.pts[c.j-1].v), 0
+	default:
+		a, b := c.pts[c.j-1], c.pts[c.j]
+		c.t0, c.v0, c.slope = a.t, float64(a.v), float64(b.v-a.v)/float64(b.t-a.t)
 	}
-	a, b := c.pts[c.j-1], c.pts[c.j]
-	return float64(a.v) + float64(t-a.t)/float64(b.t-a.t)*float64(b.v-a.v)
 }
 
 // next returns the time of the first point after the last time asked.
@@ -45,6 +61,16 @@ func (c *seriesCursor) next() int64 {
 		return c.pts[c.j].t
 	}
 	return math.MaxInt64
+}
+
+// constant reports whether the series holds one value throughout.
+func (s *series) constant() bool {
+	for _, p := range s.pts {
+		if p.v != s.pts[0].v {
+			return false
+		}
+	}
+	return true
 }
 
 // lagTrend fits a least-squares line to the lag over [from, to] and returns
@@ -61,6 +87,11 @@ func (c *seriesCursor) next() int64 {
 // and the integrals are exact per linear piece.
 func lagTrend(end, gap, committed *series, from, to int64) (rise, swing float64) {
 	ce, cg, cc := seriesCursor{pts: end.pts}, seriesCursor{pts: gap.pts}, seriesCursor{pts: committed.pts}
+	if gap.constant() {
+		// No transaction open at any poll (the usual case): a constant
+		// shifts the lag and changes neither its trend nor its swing.
+		cg.pts = nil
+	}
 	lagAt := func(t int64) float64 { return ce.valueAt(t) - cg.valueAt(t) - cc.valueAt(t) }
 	// Values are taken relative to the first one and times in seconds from
 	// `from`, so that large offsets keep their precision.
