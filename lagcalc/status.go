@@ -119,7 +119,7 @@ type partitionFacts struct {
 	lag                 int64
 	// stuckFor is how long (ns) the partition has been stuck: since the
 	// last poll at which the committed offset was another value or the lag
-	// was 0, whichever is later (see stuckFor).
+	// was 0, whichever is later (see isStuck).
 	stuckFor   int64
 	stallAfter int64
 	// trendKnown: the lag's trend was fitted over at least the minimum span
@@ -178,8 +178,8 @@ func isNoCommit(f *partitionFacts) bool {
 
 // isOutOfRange: the same committed offset was past the log end (the high
 // watermark) at this poll and the one before: the topic was deleted and
-// re-created, or truncated (unclean leader election, DeleteRecords past it
-// cannot do this; a re-created topic can). A live consumer fetching there
+// re-created, or its log was truncated below the offset (an unclean leader
+// election). A live consumer fetching there
 // gets OFFSET_OUT_OF_RANGE and resets at once by auto.offset.reset
 // (skipping or replaying data); a consumer not running resets at its next
 // start. One poll is not enough: the collector reads log ends and committed
