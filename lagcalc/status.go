@@ -179,10 +179,9 @@ func isNoCommit(f *partitionFacts) bool {
 // isOutOfRange: the same committed offset was past the log end (the high
 // watermark) at this poll and the one before: the topic was deleted and
 // re-created, or its log was truncated below the offset (an unclean leader
-// election). A live consumer fetching there
-// gets OFFSET_OUT_OF_RANGE and resets at once by auto.offset.reset
-// (skipping or replaying data); a consumer not running resets at its next
-// start. One poll is not enough: the collector reads log ends and committed
+// election). A live consumer fetching there gets OFFSET_OUT_OF_RANGE and
+// resets at once by auto.offset.reset (skipping or replaying data); a
+// consumer not running resets at its next start. One poll is not enough: the collector reads log ends and committed
 // offsets concurrently, so a consumer at the head of a busy topic can commit
 // past the log end read a moment earlier; the next poll's log end is then
 // past that offset, which a consumer can only have reached by reading it.
