@@ -149,8 +149,9 @@ func TestBusyTopicConsumersCommittingEvery5sAndEveryMinuteNeverChangeStatusAfter
 			}
 			for i, st := range seq {
 				if st != "ok" {
-					t.Errorf("%s/%d poll %d: %s, want ok", group, p, warmUp+1+i, st)
-					break
+					n := warmUp + 1 + i
+					t.Errorf("%s/%d poll %d: %s, want ok; polls %d..%d: %s | %s | %s", group, p, n, st, n-1, n+1,
+						w.detail(group, topic, p, n-1), w.detail(group, topic, p, n), w.detail(group, topic, p, n+1))
 				}
 			}
 		}

@@ -50,11 +50,13 @@ type watcher struct {
 	// statuses holds each group-partition's status at every poll, for
 	// counting changes.
 	statuses map[string][]string
+	// details holds what lagwatch said at every poll, for failure messages.
+	details map[string][]string
 }
 
 func newWatcher(t *testing.T, addr, prefix string, lag lagSettings) *watcher {
 	t.Helper()
-	w := &watcher{t: t, interval: defaultInterval, now: time.Now().Add(-defaultInterval), statuses: map[string][]string{}}
+	w := &watcher{t: t, interval: defaultInterval, now: time.Now().Add(-defaultInterval), statuses: map[string][]string{}, details: map[string][]string{}}
 	w.p = newPoller(t, addr, prefix, w.interval, lag, w.Now)
 	return w
 }
@@ -88,6 +90,7 @@ func (w *watcher) poll() *collector.Snapshot {
 		for _, gp := range g.Partitions {
 			k := fmt.Sprintf("%s %s/%d", g.Name, gp.Topic, gp.Partition)
 			w.statuses[k] = append(w.statuses[k], status(gp))
+			w.details[k] = append(w.details[k], view{found: true, group: g, part: gp, members: len(g.Members)}.String())
 		}
 	}
 	return s
@@ -166,6 +169,16 @@ func (w *watcher) changes(group, topic string, partition int32, from int) (n int
 		}
 	}
 	return n, seq
+}
+
+// detail is what lagwatch said about a group-partition at poll n (1-based,
+// counted from the group-partition's first appearance).
+func (w *watcher) detail(group, topic string, partition int32, n int) string {
+	all := w.details[fmt.Sprintf("%s %s/%d", group, topic, partition)]
+	if n < 1 || n > len(all) {
+		return "<none>"
+	}
+	return all[n-1]
 }
 
 // counts summarises a status sequence: status → polls.
