@@ -44,6 +44,7 @@ var lagwatchMetrics = map[string][]string{
 	"kafka_topic_partitions":                           {"topic"},
 	"kafka_topic_partition_current_offset":             {"topic", "partition"},
 	"kafka_topic_partition_oldest_offset":              {"topic", "partition"},
+	"kafka_topic_partition_last_stable_offset":         {"topic", "partition"},
 	"kafka_topic_partition_leader":                     {"topic", "partition"},
 	"kafka_topic_partition_replicas":                   {"topic", "partition"},
 	"kafka_topic_partition_in_sync_replica":            {"topic", "partition"},

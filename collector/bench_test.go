@@ -74,7 +74,7 @@ func BenchmarkFillAndEvaluate(b *testing.B) {
 		last := p.lastKnown(now)
 		p.fillTopics(snap, at.offsets, last)
 		fillGroups(snap, at, last)
-		_ = p.evaluate(b.Context(), snap, last) // fails only for the records it reads
+		_ = p.evaluate(b.Context(), snap) // fails only for the records it reads
 		p.snapshot.Store(snap)
 		n := 0
 		for _, g := range snap.Groups {

@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,9 +12,15 @@ import (
 
 // recordCache is what reading the records at an offset taught: what a
 // consumer there receives first, and when it was written. Records below
-// the log end never change, so an answer holds for as long as some group
-// still sits at that offset.
+// the log end never change, so an answer that found a data record holds
+// for as long as some group still sits at that offset; one that found
+// only markers up to the end may extend once more records follow, and is
+// read again when lagcalc asks again.
 type recordCache map[kafka.TopicPartitionOffset]kafka.RecordRead
+
+// final reports whether the read found a data record: nothing later can
+// change what a consumer at the offset receives first.
+func final(r kafka.RecordRead) bool { return !r.Timestamp.IsZero() }
 
 // evaluate hands the poll to lagcalc and copies lagcalc's results into the
 // snapshot. Around it, it reads from Kafka the records lagcalc needs and
@@ -23,44 +28,36 @@ type recordCache map[kafka.TopicPartitionOffset]kafka.RecordRead
 // the end of an idle partition (transaction markers and aborted records
 // are not lag), and when the oldest unconsumed record of a backlog older
 // than the history was written.
-func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) error {
+func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
 	leaders := leadersOf(snap.Topics)
-	used := recordCache{}
-	verifyErr := p.readRecords(ctx, leaders, restingBelowStable(snap, last), used)
-
-	p.tracker.Observe(lagcalcPoll(snap, used))
+	// lagcalc lists the offsets to verify from the previous poll's state;
+	// the answers count from this poll on.
+	verifyErr := p.readRecords(ctx, leaders, toKafkaOffsets(p.tracker.VerifyCandidates()))
+	p.tracker.Observe(lagcalcPoll(snap, p.records))
 
 	var dateErr error
 	times := map[lagcalc.TopicPartitionOffset]time.Time{}
+	var unresolved []lagcalc.TopicPartitionOffset
 	if !p.cfg.SkipRecordDating {
-		unresolved := p.tracker.UnresolvedOffsets()
-		wanted := make([]kafka.TopicPartitionOffset, len(unresolved))
-		for i, o := range unresolved {
-			wanted[i] = kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition(o.TopicPartition), Offset: o.Offset}
-		}
-		dateErr = p.readRecords(ctx, leaders, wanted, used)
+		unresolved = p.tracker.UnresolvedOffsets()
+		dateErr = p.readRecords(ctx, leaders, toKafkaOffsets(unresolved))
 		for _, o := range unresolved {
-			key := kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition(o.TopicPartition), Offset: o.Offset}
-			if r, ok := used[key]; ok && !r.Timestamp.IsZero() {
+			if r, ok := p.records[toKafkaOffset(o)]; ok && final(r) {
 				times[o] = r.Timestamp
 			}
 		}
 	}
-	// Only the offsets asked for this poll stay cached: once every group
-	// has moved past an offset, its records are never asked for again.
-	p.records = used
+	p.records.keepOnly(snap, unresolved)
 	applyResult(snap, p.tracker.Evaluate(snap.PolledAt, times))
 	return errors.Join(verifyErr, dateErr)
 }
 
-// readRecords fills used with the reads of wanted, from the cache where it
-// has them and from Kafka otherwise.
-func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartition]int32, wanted []kafka.TopicPartitionOffset, used recordCache) error {
+// readRecords reads the records at the wanted offsets that the cache does
+// not hold for good, and caches the answers.
+func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartition]int32, wanted []kafka.TopicPartitionOffset) error {
 	var missing []kafka.TopicPartitionOffset
 	for _, o := range wanted {
-		if r, ok := p.records[o]; ok {
-			used[o] = r
-		} else if _, ok := used[o]; !ok {
+		if r, ok := p.records[o]; !ok || !final(r) {
 			missing = append(missing, o)
 		}
 	}
@@ -69,64 +66,45 @@ func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartiti
 	}
 	read, err := p.kafka.ReadRecords(ctx, leaders, missing)
 	for o, r := range read {
-		used[o] = r
+		p.records[o] = r
 	}
 	return err
 }
 
-// restingBelowStable lists the committed offsets worth reading to tell
-// real lag from transaction markers and aborted records: those of
-// consumers at rest (the same committed offset as in the last snapshot)
-// below the last stable offset of a partition that did not move either.
-// A busy partition's lag is real whatever a marker adds to it; an idle
-// one's lag of a marker or two would otherwise read as a stuck consumer
-// forever. Each offset is read once and cached while a group sits there.
-func restingBelowStable(snap *Snapshot, last *lastKnown) []kafka.TopicPartitionOffset {
-	if last.prev == nil {
-		return nil
+// keepOnly forgets the reads of offsets no group sits at any more and that
+// lagcalc did not ask to date this poll.
+func (c recordCache) keepOnly(snap *Snapshot, unresolved []lagcalc.TopicPartitionOffset) {
+	if len(c) == 0 {
+		return
 	}
-	stable := map[kafka.TopicPartition]int64{}
-	for ti := range snap.Topics {
-		t := &snap.Topics[ti]
-		for pi := range t.Partitions {
-			part := &t.Partitions[pi]
-			tp := kafka.TopicPartition{Topic: t.Name, Partition: part.ID}
-			if prev, ok := last.offsets(lagcalc.TopicPartition(tp)); ok && part.HasOffsets && prev.LastStable == part.LastStable {
-				stable[tp] = part.LastStable
-			}
-		}
-	}
-	seen := map[kafka.TopicPartitionOffset]bool{}
-	var out []kafka.TopicPartitionOffset
+	used := make(map[kafka.TopicPartitionOffset]bool, len(c))
 	for gi := range snap.Groups {
 		g := &snap.Groups[gi]
-		prev := last.group(g.Name)
-		if prev == nil {
-			continue
-		}
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			tp := kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}
-			lso, idle := stable[tp]
-			o := kafka.TopicPartitionOffset{TopicPartition: tp, Offset: gp.Committed}
-			if !idle || !gp.HasCommit() || gp.Committed >= lso || seen[o] || committedBefore(prev, gp) != gp.Committed {
-				continue
-			}
-			seen[o] = true
-			out = append(out, o)
+			used[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}] = true
 		}
 	}
-	return out
+	for _, o := range unresolved {
+		used[toKafkaOffset(o)] = true
+	}
+	for o := range c {
+		if !used[o] {
+			delete(c, o)
+		}
+	}
 }
 
-// committedBefore is the group's committed offset on gp's partition in an
-// earlier snapshot, -1 when it had none. A group's partitions are sorted.
-func committedBefore(prev *Group, gp *GroupPartition) int64 {
-	i, ok := slices.BinarySearchFunc(prev.Partitions, *gp, compareGroupPartitions)
-	if !ok {
-		return -1
+func toKafkaOffset(o lagcalc.TopicPartitionOffset) kafka.TopicPartitionOffset {
+	return kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition(o.TopicPartition), Offset: o.Offset}
+}
+
+func toKafkaOffsets(offsets []lagcalc.TopicPartitionOffset) []kafka.TopicPartitionOffset {
+	out := make([]kafka.TopicPartitionOffset, len(offsets))
+	for i, o := range offsets {
+		out[i] = toKafkaOffset(o)
 	}
-	return prev.Partitions[i].Committed
+	return out
 }
 
 func leadersOf(topics []Topic) map[kafka.TopicPartition]int32 {

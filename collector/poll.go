@@ -63,7 +63,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 
 	p.fillTopics(snap, a.offsets, last)
 	fillGroups(snap, a, last)
-	errs.set(StageRecordReads, p.evaluate(ctx, snap, last))
+	errs.set(StageRecordReads, p.evaluate(ctx, snap))
 	return snap, errs.m
 }
 

@@ -24,7 +24,7 @@ var datasourceRef = map[string]any{"type": "prometheus", "uid": "${DS_PROMETHEUS
 // alerts/*.rules.yml, and `up`: a misspelt name draws an empty panel.
 var lagwatchMetrics = []string{
 	"kafka_brokers", "kafka_broker_info", "kafka_topic_partitions",
-	"kafka_topic_partition_current_offset", "kafka_topic_partition_oldest_offset",
+	"kafka_topic_partition_current_offset", "kafka_topic_partition_oldest_offset", "kafka_topic_partition_last_stable_offset",
 	"kafka_topic_partition_leader", "kafka_topic_partition_replicas", "kafka_topic_partition_in_sync_replica",
 	"kafka_topic_partition_leader_is_preferred", "kafka_topic_partition_under_replicated_partition",
 	"kafka_topic_partition_under_min_isr", "kafka_topic_partition_offline", "kafka_topic_partition_produce_rate",

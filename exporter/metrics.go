@@ -38,6 +38,8 @@ var Table = []*Family{
 		func(_ *collector.Topic, p *collector.Partition) value { return quantity(float64(p.LogEnd), p.HasOffsets) }),
 	partitionFamily("kafka_topic_partition_oldest_offset", "Log-start offset of the partition: the oldest offset retention has not deleted.", true,
 		func(_ *collector.Topic, p *collector.Partition) value { return quantity(float64(p.LogStart), p.HasOffsets) }),
+	partitionFamily("kafka_topic_partition_last_stable_offset", "Last stable offset of the partition: the first offset of the oldest open transaction, or the log-end offset when none is open. read_committed consumers read no further; a gap to the log end that lasts means a hung transaction.", false,
+		func(_ *collector.Topic, p *collector.Partition) value { return quantity(float64(p.LastStable), p.HasOffsets) }),
 	partitionFamily("kafka_topic_partition_leader", "Broker id of the partition's leader; -1 when it has none.", true,
 		func(_ *collector.Topic, p *collector.Partition) value { return always(float64(p.Leader)) }),
 	partitionFamily("kafka_topic_partition_replicas", "Number of replicas of the partition.", true,
