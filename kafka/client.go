@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	// CountRequest, when set, is called once per request sent, with the
 	// API's name ("Metadata", "OffsetFetch", ...).
 	CountRequest func(api string)
+	// RequestTimeout bounds each request, connecting included, from the
+	// moment it may be sent; 0 leaves only the caller's context and
+	// sarama's Net.ReadTimeout.
+	RequestTimeout time.Duration
 }
 
 // Client owns the connections to the brokers and is the one place every
@@ -41,6 +46,8 @@ type Client struct {
 	conf     *sarama.Config
 	count    func(api string)
 	inFlight chan struct{}
+	// requestTimeout bounds each request (Config.RequestTimeout).
+	requestTimeout time.Duration
 
 	mu      sync.Mutex
 	brokers map[int32]*sarama.Broker
@@ -63,6 +70,7 @@ func New(cfg Config) *Client {
 	if cfg.CountRequest == nil {
 		cfg.CountRequest = func(string) {}
 	}
+	cfg.Sarama = trackConnections(cfg.Sarama)
 	c := &Client{
 		conf:       cfg.Sarama,
 		count:      cfg.CountRequest,
@@ -73,25 +81,39 @@ func New(cfg Config) *Client {
 	for _, addr := range cfg.Bootstrap {
 		c.seeds = append(c.seeds, sarama.NewBroker(addr))
 	}
+	c.requestTimeout = cfg.RequestTimeout
 	return c
 }
 
 // Version is the highest protocol version the client speaks.
 func (c *Client) Version() sarama.KafkaVersion { return c.conf.Version }
 
-// do runs one Kafka request under the in-flight bound and counts it.
+// do runs one Kafka request under the in-flight bound and counts it. The
+// request, connecting included, ends when ctx does or after the request
+// timeout, whichever is first: its connection is cut (see deadline.go). A
+// broker that timed out earlier in the same poll is not asked again.
 func (c *Client) do(ctx context.Context, api string, b *sarama.Broker, send func(*sarama.Broker) error) error {
+	if scopeOf(ctx).hasTimedOut(b.Addr()) {
+		return fmt.Errorf("%s to %s: %w", api, b.Addr(), ErrBrokerTimedOut)
+	}
 	select {
 	case c.inFlight <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-c.inFlight }()
-	if err := c.connect(b); err != nil {
-		return err
+	if c.requestTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.requestTimeout)
+		defer cancel()
 	}
-	c.count(api)
-	return send(b)
+	return c.deadlined(ctx, api, b.Addr(), func() error {
+		if err := c.connect(b); err != nil {
+			return err
+		}
+		c.count(api)
+		return send(b)
+	})
 }
 
 // connectLock is the lock that serialises (re)connects to one address.
@@ -163,6 +185,11 @@ func (c *Client) closedAtConnectHint(err error) string {
 func (c *Client) metadataResponse(ctx context.Context) (*sarama.MetadataResponse, error) {
 	req := sarama.NewMetadataRequest(c.conf.Version, nil)
 	req.AllowAutoTopicCreation = false
+	// What the principal may do on each topic (KIP-430, Metadata v8+):
+	// which topics may be read and have their configs described, asked
+	// without a denied request and so without a line in the broker's
+	// authorizer log.
+	req.IncludeTopicAuthorizedOperations = true
 
 	var errs []error
 	for _, b := range c.metadataCandidates() {

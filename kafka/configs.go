@@ -65,7 +65,7 @@ func (c *Client) describeConfigsBatch(ctx context.Context, topics []string) (map
 	var errs []error
 	for _, r := range resp.Resources {
 		if r.ErrorCode != 0 {
-			errs = append(errs, fmt.Errorf("describe configs of topic %q: %w", r.Name, sarama.KError(r.ErrorCode)))
+			errs = append(errs, &ResourceError{Type: ResourceTopic, Name: r.Name, Operation: OpDescribeConfigs, Err: fmt.Errorf("describe configs: %w", sarama.KError(r.ErrorCode))})
 			continue
 		}
 		out[r.Name] = topicConfig(r.Configs)

@@ -189,7 +189,7 @@ func (c *Client) describeClassicGroups(ctx context.Context, coordinator int32, n
 	var errs []error
 	for _, g := range resp.Groups {
 		if g.Err != sarama.ErrNoError {
-			errs = append(errs, fmt.Errorf("describe group %q on broker %d: %w", g.GroupId, coordinator, g.Err))
+			errs = append(errs, &ResourceError{Type: ResourceGroup, Name: g.GroupId, Operation: OpDescribe, Err: fmt.Errorf("describe on broker %d: %w", coordinator, g.Err)})
 			continue
 		}
 		d := GroupDescription{State: g.State, Subscribed: map[string]bool{}}
@@ -235,7 +235,14 @@ func (c *Client) describeConsumerProtocolGroups(ctx context.Context, coordinator
 	var errs []error
 	for _, g := range resp.Groups {
 		if g.ErrorCode != sarama.ErrNoError {
-			errs = append(errs, fmt.Errorf("describe consumer group %q on broker %d: %w", g.GroupID, coordinator, g.ErrorCode))
+			// A group of the consumer protocol subscribed to a topic the
+			// principal may not Describe fails as a whole with
+			// TOPIC_AUTHORIZATION_FAILED; the message may name the topic.
+			err := fmt.Errorf("describe consumer-protocol group on broker %d: %w", coordinator, g.ErrorCode)
+			if g.ErrorMessage != nil && *g.ErrorMessage != "" {
+				err = fmt.Errorf("%w (%s)", err, *g.ErrorMessage)
+			}
+			errs = append(errs, &ResourceError{Type: ResourceGroup, Name: g.GroupID, Operation: OpDescribe, Err: err})
 			continue
 		}
 		d := GroupDescription{State: consumerProtocolState(g.GroupState), Subscribed: map[string]bool{}}
@@ -369,7 +376,7 @@ func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []
 		// kfake answers GROUP_ID_NOT_FOUND for a group that has nothing
 		// committed, where Apache Kafka answers no offsets: both mean none.
 		if groupErr != sarama.ErrNoError && groupErr != sarama.ErrGroupIDNotFound {
-			errs = append(errs, fmt.Errorf("fetch committed offsets of group %q on broker %d: %w", group, coordinator, groupErr))
+			errs = append(errs, &ResourceError{Type: ResourceGroup, Name: group, Operation: OpDescribe, Err: fmt.Errorf("fetch committed offsets on broker %d: %w", coordinator, groupErr)})
 			return
 		}
 		offsets := map[TopicPartition]int64{}

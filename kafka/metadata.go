@@ -17,6 +17,9 @@ type Broker struct {
 type TopicMetadata struct {
 	Name       string
 	Partitions []PartitionMetadata
+	// AuthorizedOps is what the principal may do on the topic (KIP-430),
+	// unknown where the broker does not say.
+	AuthorizedOps AuthorizedOps
 }
 
 // PartitionMetadata is one partition's leader and replicas.
@@ -31,6 +34,10 @@ type PartitionMetadata struct {
 type Metadata struct {
 	Brokers []Broker
 	Topics  []TopicMetadata
+	// Visible counts the topics the metadata listed before keepTopic:
+	// Kafka silently leaves out those the principal may not Describe, so
+	// 0 means lagwatch sees no topic at all.
+	Visible int
 }
 
 // Metadata reads the brokers and topics of the cluster, keeping the topics
@@ -41,7 +48,7 @@ func (c *Client) Metadata(ctx context.Context, keepTopic func(string) bool) (*Me
 	if err != nil {
 		return nil, err
 	}
-	return &Metadata{Brokers: brokersOf(resp), Topics: topicsOf(resp, keepTopic)}, nil
+	return &Metadata{Brokers: brokersOf(resp), Topics: topicsOf(resp, keepTopic), Visible: len(resp.Topics)}, nil
 }
 
 func topicsOf(resp *sarama.MetadataResponse, keepTopic func(string) bool) []TopicMetadata {
@@ -55,7 +62,10 @@ func topicsOf(resp *sarama.MetadataResponse, keepTopic func(string) bool) []Topi
 		if keepTopic != nil && !keepTopic(tm.Name) {
 			continue
 		}
-		t := TopicMetadata{Name: tm.Name, Partitions: make([]PartitionMetadata, 0, len(tm.Partitions))}
+		t := TopicMetadata{Name: tm.Name, Partitions: make([]PartitionMetadata, 0, len(tm.Partitions)), AuthorizedOps: opsUnknown}
+		if resp.Version >= 8 {
+			t.AuthorizedOps = AuthorizedOps(tm.TopicAuthorizedOperations)
+		}
 		for _, pm := range tm.Partitions {
 			t.Partitions = append(t.Partitions, PartitionMetadata{ID: pm.ID, Leader: pm.Leader, Replicas: pm.Replicas, ISR: pm.Isr})
 		}

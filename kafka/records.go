@@ -126,8 +126,14 @@ func (c *Client) fetchRecords(ctx context.Context, b *sarama.Broker, wanted []To
 	if err != nil {
 		return nil, err
 	}
+	var denied []error
+	deniedTopic := map[string]bool{}
 	for _, w := range wanted {
 		block := resp.GetBlock(w.Topic, w.Partition)
+		if block != nil && block.Err == sarama.ErrTopicAuthorizationFailed && !deniedTopic[w.Topic] {
+			deniedTopic[w.Topic] = true
+			denied = append(denied, &ResourceError{Type: ResourceTopic, Name: w.Topic, Operation: OpRead, Err: block.Err})
+		}
 		if block == nil || block.Err != sarama.ErrNoError {
 			continue
 		}
@@ -137,7 +143,7 @@ func (c *Client) fetchRecords(ctx context.Context, b *sarama.Broker, wanted []To
 			cut = append(cut, w)
 		}
 	}
-	return cut, nil
+	return cut, errors.Join(denied...)
 }
 
 // cutShort reports whether the block holds a batch the response cut off.
