@@ -30,9 +30,12 @@ func final(r kafka.RecordRead) bool { return !r.Timestamp.IsZero() }
 // than the history was written.
 func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
 	leaders := leadersOf(snap.Topics)
-	// lagcalc lists the offsets to verify from the previous poll's state;
-	// the answers count from this poll on.
-	verifyErr := p.readRecords(ctx, leaders, toKafkaOffsets(p.tracker.VerifyCandidates()))
+	// lagcalc lists the offsets of consumers at rest to verify, from the
+	// previous poll's state; the collector adds those just behind the end
+	// that the history cannot know about yet. The answers count from this
+	// poll on.
+	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap)...)
+	verifyErr := p.readRecords(ctx, leaders, toVerify)
 	p.tracker.Observe(lagcalcPoll(snap, p.records))
 
 	var dateErr error
@@ -48,8 +51,57 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
 		}
 	}
 	p.records.keepOnly(snap, unresolved)
+	p.forgetGonePartitions(snap)
 	applyResult(snap, p.tracker.Evaluate(snap.PolledAt, times))
 	return errors.Join(verifyErr, dateErr)
+}
+
+// nearTheEnd is how far behind the last stable offset a committed offset
+// may be for the collector to read what lies between, beyond the offsets
+// lagcalc asks for: a consumer that commits "last record + 1" after each
+// transaction stands one marker behind, or a few after small transactions.
+const nearTheEnd = 16
+
+// nearTheEnd lists committed offsets a few offsets behind the last stable
+// offset that lagcalc's candidates (consumers at rest on idle partitions)
+// miss: those of partitions that carry transactions, where every commit
+// of a caught-up consumer stands before a marker, and those lagwatch has
+// not seen before, whose first poll would otherwise show a marker as lag.
+// Offsets of other partitions are left alone: without transactions the
+// records there are data, and reading them every poll would cost a Fetch
+// per group-partition.
+func (p *Poller) nearTheEnd(snap *Snapshot) []kafka.TopicPartitionOffset {
+	stable := make(map[kafka.TopicPartition]int64, len(p.transactional))
+	for ti := range snap.Topics {
+		t := &snap.Topics[ti]
+		for pi := range t.Partitions {
+			part := &t.Partitions[pi]
+			tp := kafka.TopicPartition{Topic: t.Name, Partition: part.ID}
+			if part.HasOffsets && part.LastStable < part.LogEnd {
+				p.transactional[tp] = true // an open transaction at this poll
+			}
+			if part.HasOffsets {
+				stable[tp] = part.LastStable
+			}
+		}
+	}
+	prev := newLastKnown(p.snapshot.Load(), snap.PolledAt, p.cfg.StaleAfter)
+	var out []kafka.TopicPartitionOffset
+	for gi := range snap.Groups {
+		g := &snap.Groups[gi]
+		for i := range g.Partitions {
+			gp := &g.Partitions[i]
+			tp := kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}
+			lso, ok := stable[tp]
+			if !ok || !gp.HasCommit() || gp.Committed >= lso || lso-gp.Committed > nearTheEnd {
+				continue
+			}
+			if p.transactional[tp] || !prev.hadGroupPartition(g.Name, gp) {
+				out = append(out, kafka.TopicPartitionOffset{TopicPartition: tp, Offset: gp.Committed})
+			}
+		}
+	}
+	return out
 }
 
 // readRecords reads the records at the wanted offsets that the cache does
@@ -67,6 +119,9 @@ func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartiti
 	read, err := p.kafka.ReadRecords(ctx, leaders, missing)
 	for o, r := range read {
 		p.records[o] = r
+		if r.Transactional {
+			p.transactional[o.TopicPartition] = true
+		}
 	}
 	return err
 }
@@ -91,6 +146,27 @@ func (c recordCache) keepOnly(snap *Snapshot, unresolved []lagcalc.TopicPartitio
 	for o := range c {
 		if !used[o] {
 			delete(c, o)
+		}
+	}
+}
+
+// forgetGonePartitions drops what the poller learned about partitions
+// that are no longer in the snapshot.
+func (p *Poller) forgetGonePartitions(snap *Snapshot) {
+	if len(p.transactional) == 0 {
+		return
+	}
+	present := make(map[kafka.TopicPartition]bool, len(p.transactional))
+	for _, t := range snap.Topics {
+		for _, part := range t.Partitions {
+			if tp := (kafka.TopicPartition{Topic: t.Name, Partition: part.ID}); p.transactional[tp] {
+				present[tp] = true
+			}
+		}
+	}
+	for tp := range p.transactional {
+		if !present[tp] {
+			delete(p.transactional, tp)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/lagwatch/lagwatch/kafka"
@@ -111,4 +112,15 @@ func (l *lastKnown) listedOn(failed map[int32]bool, listed []kafka.ListedGroup) 
 		})
 	}
 	return out
+}
+
+// hadGroupPartition reports whether the previous snapshot had the group's
+// committed offset on gp's partition. A group's partitions are sorted.
+func (l *lastKnown) hadGroupPartition(group string, gp *GroupPartition) bool {
+	g := l.group(group)
+	if g == nil {
+		return false
+	}
+	_, ok := slices.BinarySearchFunc(g.Partitions, *gp, compareGroupPartitions)
+	return ok
 }

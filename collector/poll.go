@@ -52,8 +52,18 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 		a  answers
 		wg sync.WaitGroup
 	)
-	wg.Go(func() { p.readGroups(ctx, snap.Brokers, last, &a, errs) })
+	committedRead := make(chan struct{})
 	wg.Go(func() {
+		defer close(committedRead)
+		p.readGroups(ctx, snap.Brokers, last, &a, errs)
+	})
+	wg.Go(func() {
+		// Log offsets are read once the committed offsets are in: a
+		// consumer commits only offsets it has read, so a log end read
+		// after the commit is never below it, and a committed offset past
+		// the log end then means the log really is shorter (the topic was
+		// re-created or truncated), not that the two reads crossed.
+		<-committedRead
 		offsets, err := p.kafka.LogOffsets(ctx, partitionsByLeader(snap.Topics))
 		a.offsets = offsets
 		errs.set(StageLogOffsets, err)

@@ -25,6 +25,8 @@ type Poller struct {
 	configs       map[string]TopicConfig
 	configsReadAt time.Time
 	records       recordCache
+	// transactional holds the partitions seen to carry transactions.
+	transactional map[kafka.TopicPartition]bool
 }
 
 // NewPoller prepares a poller. It does not talk to Kafka until Run or
@@ -45,6 +47,8 @@ func NewPoller(cfg Config) (*Poller, error) {
 		tracker: lagcalc.NewTracker(cfg.Lag),
 		configs: map[string]TopicConfig{},
 		records: recordCache{},
+
+		transactional: map[kafka.TopicPartition]bool{},
 	}, nil
 }
 

@@ -25,15 +25,18 @@ const maxReadsAlonePerLeader = 64
 // RecordRead is what reading a partition from an offset found, as a
 // read_committed consumer would see it.
 type RecordRead struct {
-	// DataAt is the offset of the first record at or after the offset that
-	// a consumer receives: transaction markers (control records) and the
-	// records of aborted transactions are skipped. When the read found no
-	// such record, DataAt is the offset just past the last batch read: every
-	// offset before it holds nothing a consumer receives.
+	// DataAt is where the consumer's lag starts: the offset, moved past the
+	// transaction markers (control records) and records of aborted
+	// transactions that follow it, which no consumer ever receives. Gaps a
+	// compacted log leaves are offsets like any other, as kafka_exporter
+	// counts them. When the read found no data record, DataAt is the offset
+	// just past the last batch read.
 	DataAt int64
-	// Timestamp is when the record at DataAt was written; zero when the
-	// read found no data record.
+	// Timestamp is when the first data record at or after the offset was
+	// written; zero when the read found none.
 	Timestamp time.Time
+	// Transactional is true when the read met a transaction marker.
+	Transactional bool
 }
 
 // ReadRecords reads, for each given offset, the batches from that offset
@@ -139,7 +142,9 @@ func (c *Client) fetchRecords(ctx context.Context, b *sarama.Broker, wanted []To
 		}
 		if read, ok := firstData(block, w.Offset); ok {
 			out[w] = read
-		} else if len(wanted) > 1 && cutShort(block) {
+		} else if len(wanted) > 1 && (cutShort(block) || (len(block.RecordsSet) == 0 && w.Offset < block.LastStableOffset)) {
+			// Cut short, or left empty because an earlier partition's
+			// whole batch (KIP-74) filled the response.
 			cut = append(cut, w)
 		}
 	}
@@ -168,7 +173,8 @@ func firstData(block *sarama.FetchResponseBlock, offset int64) (RecordRead, bool
 			abortedFrom[at.ProducerID] = at.FirstOffset
 		}
 	}
-	readTo, any := offset, false
+	read := RecordRead{DataAt: offset}
+	any := false
 	for _, rs := range block.RecordsSet {
 		if rs == nil || rs.RecordBatch == nil || rs.RecordBatch.PartialTrailingRecord {
 			continue
@@ -179,28 +185,29 @@ func firstData(block *sarama.FetchResponseBlock, offset int64) (RecordRead, bool
 			continue
 		}
 		any = true
-		readTo = max(readTo, last+1)
 		first, aborted := abortedFrom[batch.ProducerID]
 		switch {
 		case batch.Control:
+			read.Transactional = true
 			// The abort marker ends the aborted transaction: the
 			// producer's later batches belong to a new one.
 			if aborted && first <= batch.FirstOffset {
 				delete(abortedFrom, batch.ProducerID)
 			}
+			read.DataAt = last + 1
 			continue
 		case batch.IsTransactional && aborted && first <= batch.FirstOffset:
+			read.DataAt = last + 1
 			continue
 		}
 		for _, r := range batch.Records {
-			at := batch.FirstOffset + r.OffsetDelta
-			if at < offset {
-				continue
+			if batch.FirstOffset+r.OffsetDelta >= offset {
+				read.Timestamp = recordTime(batch, r)
+				return read, true
 			}
-			return RecordRead{DataAt: at, Timestamp: recordTime(batch, r)}, true
 		}
 	}
-	return RecordRead{DataAt: readTo}, any
+	return read, any
 }
 
 // recordTime is when a record was written. With LogAppendTime the broker
