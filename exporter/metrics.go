@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"slices"
+	"time"
 
 	"github.com/lagwatch/lagwatch/collector"
 )
@@ -35,11 +36,17 @@ var Table = []*Family{
 		func(t *collector.Topic) value { return value{1, t.DeadLetter} }),
 
 	partitionFamily("kafka_topic_partition_current_offset", "Log-end offset (high watermark) of the partition: the offset the next message will get.", true,
-		func(_ *collector.Topic, p *collector.Partition) value { return quantity(float64(p.LogEnd), p.HasOffsets) }),
+		func(_ *collector.Topic, p *collector.Partition) value {
+			return quantity(float64(p.LogEnd), p.HasOffsets)
+		}),
 	partitionFamily("kafka_topic_partition_oldest_offset", "Log-start offset of the partition: the oldest offset retention has not deleted.", true,
-		func(_ *collector.Topic, p *collector.Partition) value { return quantity(float64(p.LogStart), p.HasOffsets) }),
+		func(_ *collector.Topic, p *collector.Partition) value {
+			return quantity(float64(p.LogStart), p.HasOffsets)
+		}),
 	partitionFamily("kafka_topic_partition_last_stable_offset", "Last stable offset of the partition: the first offset of the oldest open transaction, or the log-end offset when none is open. read_committed consumers read no further; a gap to the log end that lasts means a hung transaction.", false,
-		func(_ *collector.Topic, p *collector.Partition) value { return quantity(float64(p.LastStable), p.HasOffsets) }),
+		func(_ *collector.Topic, p *collector.Partition) value {
+			return quantity(float64(p.LastStable), p.HasOffsets)
+		}),
 	partitionFamily("kafka_topic_partition_leader", "Broker id of the partition's leader; -1 when it has none.", true,
 		func(_ *collector.Topic, p *collector.Partition) value { return always(float64(p.Leader)) }),
 	partitionFamily("kafka_topic_partition_replicas", "Number of replicas of the partition.", true,
@@ -51,18 +58,24 @@ var Table = []*Family{
 	partitionFamily("kafka_topic_partition_under_replicated_partition", "1 when some replica of the partition is out of the in-sync set.", true,
 		func(_ *collector.Topic, p *collector.Partition) value { return always(oneIf(p.UnderReplicated())) }),
 	partitionFamily("kafka_topic_partition_under_min_isr", "1 when the partition has fewer in-sync replicas than the topic's min.insync.replicas: producers with acks=all fail.", false,
-		func(t *collector.Topic, p *collector.Partition) value { return value{oneIf(p.UnderMinISR(t.Config)), t.Config.Known} }),
+		func(t *collector.Topic, p *collector.Partition) value {
+			return value{oneIf(p.UnderMinISR(t.Config)), t.Config.Known}
+		}),
 	partitionFamily("kafka_topic_partition_offline", "1 when the partition has no leader and can be neither written nor read.", false,
 		func(_ *collector.Topic, p *collector.Partition) value { return always(oneIf(p.Offline())) }),
 	partitionFamily("kafka_topic_partition_produce_rate", "Messages per second appended to the partition, measured over --lag.window.", false,
-		func(_ *collector.Topic, p *collector.Partition) value { return quantity(p.ProduceRate, p.HasProduceRate) }),
+		func(_ *collector.Topic, p *collector.Partition) value {
+			return quantity(p.ProduceRate, p.HasProduceRate)
+		}),
 
 	groupFamily("kafka_consumergroup_members", "Number of members of the group.", true,
 		func(g *collector.Group) value { return value{float64(len(g.Members)), g.Described} }),
 	groupFamily("kafka_consumergroup_max_lag_seconds", "Largest lag in seconds over the group's partitions; absent when none has a number.", false,
 		func(g *collector.Group) value { return quantity(g.MaxLagSeconds, g.HasMaxLagSeconds) }),
 	groupFamily("kafka_consumergroup_idle_members", "Members of the group assigned no partition (more consumers than partitions).", false,
-		func(g *collector.Group) value { return value{float64(g.IdleMembers), g.Described && g.TracksAssignment()} }),
+		func(g *collector.Group) value {
+			return value{float64(g.IdleMembers), g.Described && g.TracksAssignment()}
+		}),
 	groupStateFamily("kafka_consumergroup_state", "State of the group as its coordinator reports it: one series, value 1, whose state label is the current state.", "state",
 		func(g *collector.Group) (string, bool) {
 			if !slices.Contains(groupStates, g.State) {
@@ -91,25 +104,30 @@ var Table = []*Family{
 	groupPartitionFamily("kafka_consumergroup_lag_seconds", gauge, "Age of the oldest message the group has not consumed on the partition; 0 when the lag is 0. Where the age is only a lower bound, kafka_consumergroup_lag_seconds_lower_bound says so.", false,
 		func(gp *collector.GroupPartition) value { return quantity(gp.Eval.LagSeconds, gp.HasLag()) }),
 	groupPartitionFamily("kafka_consumergroup_lag_seconds_lower_bound", gauge, "1 where kafka_consumergroup_lag_seconds is only a lower bound: the oldest unconsumed record is older than the history and its timestamp could not be read. Written only there.", false,
-		func(gp *collector.GroupPartition) value { return value{1, gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.LagSecondsLowerBound} }),
+		func(gp *collector.GroupPartition) value {
+			return value{1, gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.LagSecondsLowerBound}
+		}),
 	groupPartitionFamily("kafka_consumergroup_consume_rate", gauge, "Messages per second by which the group's committed offset advanced over --lag.window.", false,
 		func(gp *collector.GroupPartition) value {
 			return quantity(gp.Eval.ConsumeRate, gp.HasLag() && gp.Eval.HasConsumeRate)
 		}),
-	groupPartitionFamily("kafka_consumergroup_time_to_drain_seconds", gauge, "Seconds until the lag reaches 0 at the current consume and produce rates: lag / (consume rate - produce rate). Written only while there is lag and the group gains on the log.", false,
+	groupPartitionFamily("kafka_consumergroup_time_to_drain_seconds", gauge, "Seconds until the lag reaches 0 at the current consume and produce rates: lag / (consume rate - produce rate). Written only for a backlog (lag at least 5 minutes old) while the group gains on the log.", false,
 		func(gp *collector.GroupPartition) value {
-			return quantity(gp.Eval.TimeToDrainSeconds, gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.HasTimeToDrain)
+			return quantity(gp.Eval.TimeToDrainSeconds, isBacklog(gp) && gp.Eval.HasTimeToDrain)
 		}),
-	groupPartitionFamily("kafka_consumergroup_retention_headroom_seconds", gauge, "Seconds until retention may delete the oldest message the group has not consumed: the smaller of retention.ms - lag seconds and the distance to the log-start offset over the rate it advances. Written only while there is lag, on topics whose cleanup.policy deletes.", false,
+	groupPartitionFamily("kafka_consumergroup_retention_headroom_seconds", gauge, "Seconds until retention may delete the oldest message the group has not consumed: the smaller of retention.ms - lag seconds and the distance to the log-start offset over the rate it advances. Written only on topics whose cleanup.policy deletes, for a backlog (lag at least 5 minutes old) or when retention is less than a day away.", false,
 		func(gp *collector.GroupPartition) value {
-			return quantity(gp.Eval.RetentionHeadroomSeconds, gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.HasRetentionHeadroom)
+			h := gp.Eval.RetentionHeadroomSeconds
+			return quantity(h, gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.HasRetentionHeadroom && (isBacklog(gp) || h < nearRetention.Seconds()))
 		}),
 	groupPartitionFamily("kafka_consumergroup_expired_messages", gauge, "Messages retention deleted before the group consumed them: max(log-start offset - committed offset, 0). Written only when above 0, which means data loss.", false,
 		func(gp *collector.GroupPartition) value {
 			return quantity(float64(gp.Eval.ExpiredMessages), gp.HasLag() && gp.Eval.HasExpiredMessages && gp.Eval.ExpiredMessages > 0)
 		}),
 	groupPartitionFamily("kafka_consumergroup_offset_rewinds_total", counter, "Times the group's committed offset went backwards (an offset reset or replay) while lagwatch watched. Written from the first rewind on.", false,
-		func(gp *collector.GroupPartition) value { return quantity(float64(gp.Eval.Rewinds), gp.HasLag() && gp.Eval.Rewinds > 0) }),
+		func(gp *collector.GroupPartition) value {
+			return quantity(float64(gp.Eval.Rewinds), gp.HasLag() && gp.Eval.Rewinds > 0)
+		}),
 
 	memberFamily("kafka_consumergroup_member_assigned_partitions", "Partitions assigned to one member of the group. Only with --group.member-detail: it is one series per consumer.",
 		func(m *collector.Member) float64 { return float64(len(m.Assigned)) }),
@@ -119,7 +137,9 @@ var Table = []*Family{
 	exporterFamily("lagwatch_poll_duration_seconds", histogram, "Wall time of a poll of Kafka.", nil,
 		func(w *textWriter, h *collector.HealthReport) { writeHistogram(w, &h.PollDurations) }),
 	exporterFamily("lagwatch_poll_errors_total", counter, "Polls in which a stage failed, by stage.", []string{"stage"},
-		func(w *textWriter, h *collector.HealthReport) { writeByLabel(w, "stage", collector.Stages, h.PollErrors) }),
+		func(w *textWriter, h *collector.HealthReport) {
+			writeByLabel(w, "stage", collector.Stages, h.PollErrors)
+		}),
 	exporterFamily("lagwatch_last_successful_poll_timestamp_seconds", gauge, "Unix time at which the last poll that produced a snapshot started; absent until one has. Frozen while Kafka cannot be reached.", nil,
 		func(w *textWriter, h *collector.HealthReport) {
 			if !h.LastSuccess.IsZero() {
@@ -127,10 +147,29 @@ var Table = []*Family{
 			}
 		}),
 	exporterFamily("lagwatch_kafka_requests_total", counter, "Requests sent to Kafka, by API name.", []string{"api"},
-		func(w *textWriter, h *collector.HealthReport) { writeByLabel(w, "api", sortedKeys(h.Requests), h.Requests) }),
+		func(w *textWriter, h *collector.HealthReport) {
+			writeByLabel(w, "api", sortedKeys(h.Requests), h.Requests)
+		}),
 	exporterFamily("lagwatch_polls_overrun_total", counter, "Polls that took longer than --kafka.poll-interval and so delayed the next one.", nil,
 		func(w *textWriter, h *collector.HealthReport) { w.sample(nil, float64(h.Overruns)) }),
 	buildInfoFamily(),
+}
+
+// A lag younger than backlogAge is what a consumer's commit cadence
+// leaves behind (seconds, up to a minute for a once-a-minute committer):
+// its time to drain is noise and retention is far, so neither is worth a
+// series per group-partition. The alerts on drain time and headroom look
+// at backlogs hours old; nearRetention keeps the headroom of a young lag
+// on a topic whose retention (by size, or a short retention.ms) is close.
+const (
+	backlogAge    = 5 * time.Minute
+	nearRetention = 24 * time.Hour
+)
+
+// isBacklog reports whether the group-partition has lag at least
+// backlogAge old.
+func isBacklog(gp *collector.GroupPartition) bool {
+	return gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.LagSeconds >= backlogAge.Seconds()
 }
 
 // retentionSeconds converts retention.ms to the base unit Prometheus
