@@ -36,6 +36,10 @@ type Query struct {
 	// alerts/recording.rules.yml (names with a colon): it returns nothing
 	// from a Prometheus that does not load lagwatch's rules.
 	RecordingRules bool
+	// Table is true for targets with format "table": Grafana's
+	// Prometheus data source turns their answer into one table frame per
+	// query (see the tablecheck package).
+	Table bool
 	// EmptyWhenHealthy is true for panels that show only trouble (stalled
 	// partitions, retention risk, dead letters, rewinds, time to drain):
 	// their description says "empty when healthy", and an empty answer from
@@ -86,17 +90,20 @@ type dashboard struct {
 }
 
 type panel struct {
-	Title       string   `json:"title"`
-	Description string   `json:"description"`
-	Type        string   `json:"type"`
-	Targets     []target `json:"targets"`
-	Panels      []panel  `json:"panels"` // panels of a collapsed row
+	Title           string          `json:"title"`
+	Description     string          `json:"description"`
+	Type            string          `json:"type"`
+	Targets         []target        `json:"targets"`
+	Transformations json.RawMessage `json:"transformations"`
+	FieldConfig     json.RawMessage `json:"fieldConfig"`
+	Panels          []panel         `json:"panels"` // panels of a collapsed row
 }
 
 type target struct {
 	RefID   string `json:"refId"`
 	Expr    string `json:"expr"`
 	Instant bool   `json:"instant"`
+	Format  string `json:"format"`
 }
 
 type variable struct {
@@ -147,19 +154,59 @@ func Queries() ([]Query, error) {
 	return queries, nil
 }
 
+// Table is a table panel: its queries and the transformations Grafana
+// applies to their answers before it draws the rows.
+type Table struct {
+	Dashboard string
+	Panel     string
+	Queries   []Query
+	// Transformations and FieldConfig are the panel's, as written.
+	Transformations json.RawMessage
+	FieldConfig     json.RawMessage
+}
+
+// Tables returns every table panel of every dashboard in this package,
+// ordered by dashboard file and then as they appear in it.
+func Tables() ([]Table, error) {
+	names, err := fs.Glob(files, "*.json")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var tables []Table
+	for _, name := range names {
+		data, err := files.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		var d dashboard
+		if err := json.Unmarshal(data, &d); err != nil {
+			return nil, fmt.Errorf("parse dashboard %s: %w", name, err)
+		}
+		var walk func([]panel)
+		walk = func(panels []panel) {
+			for _, p := range panels {
+				if p.Type == "table" {
+					tb := Table{Dashboard: name, Panel: p.Title, Transformations: p.Transformations, FieldConfig: p.FieldConfig}
+					for _, t := range p.Targets {
+						tb.Queries = append(tb.Queries, targetQuery(name, p, t))
+					}
+					tables = append(tables, tb)
+				}
+				walk(p.Panels)
+			}
+		}
+		walk(d.Panels)
+	}
+	return tables, nil
+}
+
 func dashboardQueries(name string, data []byte) ([]Query, error) {
 	var d dashboard
 	if err := json.Unmarshal(data, &d); err != nil {
 		return nil, fmt.Errorf("parse dashboard %s: %w", name, err)
 	}
 	var queries []Query
-	add := func(q Query) {
-		q.Dashboard = name
-		q.PromQL, q.Variables = Substitute(q.Expr)
-		q.NeedsVariable = len(q.Variables) > 0
-		q.RecordingRules = usesRecordedSeries(q.PromQL)
-		queries = append(queries, q)
-	}
 	for _, v := range d.Templating.List {
 		if v.Type != "query" {
 			continue
@@ -168,7 +215,7 @@ func dashboardQueries(name string, data []byte) ([]Query, error) {
 		if m == nil {
 			return nil, fmt.Errorf("dashboard %s: variable %s: query %q is not label_values(selector, label)", name, v.Name, v.variableQuery())
 		}
-		add(Query{Panel: "variable " + v.Name, Expr: m[1]})
+		queries = append(queries, completed(name, Query{Panel: "variable " + v.Name, Expr: m[1]}))
 	}
 	var walk func([]panel) error
 	walk = func(panels []panel) error {
@@ -177,10 +224,7 @@ func dashboardQueries(name string, data []byte) ([]Query, error) {
 				if strings.TrimSpace(t.Expr) == "" {
 					return fmt.Errorf("dashboard %s: panel %q target %s has no expr", name, p.Title, t.RefID)
 				}
-				add(Query{
-					Panel: p.Title, RefID: t.RefID, Expr: t.Expr, Instant: t.Instant,
-					EmptyWhenHealthy: strings.Contains(strings.ToLower(p.Description), "empty when healthy"),
-				})
+				queries = append(queries, targetQuery(name, p, t))
 			}
 			if err := walk(p.Panels); err != nil {
 				return err
@@ -192,6 +236,22 @@ func dashboardQueries(name string, data []byte) ([]Query, error) {
 		return nil, err
 	}
 	return queries, nil
+}
+
+func targetQuery(dashboard string, p panel, t target) Query {
+	return completed(dashboard, Query{
+		Panel: p.Title, RefID: t.RefID, Expr: t.Expr, Instant: t.Instant, Table: t.Format == "table",
+		EmptyWhenHealthy: strings.Contains(strings.ToLower(p.Description), "empty when healthy"),
+	})
+}
+
+// completed fills in what follows from a query's dashboard and Expr.
+func completed(dashboard string, q Query) Query {
+	q.Dashboard = dashboard
+	q.PromQL, q.Variables = Substitute(q.Expr)
+	q.NeedsVariable = len(q.Variables) > 0
+	q.RecordingRules = usesRecordedSeries(q.PromQL)
+	return q
 }
 
 var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)

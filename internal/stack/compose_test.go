@@ -465,7 +465,8 @@ type grafanaDashboardProviders struct {
 
 // Grafana's provisioning must give a default Prometheus data source at the
 // prometheus service (the dashboards' ${DS_PROMETHEUS} resolves to the
-// default) and load the repository's dashboards/ folder.
+// default) and load the repository's dashboards, and only them (not the
+// Node files of dashboards/tablecheck).
 func TestGrafanaProvisionsThePrometheusServiceAndTheDashboards(t *testing.T) {
 	p := project(t, false)
 	g := service(t, p, grafanaService)
@@ -491,18 +492,59 @@ func TestGrafanaProvisionsThePrometheusServiceAndTheDashboards(t *testing.T) {
 	}
 
 	files, _ = filepath.Glob(filepath.Join(provisioning, "dashboards", "*.yml"))
-	dashboards := filepath.Join(root(t), "dashboards")
-	loadsDashboards := false
+	want, _ := filepath.Glob(filepath.Join(root(t), "dashboards", "*.json"))
+	var loaded []string
 	for _, f := range files {
 		var dp grafanaDashboardProviders
 		readYAML(t, f, &dp)
 		for _, prov := range dp.Providers {
-			if prov.Type == "file" && hostFileMountedAt(t, g, prov.Options.Path) == dashboards {
-				loadsDashboards = true
+			if prov.Type == "file" {
+				loaded = append(loaded, jsonFilesGrafanaFinds(t, g, prov.Options.Path)...)
 			}
 		}
 	}
-	if !loadsDashboards {
-		t.Error("no dashboard provider loads the repository's dashboards/ folder")
+	slices.Sort(loaded)
+	if !slices.Equal(loaded, want) {
+		t.Errorf("Grafana's dashboard providers load %v, want exactly the dashboards %v", loaded, want)
 	}
+}
+
+// jsonFilesGrafanaFinds returns the host paths of the .json files Grafana's
+// file provider loads from folder in the service: it walks the folder and
+// its subfolders (all but hidden ones) and reads every .json file as a
+// dashboard, so a package.json mounted there would be loaded, and fail.
+func jsonFilesGrafanaFinds(t *testing.T, s types.ServiceConfig, folder string) []string {
+	t.Helper()
+	var found []string
+	for _, v := range s.Volumes {
+		if v.Type != types.VolumeTypeBind {
+			continue
+		}
+		if rel, err := filepath.Rel(folder, v.Target); err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		info, err := os.Stat(v.Source)
+		if err != nil {
+			continue // TestBindMountedHostPathsExistInTheRepo reports it
+		}
+		if !info.IsDir() {
+			if strings.HasSuffix(v.Target, ".json") {
+				found = append(found, v.Source)
+			}
+			continue
+		}
+		_ = filepath.WalkDir(v.Source, func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if d.IsDir() && path != v.Source && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && strings.HasSuffix(d.Name(), ".json") {
+				found = append(found, path)
+			}
+			return nil
+		})
+	}
+	return found
 }
