@@ -3,6 +3,7 @@ package exporter
 import (
 	"bufio"
 	"regexp"
+	"sync/atomic"
 	"time"
 
 	"github.com/lagwatch/lagwatch/collector"
@@ -19,6 +20,10 @@ type Options struct {
 	// Exclude drops every family whose name it matches: the table's,
 	// lagwatch's own, and the Go and process metrics of the registry.
 	Exclude *regexp.Regexp
+	// Shard is this replica's part of the work: every shard writes the
+	// consumer groups its poller keeps (collector.Filters.Shard), and only
+	// shard 0 the brokers, topics and partitions.
+	Shard collector.Shard
 }
 
 // excluded reports whether the options drop the family named name.
@@ -57,7 +62,7 @@ var datedFamilies = map[string]bool{
 	"kafka_consumergroup_retention_headroom_seconds": true,
 }
 
-// Source is what the exporter renders: the poller.
+// Source is what the exporter renders for one cluster: its poller.
 type Source interface {
 	Snapshot() *collector.Snapshot
 	Health() collector.HealthReport
@@ -65,42 +70,112 @@ type Source interface {
 	Now() time.Time
 }
 
-// Exporter renders the poller's last snapshot and health in the Prometheus
-// text format. A scrape reads one immutable snapshot and never waits on
-// Kafka.
-type Exporter struct {
-	source   Source
-	opts     Options
-	families []*Family
+// Cluster is one polled cluster: its source and the constant labels on
+// each of its series (cluster="…" from --config.file, --kafka.labels).
+type Cluster struct {
+	Source Source
+	Labels []Label
 }
 
-// New renders source's snapshots with opts.
+// Exporter renders the last snapshot and health of each cluster in the
+// Prometheus text format. A scrape reads one immutable snapshot per
+// cluster and never waits on Kafka.
+type Exporter struct {
+	opts     Options
+	families []*Family
+	// clusters are replaced whole when --config.file is reloaded; a scrape
+	// renders the set it loaded first.
+	clusters atomic.Pointer[[]cluster]
+	reload   atomic.Pointer[ConfigReload]
+}
+
+type cluster struct {
+	source      Source
+	constLabels []byte
+}
+
+// ConfigReload is the outcome of the last load of --config.file.
+type ConfigReload struct {
+	Successful bool
+	// LastSuccess is when a configuration was last loaded successfully.
+	LastSuccess time.Time
+}
+
+// New renders one source's snapshots with opts, without constant labels.
 func New(source Source, opts Options) *Exporter {
-	e := &Exporter{source: source, opts: opts}
+	return NewClusters(opts, Cluster{Source: source})
+}
+
+// NewClusters renders the snapshots of each cluster with opts.
+func NewClusters(opts Options, clusters ...Cluster) *Exporter {
+	e := &Exporter{opts: opts}
 	for _, f := range Table {
 		if opts.enabled(f) {
 			e.families = append(e.families, f)
 		}
 	}
+	e.SetClusters(clusters)
 	return e
 }
 
-// Write renders the last snapshot and lagwatch's own families into out,
-// one family after the other; the caller flushes. Before the first poll
-// only lagwatch's own families are written.
+// SetClusters replaces the clusters rendered from the next scrape on, in
+// the order given.
+func (e *Exporter) SetClusters(clusters []Cluster) {
+	cs := make([]cluster, len(clusters))
+	for i, c := range clusters {
+		cs[i] = cluster{source: c.Source, constLabels: appendConstLabels(nil, c.Labels)}
+	}
+	e.clusters.Store(&cs)
+}
+
+// SetConfigReload records the outcome of a load of --config.file; from the
+// first call on, lagwatch_config_last_reload_successful is written.
+func (e *Exporter) SetConfigReload(r ConfigReload) { e.reload.Store(&r) }
+
+// Write renders each cluster's last snapshot and lagwatch's own families
+// into out, one family after the other with the series of every cluster
+// together, as the text format wants; the caller flushes. Before a
+// cluster's first poll only its lagwatch_* series are written.
 func (e *Exporter) Write(out *bufio.Writer) {
-	r := &rendering{snap: e.source.Snapshot(), health: e.source.Health(), opts: e.opts}
-	// Once polls have failed for longer than StaleAfter, the consumer-group
-	// series are dropped rather than report frozen lag as current; the
-	// cluster's shape changes rarely and stays.
-	r.fresh = r.snap != nil && e.source.Now().Sub(r.snap.PolledAt) <= e.source.StaleAfter()
+	clusters := *e.clusters.Load()
+	renderings := make([]rendering, len(clusters))
+	for i, c := range clusters {
+		r := &renderings[i]
+		*r = rendering{snap: c.source.Snapshot(), health: c.source.Health(), opts: e.opts}
+		// Once polls have failed for longer than StaleAfter, the
+		// consumer-group series are dropped rather than report frozen lag
+		// as current; the cluster's shape changes rarely and stays.
+		r.fresh = r.snap != nil && c.source.Now().Sub(r.snap.PolledAt) <= c.source.StaleAfter()
+	}
+	process := rendering{opts: e.opts, reload: e.reload.Load()}
 	w := newTextWriter(out)
 	for _, f := range e.families {
-		if f.Level != LevelExporter && (r.snap == nil || (isGroupLevel(f.Level) && !r.fresh)) {
+		w.startFamily(f)
+		if f.Level == LevelProcess {
+			w.writeSeries(&process, nil)
 			continue
 		}
-		w.writeFamily(f, r)
+		if !e.opts.Shard.ServesCluster() && isTopologyLevel(f.Level) {
+			// Only shard 0 writes what every shard sees alike (brokers,
+			// topics, partitions), so that a sum over the shards counts it
+			// once.
+			continue
+		}
+		for i := range renderings {
+			r := &renderings[i]
+			if f.Level != LevelExporter && (r.snap == nil || (isGroupLevel(f.Level) && !r.fresh)) {
+				continue
+			}
+			w.writeSeries(r, clusters[i].constLabels)
+		}
 	}
+}
+
+// isTopologyLevel reports whether l describes the cluster's shape and
+// logs, which every shard sees alike, rather than a group, which one
+// shard owns.
+func isTopologyLevel(l Level) bool {
+	return l == LevelCluster || l == LevelBroker || l == LevelTopic || l == LevelPartition
 }
 
 func isGroupLevel(l Level) bool {

@@ -19,8 +19,13 @@ const (
 	LevelGroupTopic     Level = "group-topic"
 	LevelGroupPartition Level = "group-partition"
 	LevelMember         Level = "member"
-	// LevelExporter families describe lagwatch itself.
+	// LevelExporter families describe lagwatch's work on one cluster: its
+	// polls, their errors and requests.
 	LevelExporter Level = "exporter"
+	// LevelProcess families describe the lagwatch process, whatever the
+	// clusters: its build, its shard, its configuration file. They carry no
+	// cluster's labels.
+	LevelProcess Level = "process"
 )
 
 // The metric types of the text format.
@@ -57,6 +62,9 @@ type rendering struct {
 	// as current.
 	fresh bool
 	opts  Options
+	// reload is the last load of --config.file; nil without one. Only
+	// the process-level rendering has it.
+	reload *ConfigReload
 }
 
 // value is a sample value and whether to write it.

@@ -153,6 +153,12 @@ var Table = []*Family{
 	exporterFamily("lagwatch_polls_overrun_total", counter, "Polls that took longer than --kafka.poll-interval and so delayed the next one.", nil,
 		func(w *textWriter, h *collector.HealthReport) { w.sample(nil, float64(h.Overruns)) }),
 	buildInfoFamily(),
+	processFamily("lagwatch_shard_info", gauge, "This replica's shard and the number of shards it was told there are; always 1. Consumer groups are split over the shards, shard 0 alone writes brokers, topics and partitions. Replicas of one deployment must agree on shards.", []string{"shard", "shards"},
+		writeShardInfo),
+	processFamily("lagwatch_config_last_reload_successful", gauge, "1 when the last load of --config.file succeeded, 0 when it failed and the configuration before it is still in use. Only with --config.file.", nil,
+		writeConfigReloadSuccessful),
+	processFamily("lagwatch_config_last_reload_success_timestamp_seconds", gauge, "Unix time of the last successful load of --config.file. Only with --config.file.", nil,
+		writeConfigReloadTimestamp),
 }
 
 // A lag younger than backlogAge is what a consumer's commit cadence

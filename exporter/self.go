@@ -20,7 +20,7 @@ func exporterFamily(name, typ, help string, labels []string, write func(*textWri
 func buildInfoFamily() *Family {
 	labels := []string{"version", "revision", "branch", "goversion", "goos", "goarch", "tags"}
 	return &Family{
-		Name: "lagwatch_build_info", Type: gauge, Labels: labels, Level: LevelExporter,
+		Name: "lagwatch_build_info", Type: gauge, Labels: labels, Level: LevelProcess,
 		Help: "A metric with a constant '1' value labeled by version, revision, branch, goversion from which lagwatch was built, and the goos and goarch for the build.",
 		write: func(w *textWriter, _ *rendering) {
 			values := []string{version.Version, version.GetRevision(), version.Branch, version.GoVersion, runtime.GOOS, runtime.GOARCH, version.GetTags()}
@@ -30,6 +30,28 @@ func buildInfoFamily() *Family {
 			}
 			w.sample(l, 1)
 		},
+	}
+}
+
+// processFamily is one of lagwatch's families about the process itself.
+func processFamily(name, typ, help string, labels []string, write func(*textWriter, *rendering)) *Family {
+	return &Family{Name: name, Type: typ, Help: help, Labels: labels, Level: LevelProcess, write: write}
+}
+
+func writeShardInfo(w *textWriter, r *rendering) {
+	shard := r.opts.Shard
+	w.sample(appendLabel(appendLabel(w.labels[:0], "shard", strconv.Itoa(shard.Index)), "shards", strconv.Itoa(max(shard.Count, 1))), 1)
+}
+
+func writeConfigReloadSuccessful(w *textWriter, r *rendering) {
+	if r.reload != nil {
+		w.sample(nil, oneIf(r.reload.Successful))
+	}
+}
+
+func writeConfigReloadTimestamp(w *textWriter, r *rendering) {
+	if r.reload != nil && !r.reload.LastSuccess.IsZero() {
+		w.sample(nil, float64(r.reload.LastSuccess.UnixNano())/1e9)
 	}
 }
 

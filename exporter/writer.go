@@ -25,6 +25,9 @@ type textWriter struct {
 	// samples leaves no trace.
 	family      *Family
 	wroteHeader bool
+	// constLabels are written first on every sample: the cluster's
+	// constant labels (cluster="…" and --kafka.labels), or none.
+	constLabels []byte
 	line        []byte
 	// labels and group are scratch buffers for the families' labels.
 	labels, group []byte
@@ -34,10 +37,17 @@ func newTextWriter(out *bufio.Writer) *textWriter {
 	return &textWriter{out: out, line: make([]byte, 0, 512)}
 }
 
-// writeFamily writes every series of f.
-func (w *textWriter) writeFamily(f *Family, r *rendering) {
+// startFamily makes f the family being written; its header comes with
+// its first sample, whichever cluster that belongs to.
+func (w *textWriter) startFamily(f *Family) {
 	w.family, w.wroteHeader = f, false
-	f.write(w, r)
+}
+
+// writeSeries writes every series of the current family that r holds,
+// each carrying constLabels.
+func (w *textWriter) writeSeries(r *rendering, constLabels []byte) {
+	w.constLabels = constLabels
+	w.family.write(w, r)
 }
 
 // sample writes one sample of the current family when v is a finite number.
@@ -56,8 +66,12 @@ func (w *textWriter) sampleWithSuffix(suffix string, labels []byte, v float64) {
 	}
 	line := append(w.line[:0], w.family.Name...)
 	line = append(line, suffix...)
-	if len(labels) > 0 {
+	if len(labels) > 0 || len(w.constLabels) > 0 {
 		line = append(line, '{')
+		line = append(line, w.constLabels...)
+		if len(labels) > 0 && len(w.constLabels) > 0 {
+			line = append(line, ',')
+		}
 		line = append(line, labels...)
 		line = append(line, '}')
 	}
