@@ -125,7 +125,6 @@ func TestRenderingHealthAssignmentAndStatus(t *testing.T) {
 	}{
 		{key("kafka_topic_partition_offline", "topic", "orders", "partition", "2"), 1},
 		{key("kafka_topic_partition_under_min_isr", "topic", "orders", "partition", "1"), 1},
-		{key("kafka_topic_partition_under_min_isr", "topic", "orders", "partition", "0"), 0},
 		{key("kafka_cluster_offline_partitions"), 1},
 		{key("kafka_cluster_under_replicated_partitions"), 2},
 		{key("kafka_topic_config_retention_seconds", "topic", "orders"), 3600},
@@ -157,6 +156,15 @@ func TestRenderingHealthAssignmentAndStatus(t *testing.T) {
 	}
 	if s.Has("kafka_consumergroup_lag", "consumergroup", "billing", "topic", "orders", "partition", "1") {
 		t.Errorf("a partition never committed must have no lag series")
+	}
+	// A status or state is one series carrying the current value: no
+	// series for the values it does not have.
+	if s.Has("kafka_consumergroup_partition_status", append(gp, "status", "ok")...) || s.Has("kafka_consumergroup_state", "consumergroup", "billing", "state", "Empty") {
+		t.Errorf("a status or state that is not current has a series")
+	}
+	// Partition flags are written only where they hold.
+	if s.Has("kafka_topic_partition_under_min_isr", "topic", "orders", "partition", "0") || s.Has("kafka_topic_partition_offline", "topic", "orders", "partition", "0") {
+		t.Errorf("a healthy partition has an under-min-ISR or offline series")
 	}
 	if s.Has("kafka_consumergroup_time_to_drain_seconds", gp...) {
 		t.Errorf("time to drain must be absent while the group is not gaining")

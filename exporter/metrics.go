@@ -43,9 +43,9 @@ var Table = []*Family{
 		func(_ *collector.Topic, p *collector.Partition) value {
 			return quantity(float64(p.LogStart), p.HasOffsets)
 		}),
-	partitionFamily("kafka_topic_partition_last_stable_offset", "Last stable offset of the partition: the first offset of the oldest open transaction, or the log-end offset when none is open. read_committed consumers read no further; a gap to the log end that lasts means a hung transaction.", false,
+	partitionFamily("kafka_topic_partition_last_stable_offset", "Last stable offset of the partition: the first offset of the oldest open transaction, or the log-end offset when none is open. read_committed consumers read no further; a gap to the log end that lasts means a hung transaction. Written only while it is below the log-end offset (kafka_topic_partition_current_offset).", false,
 		func(_ *collector.Topic, p *collector.Partition) value {
-			return quantity(float64(p.LastStable), p.HasOffsets)
+			return quantity(float64(p.LastStable), p.HasOffsets && p.LastStable < p.LogEnd)
 		}),
 	partitionFamily("kafka_topic_partition_leader", "Broker id of the partition's leader; -1 when it has none.", true,
 		func(_ *collector.Topic, p *collector.Partition) value { return always(float64(p.Leader)) }),
@@ -57,12 +57,10 @@ var Table = []*Family{
 		func(_ *collector.Topic, p *collector.Partition) value { return always(oneIf(p.LeaderIsPreferred())) }),
 	partitionFamily("kafka_topic_partition_under_replicated_partition", "1 when some replica of the partition is out of the in-sync set.", true,
 		func(_ *collector.Topic, p *collector.Partition) value { return always(oneIf(p.UnderReplicated())) }),
-	partitionFamily("kafka_topic_partition_under_min_isr", "1 when the partition has fewer in-sync replicas than the topic's min.insync.replicas: producers with acks=all fail.", false,
-		func(t *collector.Topic, p *collector.Partition) value {
-			return value{oneIf(p.UnderMinISR(t.Config)), t.Config.Known}
-		}),
-	partitionFamily("kafka_topic_partition_offline", "1 when the partition has no leader and can be neither written nor read.", false,
-		func(_ *collector.Topic, p *collector.Partition) value { return always(oneIf(p.Offline())) }),
+	partitionFamily("kafka_topic_partition_under_min_isr", "1 when the partition has fewer in-sync replicas than the topic's min.insync.replicas: producers with acks=all fail. Written only for such partitions.", false,
+		func(t *collector.Topic, p *collector.Partition) value { return value{1, p.UnderMinISR(t.Config)} }),
+	partitionFamily("kafka_topic_partition_offline", "1 when the partition has no leader and can be neither written nor read. Written only for such partitions.", false,
+		func(_ *collector.Topic, p *collector.Partition) value { return value{1, p.Offline()} }),
 	partitionFamily("kafka_topic_partition_produce_rate", "Messages per second appended to the partition, measured over --lag.window.", false,
 		func(_ *collector.Topic, p *collector.Partition) value {
 			return quantity(p.ProduceRate, p.HasProduceRate)
@@ -72,9 +70,9 @@ var Table = []*Family{
 		func(g *collector.Group) value { return value{float64(len(g.Members)), g.Described} }),
 	groupFamily("kafka_consumergroup_max_lag_seconds", "Largest lag in seconds over the group's partitions; absent when none has a number.", false,
 		func(g *collector.Group) value { return quantity(g.MaxLagSeconds, g.HasMaxLagSeconds) }),
-	groupFamily("kafka_consumergroup_idle_members", "Members of the group assigned no partition (more consumers than partitions).", false,
+	groupFamily("kafka_consumergroup_idle_members", "Members of the group assigned no partition (more consumers than partitions). Written only when there are some.", false,
 		func(g *collector.Group) value {
-			return value{float64(g.IdleMembers), g.Described && g.TracksAssignment()}
+			return value{float64(g.IdleMembers), g.Described && g.TracksAssignment() && g.IdleMembers > 0}
 		}),
 	groupStateFamily("kafka_consumergroup_state", "State of the group as its coordinator reports it: one series, value 1, whose state label is the current state.", "state",
 		func(g *collector.Group) (string, bool) {
@@ -92,8 +90,8 @@ var Table = []*Family{
 		func(gp *collector.GroupPartition) float64 { return float64(gp.Eval.Lag) }),
 	groupTopicFamily("kafka_consumergroup_assigned_partitions", "Partitions of the topic some member of the group is assigned.", false,
 		func(gt *collector.GroupTopic) value { return always(float64(gt.Assigned)) }),
-	groupTopicFamily("kafka_consumergroup_unassigned_partitions", "Partitions of a topic the group consumes that no member is assigned while the group has members: lag there is worked off by nobody.", false,
-		func(gt *collector.GroupTopic) value { return always(float64(gt.Unassigned)) }),
+	groupTopicFamily("kafka_consumergroup_unassigned_partitions", "Partitions of a topic the group consumes that no member is assigned while the group has members: lag there is worked off by nobody. Written only when there are some.", false,
+		func(gt *collector.GroupTopic) value { return value{float64(gt.Unassigned), gt.Unassigned > 0} }),
 
 	groupPartitionStateFamily("kafka_consumergroup_partition_status", "Status of the group on the partition: one series, value 1, whose status label is the current status (see the notes below for each status).", "status",
 		func(gp *collector.GroupPartition) string { return gp.Eval.Status.String() }),
