@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,12 +56,21 @@ type flagValues struct {
 	memberDetail     bool
 	granularity      string
 	metricExclude    string
-	exporterOpts     exporter.Options
-	telemetryPath    string
-	enablePprof      bool
-	security         *securityFlags
-	web              *web.FlagConfig
-	log              promslog.Config
+	kafkaLabels      string
+	constLabels      []exporter.Label
+	configFile       string
+	shardCount       int
+	shardIndex       int
+	shardIndexSet    bool
+	podName          string
+	// args are the command line as given, to tell which flags were set.
+	args          []string
+	exporterOpts  exporter.Options
+	telemetryPath string
+	enablePprof   bool
+	security      *securityFlags
+	web           *web.FlagConfig
+	log           promslog.Config
 }
 
 func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
@@ -76,6 +87,7 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	addKafkaFlags(app, f)
 	addLagFlags(app, f)
 	addSelectionFlags(app, f)
+	addFleetFlags(app, f)
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("web.enable-pprof", "Serve Go's runtime profiles of lagwatch itself under /debug/pprof/, behind the same --web.config.file as the metrics.").
 		Default("false").BoolVar(&f.enablePprof)
@@ -128,6 +140,23 @@ func addSelectionFlags(app *kingpin.Application, f *flagValues) {
 		Default(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`).StringVar(&f.deadLetter)
 }
 
+// podNameEnv is where Kubernetes' downward API puts the pod's name for
+// --shard.pod-name.
+const podNameEnv = "POD_NAME"
+
+func addFleetFlags(app *kingpin.Application, f *flagValues) {
+	app.Flag("kafka.labels", "Constant labels on every series of the cluster, as kafka_exporter's flag: name=value,name2=value2 (e.g. cluster=prod-eu).").
+		Default("").StringVar(&f.kafkaLabels)
+	app.Flag("config.file", "YAML file listing the clusters to poll, each with its name, servers, TLS, SASL, filters and labels; replaces the single-cluster --kafka.*, --tls.*, --sasl.*, --group.* and --topic.* flags. Reloaded on SIGHUP and POST /-/reload.").
+		Default("").StringVar(&f.configFile)
+	app.Flag("shard.count", "Number of replicas that share the consumer groups: each group is polled and exported by one of them (FNV-1a of its name modulo this); brokers, topics and partitions by shard 0.").
+		Default("1").IntVar(&f.shardCount)
+	app.Flag("shard.index", "This replica's shard, 0-based (default: the ordinal that ends --shard.pod-name).").
+		IsSetByUser(&f.shardIndexSet).IntVar(&f.shardIndex)
+	app.Flag("shard.pod-name", "Name of this replica's pod; with --shard.count above 1 and no --shard.index, its trailing ordinal is the shard (a StatefulSet's lagwatch-2 is shard 2).").
+		Envar(podNameEnv).StringVar(&f.podName)
+}
+
 // durationValue is a duration flag whose parse error names the flag, which
 // kingpin's own duration flags do not.
 type durationValue struct {
@@ -168,6 +197,8 @@ func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector
 		func(cfg *collector.Config) error { return f.timing(cfg, demoMode) },
 		f.selection,
 		f.exporterOptions,
+		f.sharding,
+		f.fleetConfig,
 		f.webConfig,
 	} {
 		if err := step(&cfg); err != nil {
@@ -284,6 +315,69 @@ func (f *flagValues) exporterOptions(*collector.Config) error {
 		}
 		f.exporterOpts.Exclude = re
 	}
+	return nil
+}
+
+// podOrdinal is the number that ends a StatefulSet pod's name.
+var podOrdinal = regexp.MustCompile(`-([0-9]+)$`)
+
+// sharding sets which consumer groups this replica polls and whether it
+// exports the cluster's brokers, topics and partitions.
+func (f *flagValues) sharding(cfg *collector.Config) error {
+	if f.shardCount < 1 {
+		return fmt.Errorf("--shard.count must be at least 1, got %d", f.shardCount)
+	}
+	index := f.shardIndex
+	switch {
+	case f.shardIndexSet:
+		if index < 0 || index >= f.shardCount {
+			return fmt.Errorf("--shard.index %d is not between 0 and --shard.count-1 (%d)", index, f.shardCount-1)
+		}
+	case f.shardCount == 1:
+		index = 0
+	default:
+		m := podOrdinal.FindStringSubmatch(f.podName)
+		if m == nil {
+			return fmt.Errorf("--shard.count=%d needs --shard.index, or a pod name ending in its ordinal (--shard.pod-name or $%s, e.g. lagwatch-2); got %q", f.shardCount, podNameEnv, f.podName)
+		}
+		n, err := strconv.Atoi(m[1])
+		if err != nil || n >= f.shardCount {
+			return fmt.Errorf("the ordinal of pod %q (--shard.pod-name or $%s) is not below --shard.count=%d", f.podName, podNameEnv, f.shardCount)
+		}
+		index = n
+	}
+	cfg.Filters.Shard = collector.Shard{Index: index, Count: f.shardCount}
+	f.exporterOpts.Shard = cfg.Filters.Shard
+	return nil
+}
+
+// singleClusterFlags describe one cluster; --config.file describes each of
+// its clusters in their place.
+var singleClusterFlags = []string{
+	"kafka.server", "kafka.version", "kafka.labels",
+	"tls.enabled", "tls.ca-file", "tls.cert-file", "tls.key-file", "tls.server-name", "tls.insecure-skip-tls-verify",
+	"sasl.enabled", "sasl.mechanism", "sasl.username", "sasl.password", "sasl.password-file",
+	"group.filter", "group.exclude", "topic.filter", "topic.exclude",
+}
+
+// fleetConfig parses --kafka.labels and checks that --config.file is not
+// given together with a flag it replaces.
+func (f *flagValues) fleetConfig(*collector.Config) error {
+	if f.configFile != "" {
+		for _, arg := range f.args {
+			name, _, _ := strings.Cut(strings.TrimPrefix(arg, "--"), "=")
+			name = strings.TrimPrefix(name, "no-")
+			if strings.HasPrefix(arg, "--") && slices.Contains(singleClusterFlags, name) {
+				return fmt.Errorf("--%s is set together with --config.file, which gives each cluster's settings: move it into the file", name)
+			}
+		}
+		return nil
+	}
+	labels, err := exporter.ParseLabels(f.kafkaLabels)
+	if err != nil {
+		return fmt.Errorf("--kafka.labels: %v", err)
+	}
+	f.constLabels = labels
 	return nil
 }
 

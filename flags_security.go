@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -32,10 +31,27 @@ type securityFlags struct {
 	username     string
 	password     string
 	passwordFile string
+
+	// field names a setting in errors: the flag by default, a field of
+	// --config.file's cluster for the clusters there.
+	field func(flag string) string
+	// passwordSources names where a password may come from, in errors.
+	passwordSources string
+}
+
+// name is how errors call the setting of the flag named flag.
+func (s *securityFlags) name(flag string) string {
+	switch {
+	case s.field != nil:
+		return s.field(flag)
+	case flag == "sasl.password":
+		return "--sasl.password (or $" + passwordEnv + ")"
+	}
+	return "--" + flag
 }
 
 func addSecurityFlags(app *kingpin.Application) *securityFlags {
-	s := &securityFlags{}
+	s := &securityFlags{passwordSources: "--sasl.password, --sasl.password-file or $" + passwordEnv}
 	app.Flag("tls.enabled", "Connect to Kafka over TLS.").Default("false").BoolVar(&s.tlsEnabled)
 	app.Flag("tls.ca-file", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's).").StringVar(&s.caFile)
 	app.Flag("tls.cert-file", "PEM file of the client certificate, for brokers that require TLS client authentication.").StringVar(&s.certFile)
@@ -71,15 +87,15 @@ func (s *securityFlags) tlsConfig() (*tls.Config, error) {
 		// A TLS setting without --tls.enabled would silently connect in
 		// plaintext, SASL passwords included.
 		for _, f := range []struct{ name, value string }{
-			{"--tls.ca-file", s.caFile}, {"--tls.cert-file", s.certFile},
-			{"--tls.key-file", s.keyFile}, {"--tls.server-name", s.serverName},
+			{"tls.ca-file", s.caFile}, {"tls.cert-file", s.certFile},
+			{"tls.key-file", s.keyFile}, {"tls.server-name", s.serverName},
 		} {
 			if f.value != "" {
-				return nil, fmt.Errorf("%s is set but --tls.enabled is not", f.name)
+				return nil, fmt.Errorf("%s is set but %s is not", s.name(f.name), s.name("tls.enabled"))
 			}
 		}
 		if s.insecureSkipVerify {
-			return nil, errors.New("--tls.insecure-skip-tls-verify is set but --tls.enabled is not")
+			return nil, fmt.Errorf("%s is set but %s is not", s.name("tls.insecure-skip-tls-verify"), s.name("tls.enabled"))
 		}
 		return nil, nil
 	}
@@ -92,19 +108,19 @@ func (s *securityFlags) tlsConfig() (*tls.Config, error) {
 	if s.caFile != "" {
 		pemBytes, err := os.ReadFile(s.caFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls.ca-file: %v", err)
+			return nil, fmt.Errorf("%s: %v", s.name("tls.ca-file"), err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("--tls.ca-file %q holds no PEM certificate", s.caFile)
+			return nil, fmt.Errorf("%s %q holds no PEM certificate", s.name("tls.ca-file"), s.caFile)
 		}
 		tlsConf.RootCAs = pool
 	}
 	switch {
 	case s.keyFile != "" && s.certFile == "":
-		return nil, errors.New("--tls.key-file needs --tls.cert-file")
+		return nil, fmt.Errorf("%s needs %s", s.name("tls.key-file"), s.name("tls.cert-file"))
 	case s.certFile != "" && s.keyFile == "":
-		return nil, errors.New("--tls.cert-file needs --tls.key-file")
+		return nil, fmt.Errorf("%s needs %s", s.name("tls.cert-file"), s.name("tls.key-file"))
 	case s.certFile != "":
 		cert, err := s.clientCertificate()
 		if err != nil {
@@ -120,21 +136,21 @@ func (s *securityFlags) tlsConfig() (*tls.Config, error) {
 func (s *securityFlags) clientCertificate() (tls.Certificate, error) {
 	certPEM, err := os.ReadFile(s.certFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("--tls.cert-file: %v", err)
+		return tls.Certificate{}, fmt.Errorf("%s: %v", s.name("tls.cert-file"), err)
 	}
 	if !hasPEMBlock(certPEM, "CERTIFICATE") {
-		return tls.Certificate{}, fmt.Errorf("--tls.cert-file %q holds no PEM certificate", s.certFile)
+		return tls.Certificate{}, fmt.Errorf("%s %q holds no PEM certificate", s.name("tls.cert-file"), s.certFile)
 	}
 	keyPEM, err := os.ReadFile(s.keyFile)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("--tls.key-file: %v", err)
+		return tls.Certificate{}, fmt.Errorf("%s: %v", s.name("tls.key-file"), err)
 	}
 	if !hasPEMBlock(keyPEM, "PRIVATE KEY") {
-		return tls.Certificate{}, fmt.Errorf("--tls.key-file %q holds no PEM private key", s.keyFile)
+		return tls.Certificate{}, fmt.Errorf("%s %q holds no PEM private key", s.name("tls.key-file"), s.keyFile)
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("--tls.key-file %q does not fit --tls.cert-file %q: %v", s.keyFile, s.certFile, err)
+		return tls.Certificate{}, fmt.Errorf("%s %q does not fit %s %q: %v", s.name("tls.key-file"), s.keyFile, s.name("tls.cert-file"), s.certFile, err)
 	}
 	return cert, nil
 }
@@ -158,15 +174,15 @@ func hasPEMBlock(data []byte, suffix string) bool {
 func (s *securityFlags) sasl() (*kafka.SASL, error) {
 	if !s.saslEnabled {
 		if s.username != "" || s.passwordFile != "" {
-			return nil, errors.New("--sasl.username or --sasl.password-file is set but --sasl.enabled is not")
+			return nil, fmt.Errorf("%s or %s is set but %s is not", s.name("sasl.username"), s.name("sasl.password-file"), s.name("sasl.enabled"))
 		}
 		return nil, nil
 	}
 	if _, ok := kafka.SASLMechanisms[s.mechanism]; !ok {
-		return nil, fmt.Errorf("--sasl.mechanism %q is not one of plain, scram-sha256, scram-sha512", s.mechanism)
+		return nil, fmt.Errorf("%s %q is not one of plain, scram-sha256, scram-sha512", s.name("sasl.mechanism"), s.mechanism)
 	}
 	if s.username == "" {
-		return nil, errors.New("--sasl.enabled needs --sasl.username")
+		return nil, fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.name("sasl.username"))
 	}
 	password, err := s.saslPassword()
 	if err != nil {
@@ -178,23 +194,23 @@ func (s *securityFlags) sasl() (*kafka.SASL, error) {
 func (s *securityFlags) saslPassword() (string, error) {
 	if s.passwordFile == "" {
 		if s.password == "" {
-			return "", fmt.Errorf("--sasl.enabled needs --sasl.password, --sasl.password-file or $%s", passwordEnv)
+			return "", fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.passwordSources)
 		}
 		return s.password, nil
 	}
 	if s.password != "" {
-		return "", fmt.Errorf("--sasl.password-file and --sasl.password (or $%s) are both set; give one", passwordEnv)
+		return "", fmt.Errorf("%s and %s are both set; give one", s.name("sasl.password-file"), s.name("sasl.password"))
 	}
 	data, err := os.ReadFile(s.passwordFile)
 	if err != nil {
-		return "", fmt.Errorf("--sasl.password-file: %v", err)
+		return "", fmt.Errorf("%s: %v", s.name("sasl.password-file"), err)
 	}
 	password := strings.TrimRight(string(data), "\r\n")
 	if password == "" {
-		return "", fmt.Errorf("--sasl.password-file %q is empty", s.passwordFile)
+		return "", fmt.Errorf("%s %q is empty", s.name("sasl.password-file"), s.passwordFile)
 	}
 	if strings.ContainsAny(password, "\r\n") {
-		return "", fmt.Errorf("--sasl.password-file %q holds more than one line", s.passwordFile)
+		return "", fmt.Errorf("%s %q holds more than one line", s.name("sasl.password-file"), s.passwordFile)
 	}
 	return password, nil
 }

@@ -51,6 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app, flags := newApp(stdout, stderr)
 	terminated := -1
 	app.Terminate(func(code int) { terminated = code })
+	flags.args = args
 	command, err := app.Parse(args)
 	if terminated >= 0 {
 		// --help or --version printed what was asked.
@@ -63,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	logger := promslog.New(&flags.log)
 	cfg, err := flags.pollerConfig(command == "demo", logger)
+	if err == nil && command == "demo" && flags.configFile != "" {
+		err = errors.New("--config.file is not for the demo, which polls its own cluster")
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
 		return exitUsage
@@ -133,51 +137,75 @@ func printDemoBanner(w io.Writer, f *flagValues, cfg *collector.Config) {
 }
 
 // serve polls in the background and serves the metrics until ctx is done.
+// With --config.file it polls each cluster of the file and reloads it on
+// SIGHUP and POST /-/reload; otherwise the one cluster of the flags.
 func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slog.Logger) error {
-	poller, err := collector.NewPoller(cfg)
+	load := func() ([]clusterSpec, error) {
+		return []clusterSpec{{labels: f.constLabels, config: cfg}}, nil
+	}
+	if f.configFile != "" {
+		load = func() ([]clusterSpec, error) { return loadConfigFile(f.configFile, cfg) }
+	}
+	specs, err := load()
 	if err != nil {
 		return usageError{err}
 	}
-	mux, err := routes(poller, f, logger)
+	e := exporter.NewClusters(f.exporterOpts)
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	clusters := newFleet(pollCtx, e, logger)
+	defer func() {
+		stopPolling()
+		clusters.wait()
+	}()
+	if err := clusters.apply(specs); err != nil {
+		return usageError{err}
+	}
+	var reload func() error
+	hup := make(chan os.Signal, 1)
+	if f.configFile != "" {
+		e.SetConfigReload(exporter.ConfigReload{Successful: true, LastSuccess: time.Now()})
+		reload = func() error { return clusters.reload(load) }
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+	mux, err := routes(e, clusters, reload, f, logger)
 	if err != nil {
 		return err
 	}
 
-	pollCtx, stopPolling := context.WithCancel(ctx)
-	polling := make(chan struct{})
-	go func() {
-		defer close(polling)
-		poller.Run(pollCtx)
-	}()
-	defer func() {
-		stopPolling()
-		<-polling
-	}()
-
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(server, f.web, logger) }()
-	logger.Info("lagwatch started", "version", version.Info(), "kafka", strings.Join(cfg.Servers, ","), "poll_interval", cfg.PollInterval)
+	if f.configFile != "" {
+		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", strings.Join(clusters.clusterNames(), ","), "poll_interval", cfg.PollInterval)
+	} else {
+		logger.Info("lagwatch started", "version", version.Info(), "kafka", strings.Join(cfg.Servers, ","), "poll_interval", cfg.PollInterval)
+	}
 
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve HTTP: %w", err)
-	case <-ctx.Done():
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return server.Shutdown(shutdownCtx)
+	for {
+		select {
+		case err := <-served:
+			return fmt.Errorf("serve HTTP: %w", err)
+		case <-hup:
+			_ = reload() // logged; the previous clusters stay
+		case <-ctx.Done():
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return server.Shutdown(shutdownCtx)
+		}
 	}
 }
 
 // routes are lagwatch's HTTP endpoints: the metrics, health and readiness,
-// the landing page and, when asked for, pprof.
-func routes(poller *collector.Poller, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
+// the landing page, /-/reload with --config.file and, when asked for,
+// pprof.
+func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
 	// Go and process metrics; lagwatch's own come from the metric table.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, exporter.Handler(exporter.New(poller, f.exporterOpts), reg, logger))
+	mux.Handle(f.telemetryPath, exporter.Handler(e, reg, logger))
 	if f.enablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -185,13 +213,36 @@ func routes(poller *collector.Poller, f *flagValues, logger *slog.Logger) (*http
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
 	})
+	// Ready once some cluster has been polled: one unreachable cluster of
+	// several must not take the others' series out of service discovery.
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !poller.Ready() {
+		ready, waiting := clusters.ready()
+		if !ready {
 			http.Error(w, "Not ready: no poll of Kafka has succeeded yet.", http.StatusServiceUnavailable)
+			return
+		}
+		if len(waiting) > 0 && waiting[0] != "" {
+			fmt.Fprintf(w, "Ready. Not polled successfully yet: %s.\n", strings.Join(waiting, ", "))
 			return
 		}
 		fmt.Fprintln(w, "Ready.")
 	})
+	if reload != nil {
+		// Prometheus's convention: POST /-/reload, 200 once applied, 500
+		// with the reason when the new configuration is refused.
+		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost && r.Method != http.MethodPut {
+				w.Header().Set("Allow", "POST, PUT")
+				http.Error(w, "Only POST or PUT requests allowed.", http.StatusMethodNotAllowed)
+				return
+			}
+			if err := reload(); err != nil {
+				http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, "Reloaded.")
+		})
+	}
 	if f.telemetryPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        "lagwatch",

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/lagwatch/lagwatch/collector"
 )
 
 func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
@@ -30,6 +34,18 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"unknown lag granularity", []string{"--lag.granularity=group"}, "lag.granularity"},
 		{"bad metric exclude regex", []string{"--metric.exclude=("}, "--metric.exclude"},
 		{"telemetry path without slash", []string{"--web.telemetry-path=metrics"}, "--web.telemetry-path"},
+		{"kafka label without value", []string{"--kafka.labels=cluster"}, "--kafka.labels"},
+		{"kafka label clashing with a metric's", []string{"--kafka.labels=cluster=a,topic=b"}, "--kafka.labels"},
+		{"kafka label name invalid", []string{"--kafka.labels=prod-eu=1"}, "--kafka.labels"},
+		{"no shards", []string{"--shard.count=0"}, "--shard.count"},
+		{"shard index past the count", []string{"--shard.count=3", "--shard.index=3"}, "--shard.index"},
+		{"shard index without shards", []string{"--shard.index=1"}, "--shard.index"},
+		{"shards without index or pod ordinal", []string{"--shard.count=3", "--shard.pod-name=lagwatch"}, "--shard.index"},
+		{"pod ordinal past the count", []string{"--shard.count=2", "--shard.pod-name=lagwatch-5"}, "--shard.pod-name"},
+		{"config file with a single-cluster flag", []string{"--config.file=testdata/none.yml", "--kafka.server=a:1"}, "--kafka.server is set together with --config.file"},
+		{"config file with tls flag", []string{"--config.file=testdata/none.yml", "--no-tls.enabled"}, "--tls.enabled is set together with --config.file"},
+		{"config file missing", []string{"--config.file=/nonexistent/lagwatch.yml"}, `--config.file "/nonexistent/lagwatch.yml": no such file`},
+		{"config file in the demo", []string{"demo", "--config.file=/nonexistent/lagwatch.yml"}, "--config.file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,6 +62,32 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 				t.Fatalf("stderr %q does not name %q", lines[0], tc.want)
 			}
 		})
+	}
+}
+
+func TestShardIndexIsTheTrailingOrdinalOfThePodName(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		env  string
+		want collector.Shard
+	}{
+		{[]string{"--shard.count=3"}, "lagwatch-2", collector.Shard{Index: 2, Count: 3}},
+		{[]string{"--shard.count=3", "--shard.pod-name=lagwatch-shard-1"}, "lagwatch-2", collector.Shard{Index: 1, Count: 3}},
+		{[]string{"--shard.count=3", "--shard.index=0"}, "lagwatch-2", collector.Shard{Index: 0, Count: 3}},
+		{nil, "lagwatch-7", collector.Shard{Index: 0, Count: 1}},
+	} {
+		t.Setenv("POD_NAME", c.env)
+		app, f := newApp(io.Discard, io.Discard)
+		if _, err := app.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.pollerConfig(false, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%v with POD_NAME=%s: %v", c.args, c.env, err)
+		}
+		if cfg.Filters.Shard != c.want || f.exporterOpts.Shard != c.want {
+			t.Errorf("%v with POD_NAME=%s: shard %+v (exporter %+v), want %+v", c.args, c.env, cfg.Filters.Shard, f.exporterOpts.Shard, c.want)
+		}
 	}
 }
 

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/kafka"
+)
+
+// clusterLabel is the label every series of a --config.file cluster
+// carries, its value the cluster's name.
+const clusterLabel = "cluster"
+
+// configFile is --config.file: the clusters to poll.
+type configFile struct {
+	Clusters []yaml.Node `yaml:"clusters"`
+}
+
+// clusterConfig is one cluster of --config.file. Its fields mirror the
+// single-cluster flags.
+type clusterConfig struct {
+	Name         string            `yaml:"name" json:"name"`
+	Servers      []string          `yaml:"servers" json:"servers"`
+	Labels       map[string]string `yaml:"labels" json:"-"`
+	Version      string            `yaml:"version" json:"version"`
+	TLS          tlsConfig         `yaml:"tls" json:"tls"`
+	SASL         saslConfig        `yaml:"sasl" json:"sasl"`
+	GroupFilter  *string           `yaml:"group_filter" json:"group_filter"`
+	GroupExclude *string           `yaml:"group_exclude" json:"group_exclude"`
+	TopicFilter  *string           `yaml:"topic_filter" json:"topic_filter"`
+	TopicExclude *string           `yaml:"topic_exclude" json:"topic_exclude"`
+}
+
+type tlsConfig struct {
+	Enabled            bool   `yaml:"enabled" json:"enabled"`
+	CAFile             string `yaml:"ca_file" json:"ca_file"`
+	CertFile           string `yaml:"cert_file" json:"cert_file"`
+	KeyFile            string `yaml:"key_file" json:"key_file"`
+	ServerName         string `yaml:"server_name" json:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" json:"insecure_skip_verify"`
+}
+
+type saslConfig struct {
+	Enabled   bool   `yaml:"enabled" json:"enabled"`
+	Mechanism string `yaml:"mechanism" json:"mechanism"`
+	Username  string `yaml:"username" json:"username"`
+	// Password inline is accepted, but a file or an environment variable
+	// keeps it out of a file that is often committed or mounted widely.
+	Password     string `yaml:"password" json:"-"`
+	PasswordFile string `yaml:"password_file" json:"password_file"`
+	PasswordEnv  string `yaml:"password_env" json:"password_env"`
+}
+
+// clusterSpec is one cluster ready to poll: the poller's configuration,
+// the labels of its series, and a fingerprint of everything the poller
+// depends on, so that a reload keeps the pollers of unchanged clusters.
+type clusterSpec struct {
+	name        string
+	labels      []exporter.Label
+	config      collector.Config
+	fingerprint string
+}
+
+// loadConfigFile reads --config.file and builds a spec per cluster on top
+// of base, the settings the flags give every cluster (poll interval, lag
+// window, shard, …). Its error is one line naming the file, the cluster
+// and the field.
+func loadConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
+	specs, err := parseConfigFile(path, base)
+	if err != nil {
+		return nil, fmt.Errorf("--config.file %q: %w", path, err)
+	}
+	return specs, nil
+}
+
+func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, errors.Unwrap(err) // the *PathError's path is the file, named already
+	}
+	var file configFile
+	if err := yaml.Load(data, &file, yaml.WithKnownFields()); err != nil {
+		return nil, oneLine(err)
+	}
+	if len(file.Clusters) == 0 {
+		return nil, errors.New("clusters: no cluster listed")
+	}
+	var specs []clusterSpec
+	for i := range file.Clusters {
+		var cc clusterConfig
+		where := fmt.Sprintf("clusters[%d]", i)
+		if err := file.Clusters[i].Load(&cc, yaml.WithKnownFields()); err != nil {
+			if cc.Name != "" {
+				where = fmt.Sprintf("cluster %q (%s)", cc.Name, where)
+			}
+			return nil, fmt.Errorf("%s: %w", where, oneLine(err))
+		}
+		if cc.Name != "" {
+			where = fmt.Sprintf("cluster %q (%s)", cc.Name, where)
+		}
+		spec, err := cc.spec(base)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", where, err)
+		}
+		for _, s := range specs {
+			if s.name == spec.name {
+				return nil, fmt.Errorf("%s: name: %q is the name of another cluster", where, spec.name)
+			}
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+var (
+	yamlPrefix   = regexp.MustCompile(`^yaml: (construct errors:\s*)?`)
+	unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
+)
+
+// oneLine makes a YAML error one line: "line 4: unknown field passwd".
+func oneLine(err error) error {
+	msg := yamlPrefix.ReplaceAllString(strings.TrimSpace(err.Error()), "")
+	msg = unknownField.ReplaceAllString(msg, "unknown field $1")
+	return errors.New(strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", "; ")), " "))
+}
+
+var clusterName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// spec validates the cluster and builds its poller's configuration. Each
+// error starts with the field at fault.
+func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
+	if !clusterName.MatchString(cc.Name) {
+		return clusterSpec{}, fmt.Errorf("name: %q must be letters, digits, '.', '_' or '-' (it is the %s label's value)", cc.Name, clusterLabel)
+	}
+	cfg := base
+	cfg.Logger = base.Logger.With(clusterLabel, cc.Name)
+	if len(cc.Servers) == 0 {
+		return clusterSpec{}, errors.New("servers: no bootstrap server listed")
+	}
+	cfg.Servers = nil
+	for _, addr := range cc.Servers {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return clusterSpec{}, fmt.Errorf("servers: %q is not host:port", addr)
+		}
+		cfg.Servers = append(cfg.Servers, addr)
+	}
+
+	labels := []exporter.Label{{Name: clusterLabel, Value: cc.Name}}
+	for _, name := range slices.Sorted(maps.Keys(cc.Labels)) {
+		if name == clusterLabel {
+			return clusterSpec{}, fmt.Errorf("labels: %q is set from the cluster's name", clusterLabel)
+		}
+		labels = append(labels, exporter.Label{Name: name, Value: cc.Labels[name]})
+	}
+	if err := exporter.CheckLabels(labels); err != nil {
+		return clusterSpec{}, fmt.Errorf("labels: %v", err)
+	}
+
+	cfg.Sarama = kafka.NewSaramaConfig()
+	if cc.Version != "" {
+		v, err := parseKafkaVersion(cc.Version)
+		if err != nil {
+			return clusterSpec{}, fmt.Errorf("version: %q is not a Kafka version lagwatch knows", cc.Version)
+		}
+		cfg.Sarama.Version = v
+	}
+	sec, secrets, err := cc.security()
+	if err != nil {
+		return clusterSpec{}, err
+	}
+	if err := sec.Apply(cfg.Sarama); err != nil {
+		return clusterSpec{}, fmt.Errorf("sasl: %v", err)
+	}
+
+	cfg.Filters = collector.Filters{Shard: base.Filters.Shard}
+	for _, r := range []struct {
+		field string
+		expr  *string
+		def   string
+		dst   **regexp.Regexp
+	}{
+		{"group_filter", cc.GroupFilter, ".*", &cfg.Filters.GroupInclude},
+		{"group_exclude", cc.GroupExclude, "^$", &cfg.Filters.GroupExclude},
+		{"topic_filter", cc.TopicFilter, ".*", &cfg.Filters.TopicInclude},
+		{"topic_exclude", cc.TopicExclude, "^$", &cfg.Filters.TopicExclude},
+	} {
+		expr := r.def
+		if r.expr != nil {
+			expr = *r.expr
+		}
+		re, err := collector.Anchored(expr)
+		if err != nil {
+			return clusterSpec{}, fmt.Errorf("%s: %v", r.field, err)
+		}
+		*r.dst = re
+	}
+	return clusterSpec{name: cc.Name, labels: labels, config: cfg, fingerprint: cc.fingerprint(secrets)}, nil
+}
+
+// security builds the cluster's TLS and SASL settings with the checks of
+// the --tls.* and --sasl.* flags, naming the file's fields. It also
+// returns what was read from files and the environment (password, keys,
+// certificates), for the fingerprint: a rotated secret restarts the
+// cluster's poller on reload.
+func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
+	s := securityFlags{
+		tlsEnabled: cc.TLS.Enabled, caFile: cc.TLS.CAFile, certFile: cc.TLS.CertFile, keyFile: cc.TLS.KeyFile,
+		serverName: cc.TLS.ServerName, insecureSkipVerify: cc.TLS.InsecureSkipVerify,
+		saslEnabled: cc.SASL.Enabled, mechanism: cc.SASL.Mechanism, username: cc.SASL.Username,
+		password: cc.SASL.Password, passwordFile: cc.SASL.PasswordFile,
+		field:           configField,
+		passwordSources: "sasl.password_file or sasl.password_env",
+	}
+	if s.mechanism == "" {
+		s.mechanism = "plain"
+	}
+	if cc.SASL.PasswordEnv != "" {
+		if !cc.SASL.Enabled {
+			return kafka.Security{}, nil, errors.New("sasl.password_env is set but sasl.enabled is not")
+		}
+		if cc.SASL.Password != "" || cc.SASL.PasswordFile != "" {
+			return kafka.Security{}, nil, errors.New("sasl.password_env is set together with sasl.password or sasl.password_file; give one")
+		}
+		s.password = os.Getenv(cc.SASL.PasswordEnv)
+		if s.password == "" {
+			return kafka.Security{}, nil, fmt.Errorf("sasl.password_env: the environment variable %s is empty or not set", cc.SASL.PasswordEnv)
+		}
+	}
+	if cc.SASL.Password != "" && !cc.SASL.Enabled {
+		return kafka.Security{}, nil, errors.New("sasl.password is set but sasl.enabled is not")
+	}
+	sec, err := s.security()
+	if err != nil {
+		return sec, nil, err
+	}
+	var secrets bytes.Buffer
+	if sec.SASL != nil {
+		secrets.WriteString(sec.SASL.Password)
+	}
+	for _, path := range []string{cc.TLS.CAFile, cc.TLS.CertFile, cc.TLS.KeyFile} {
+		if path != "" {
+			data, _ := os.ReadFile(path) // read once already by s.security
+			secrets.Write(data)
+		}
+	}
+	return sec, secrets.Bytes(), nil
+}
+
+// configField names a flag's setting as --config.file's cluster field.
+func configField(flag string) string {
+	if flag == "tls.insecure-skip-tls-verify" {
+		return "tls.insecure_skip_verify"
+	}
+	return strings.ReplaceAll(flag, "-", "_")
+}
+
+// fingerprint is a digest of what the cluster's poller depends on: every
+// field but the labels (the exporter carries those), and the secrets read.
+func (cc *clusterConfig) fingerprint(secrets []byte) string {
+	h := sha256.New()
+	_ = json.NewEncoder(h).Encode(cc)
+	h.Write(secrets)
+	return hex.EncodeToString(h.Sum(nil))
+}

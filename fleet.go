@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/exporter"
+)
+
+// fleet runs one poller per cluster and gives the exporter their
+// snapshots. Each cluster has its own poll loop, schedule and health, so
+// an unreachable cluster never blanks or delays another. A reload keeps
+// the poller, and so the history, of every cluster whose settings did not
+// change, starts the new clusters and stops the removed ones.
+type fleet struct {
+	ctx      context.Context // the pollers run until it is done or their cluster is removed
+	exporter *exporter.Exporter
+	logger   *slog.Logger
+
+	reloading sync.Mutex // one reload at a time, from loading the file to applying it
+	mu        sync.Mutex
+	running   map[string]*runningCluster
+	order     []string // cluster names in the configuration's order
+	polling   sync.WaitGroup
+	// lastReload is when a configuration was last applied.
+	lastReload time.Time
+}
+
+type runningCluster struct {
+	spec   clusterSpec
+	poller *collector.Poller
+	stop   context.CancelFunc
+}
+
+func newFleet(ctx context.Context, e *exporter.Exporter, logger *slog.Logger) *fleet {
+	return &fleet{ctx: ctx, exporter: e, logger: logger, running: map[string]*runningCluster{}}
+}
+
+// apply makes specs the clusters polled and exported. Nothing changes
+// when a poller cannot be made.
+func (f *fleet) apply(specs []clusterSpec) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	next := make(map[string]*runningCluster, len(specs))
+	var fresh []*runningCluster
+	for _, s := range specs {
+		if rc, ok := f.running[s.name]; ok && rc.spec.fingerprint == s.fingerprint {
+			// Same poller settings: keep its history. Labels live in the
+			// exporter and may have changed.
+			next[s.name] = &runningCluster{spec: s, poller: rc.poller, stop: rc.stop}
+			continue
+		}
+		p, err := collector.NewPoller(s.config)
+		if err != nil {
+			for _, rc := range fresh {
+				rc.poller.Close()
+			}
+			if s.name == "" {
+				return err
+			}
+			return fmt.Errorf("cluster %q: %w", s.name, err)
+		}
+		rc := &runningCluster{spec: s, poller: p}
+		next[s.name] = rc
+		fresh = append(fresh, rc)
+	}
+	for name, rc := range f.running {
+		if kept, ok := next[name]; !ok || kept.poller != rc.poller {
+			rc.stop()
+			if name != "" {
+				f.logger.Info("stopped polling cluster", "cluster", name)
+			}
+		}
+	}
+	for _, rc := range fresh {
+		ctx, stop := context.WithCancel(f.ctx)
+		rc.stop = stop
+		f.polling.Go(func() { rc.poller.Run(ctx) })
+		if rc.spec.name != "" {
+			f.logger.Info("started polling cluster", "cluster", rc.spec.name, "kafka", strings.Join(rc.spec.config.Servers, ","))
+		}
+	}
+	f.running, f.order = next, nil
+	clusters := make([]exporter.Cluster, 0, len(specs))
+	for _, s := range specs {
+		f.order = append(f.order, s.name)
+		clusters = append(clusters, exporter.Cluster{Source: next[s.name].poller, Labels: s.labels})
+	}
+	f.exporter.SetClusters(clusters)
+	f.lastReload = time.Now()
+	return nil
+}
+
+// reload loads the configuration again and applies it. When it is
+// invalid, the clusters stay as they are and the error is logged and
+// returned.
+func (f *fleet) reload(load func() ([]clusterSpec, error)) error {
+	f.reloading.Lock()
+	defer f.reloading.Unlock()
+	specs, err := load()
+	if err == nil {
+		err = f.apply(specs)
+	}
+	f.mu.Lock()
+	status := exporter.ConfigReload{Successful: err == nil, LastSuccess: f.lastReload}
+	f.mu.Unlock()
+	f.exporter.SetConfigReload(status)
+	if err != nil {
+		f.logger.Error("reloading the configuration failed; the previous one stays in use", "err", err)
+		return err
+	}
+	f.logger.Info("configuration reloaded", "clusters", strings.Join(f.clusterNames(), ","))
+	return nil
+}
+
+// ready reports whether some cluster has been polled, and names those
+// that have not.
+func (f *fleet) ready() (bool, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var waiting []string
+	for _, name := range f.order {
+		if !f.running[name].poller.Ready() {
+			waiting = append(waiting, name)
+		}
+	}
+	return len(waiting) < len(f.order), waiting
+}
+
+func (f *fleet) clusterNames() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.order)
+}
+
+// wait returns once every poller has stopped: after f's context is done.
+func (f *fleet) wait() { f.polling.Wait() }
