@@ -42,6 +42,11 @@ type Config struct {
 	StaleAfter time.Duration
 	// MaxInFlight bounds the Kafka requests in flight at once.
 	MaxInFlight int
+	// RequestTimeout bounds each Kafka request, connecting included; 0
+	// means half the poll interval (at least a second), so that a broker
+	// that accepts connections but never answers costs less than one poll
+	// interval per poll: the poll asks it nothing more once it timed out.
+	RequestTimeout time.Duration
 	// SkipRecordDating turns off reading record timestamps to date
 	// backlogs older than the history: nothing exported needs them when
 	// lag seconds and retention headroom are both excluded.
@@ -71,6 +76,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfterPolls * cfg.PollInterval
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = max(cfg.PollInterval/2, time.Second)
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = kafka.DefaultMaxInFlight

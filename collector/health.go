@@ -34,7 +34,9 @@ type Health struct {
 
 // HealthReport is a copy of Health at one moment.
 type HealthReport struct {
-	// Up is true when the last poll fully succeeded.
+	// Up is true when the last poll published a snapshot and its core
+	// stages (metadata, group listing, committed and log offsets) did not
+	// fail: the core figures are current.
 	Up bool
 	// LastSuccess is when the last poll that published a snapshot
 	// started; zero before the first.
@@ -48,6 +50,13 @@ type HealthReport struct {
 	Overruns uint64
 	// PollDurations is the histogram of poll wall times.
 	PollDurations Histogram
+	// Stages is how each stage fared in the last poll that ran it.
+	Stages map[string]StageReport
+	// Access is, per permission lagwatch needs, the resources the last
+	// poll was allowed and denied.
+	Access []Access
+	// Ready is true once a poll has succeeded (Up).
+	Ready bool
 }
 
 // Histogram counts observations into cumulative buckets, as Prometheus
@@ -91,6 +100,7 @@ func (h *Health) Report() HealthReport {
 	r.PollErrors = maps.Clone(h.r.PollErrors)
 	r.Requests = maps.Clone(h.r.Requests)
 	r.PollDurations.Counts = append([]uint64(nil), h.r.PollDurations.Counts...)
+	r.Stages = cloneStages(h.r.Stages)
 	return r
 }
 
@@ -115,7 +125,7 @@ func (h *Health) pollDone(d time.Duration, failed map[string]error, published bo
 	for stage := range failed {
 		h.r.PollErrors[stage]++
 	}
-	if published {
+	if published && coreCurrent(failed) {
 		h.r.LastSuccess = polledAt
 	}
 	h.r.Up = published && complete

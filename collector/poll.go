@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,19 +20,32 @@ type answers struct {
 	offsets   map[kafka.TopicPartition]kafka.LogOffsets
 }
 
-// stageErrors collects the error of each failed stage; the stages run
-// concurrently.
+// stageErrors collects the error of each failed stage and when each
+// stage finished; the stages run concurrently. A stage's denials are
+// accounted for by access: a resource Kafka denies is a missing
+// permission, reported as such, not a failed stage.
 type stageErrors struct {
-	mu sync.Mutex
-	m  map[string]error
+	mu      sync.Mutex
+	m       map[string]error
+	started time.Time
+	done    map[string]time.Duration
+	access  *access
+	now     time.Time
 }
 
 func (e *stageErrors) set(stage string, err error) {
-	if err == nil {
-		return
+	if e.access != nil {
+		e.access.learn(err, e.now)
+		err = kafka.OtherErrors(err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.done != nil {
+		e.done[stage] = max(e.done[stage], time.Since(e.started))
+	}
+	if err == nil {
+		return
+	}
 	e.m[stage] = err
 }
 
@@ -39,12 +54,24 @@ func (e *stageErrors) set(stage string, err error) {
 // leaves its part out (or as of its last answer) and reports its error by
 // stage.
 func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string]error) {
-	errs := &stageErrors{m: map[string]error{}}
+	errs := &stageErrors{m: map[string]error{}, started: time.Now(), done: map[string]time.Duration{}, access: p.access, now: now}
+	defer func() { p.stagesDone = errs.done }()
+	ctx = kafka.WithPollScope(ctx)
+	p.access.expire(now)
 	md, err := p.kafka.Metadata(ctx, p.cfg.Filters.keepTopic)
+	if err == nil && md.Visible == 0 {
+		// Kafka lists only the topics the principal may Describe: none is
+		// what a principal without that ACL sees. Such a poll is not
+		// published: the last snapshot is served until it goes stale.
+		err = errNoTopicVisible
+	}
+	p.blind = errors.Is(err, errNoTopicVisible)
+	errs.set(StageMetadata, err)
 	if err != nil {
-		errs.set(StageMetadata, err)
 		return nil, errs.m
 	}
+	p.access.setFromOps(permTopicRead, md.Topics, now)
+	p.access.setFromOps(permTopicDescribeConfigs, md.Topics, now)
 	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics)}
 	last := p.lastKnown(now)
 
@@ -77,6 +104,9 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	return snap, errs.m
 }
 
+// errNoTopicVisible is a poll's metadata listing no topic at all.
+var errNoTopicVisible = errors.New("Metadata lists no topic: the principal may Describe none (or the cluster has none)")
+
 // readGroups lists the groups on every broker, then describes them and
 // fetches their committed offsets from their coordinators, concurrently:
 // the two go to the same coordinators but do not depend on each other.
@@ -87,11 +117,12 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 	}
 	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, p.cfg.Filters.keepGroup)
 	errs.set(StageListGroups, err)
+	listed = p.withoutDeniedGroups(listed, errs.now)
 	a.listed = append(listed, last.listedOn(failedBrokers, listed)...)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		var err error
-		a.described, err = p.kafka.DescribeGroups(ctx, a.listed)
+		a.described, err = p.kafka.DescribeGroups(ctx, p.describable(a.listed, errs.now))
 		errs.set(StageDescribeGroups, err)
 	})
 	wg.Go(func() {
@@ -100,6 +131,8 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 		errs.set(StageCommittedOffsets, err)
 	})
 	wg.Wait()
+	// Groups denied in this poll are left out as they will be next time.
+	a.listed = p.withoutDeniedGroups(a.listed, errs.now)
 }
 
 // topicsOf turns the metadata's topics into the snapshot's; offsets and
@@ -147,6 +180,7 @@ func (p *Poller) refreshTopicConfigs(ctx context.Context, topics []Topic, now ti
 			delete(p.configs, name)
 		}
 	}
+	names = slices.DeleteFunc(names, func(name string) bool { return p.access.isDenied(permTopicDescribeConfigs, name, now) })
 	if len(names) == 0 {
 		return nil
 	}

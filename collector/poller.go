@@ -21,6 +21,7 @@ type Poller struct {
 	snapshot atomic.Pointer[Snapshot]
 
 	// Owned by the polling goroutine.
+	aclState
 	tracker       *lagcalc.Tracker
 	configs       map[string]TopicConfig
 	configsReadAt time.Time
@@ -42,7 +43,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 		health: health,
 		kafka: kafka.New(kafka.Config{
 			Bootstrap: cfg.Servers, Sarama: cfg.Sarama, MaxInFlight: cfg.MaxInFlight,
-			CountRequest: health.countRequest,
+			CountRequest: health.countRequest, RequestTimeout: cfg.RequestTimeout,
 		}),
 		tracker: lagcalc.NewTracker(cfg.Lag),
 		configs: map[string]TopicConfig{},
@@ -55,8 +56,9 @@ func NewPoller(cfg Config) (*Poller, error) {
 // Snapshot returns the last published snapshot, nil before the first.
 func (p *Poller) Snapshot() *Snapshot { return p.snapshot.Load() }
 
-// Ready reports whether a snapshot has been published.
-func (p *Poller) Ready() bool { return p.snapshot.Load() != nil }
+// Ready reports whether a poll has succeeded since lagwatch started: it
+// published a snapshot and its core stages read what they asked for.
+func (p *Poller) Ready() bool { return p.health.ready() }
 
 // Health returns the poller's account of its polls.
 func (p *Poller) Health() HealthReport { return p.health.Report() }
@@ -129,6 +131,7 @@ func backoff(failed int) time.Duration {
 func (p *Poller) PollOnce(ctx context.Context) error {
 	started := p.cfg.Now()
 	timer := time.Now()
+	p.ensureAccess()
 	ctx, cancel := context.WithTimeout(ctx, max(2*p.cfg.PollInterval, 30*time.Second))
 	defer cancel()
 
@@ -141,6 +144,9 @@ func (p *Poller) PollOnce(ctx context.Context) error {
 		p.snapshot.Store(snap)
 	}
 	p.health.pollDone(time.Since(timer), errs, snap != nil, started, snap != nil && snap.Complete)
+	p.countAllowed(snap, started)
+	p.access.logChanges(p.cfg.Logger, p.principal(), p.cfg.Servers[0], started, p.blind)
+	p.health.recordStages(errs, p.stagesDone, p.accessReport(started), snap != nil && coreCurrent(errs))
 	var all []error
 	for _, stage := range Stages {
 		if err := errs[stage]; err != nil {

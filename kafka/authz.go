@@ -135,3 +135,8 @@ func OtherErrors(err error) error {
 	}
 	return err
 }
+
+// IsTopicAuthorization reports whether err is TOPIC_AUTHORIZATION_FAILED.
+func IsTopicAuthorization(err error) bool {
+	return errors.Is(err, sarama.ErrTopicAuthorizationFailed)
+}
