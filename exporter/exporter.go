@@ -142,9 +142,11 @@ func (e *Exporter) Write(out *bufio.Writer) {
 	for i, c := range clusters {
 		r := &renderings[i]
 		*r = rendering{snap: c.source.Snapshot(), health: c.source.Health(), opts: e.opts}
-		// Once polls have failed for longer than StaleAfter, the
-		// consumer-group series are dropped rather than report frozen lag
-		// as current; the cluster's shape changes rarely and stays.
+		// Once polls have failed for longer than StaleAfter, every
+		// Kafka-derived series is dropped, the cluster's shape and log
+		// offsets as well as the groups', rather than report frozen
+		// figures as current: one rule for all. lagwatch's own series
+		// (lagwatch_up 0, the last successful poll) say why.
 		r.fresh = r.snap != nil && c.source.Now().Sub(r.snap.PolledAt) <= c.source.StaleAfter()
 	}
 	process := rendering{opts: e.opts, reload: e.reload.Load()}
@@ -163,7 +165,7 @@ func (e *Exporter) Write(out *bufio.Writer) {
 		}
 		for i := range renderings {
 			r := &renderings[i]
-			if f.Level != LevelExporter && (r.snap == nil || (isGroupLevel(f.Level) && !r.fresh)) {
+			if f.Level != LevelExporter && !r.fresh {
 				continue
 			}
 			w.writeSeries(r, clusters[i].constLabels)
@@ -178,6 +180,3 @@ func isTopologyLevel(l Level) bool {
 	return l == LevelCluster || l == LevelBroker || l == LevelTopic || l == LevelPartition
 }
 
-func isGroupLevel(l Level) bool {
-	return l == LevelGroup || l == LevelGroupTopic || l == LevelGroupPartition || l == LevelMember
-}

@@ -209,13 +209,23 @@ func TestNonFiniteAndNegativeValuesAreNeverRendered(t *testing.T) {
 	}
 }
 
-func TestStaleSnapshotDropsConsumerGroupSeriesButKeepsTheCluster(t *testing.T) {
-	s := render(t, sampleSnapshot(), t0.Add(2*time.Minute)) // stale after 1m
-	if s.Mentions("consumergroup", "billing") {
-		t.Errorf("a snapshot older than --kafka.stale-after still reports group series")
+// One staleness rule for every Kafka-derived series: once the snapshot is
+// older than --kafka.stale-after, topic and partition series go with the
+// group series (frozen log offsets would read as an idle topic), and only
+// lagwatch's own series stay to say why.
+func TestStaleSnapshotDropsEveryKafkaSeriesAndKeepsLagwatchsOwn(t *testing.T) {
+	fresh := render(t, sampleSnapshot(), t0.Add(30*time.Second))
+	if !fresh.Has("kafka_topic_partitions", "topic", "orders") || !fresh.Mentions("consumergroup", "billing") {
+		t.Fatalf("a fresh snapshot should report topics and groups")
 	}
-	if !s.Has("kafka_topic_partitions", "topic", "orders") {
-		t.Errorf("cluster series should stay while the snapshot is stale")
+	s := render(t, sampleSnapshot(), t0.Add(2*time.Minute)) // stale after 1m
+	for k := range s {
+		if !strings.HasPrefix(k, "lagwatch_") {
+			t.Errorf("a snapshot older than --kafka.stale-after still reports %s", k)
+		}
+	}
+	if !s.Has("lagwatch_up") {
+		t.Errorf("lagwatch's own series must stay while the snapshot is stale")
 	}
 }
 
