@@ -68,6 +68,7 @@ type flagValues struct {
 	exporterOpts  exporter.Options
 	telemetryPath string
 	enablePprof   bool
+	maxRequests   int
 	security      *securityFlags
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -91,6 +92,8 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("web.enable-pprof", "Serve Go's runtime profiles of lagwatch itself under /debug/pprof/, behind the same --web.config.file as the metrics.").
 		Default("false").BoolVar(&f.enablePprof)
+	app.Flag("web.max-requests", "Scrapes of the metrics served at once; more are answered 503 at once. 0 means no limit.").
+		Default(strconv.Itoa(defaultMaxRequests)).IntVar(&f.maxRequests)
 	f.security = addSecurityFlags(app)
 	f.web = kingpinflag.AddFlags(app, ":9308")
 	f.log.Level, f.log.Format = promslog.NewLevel(), promslog.NewFormat()

@@ -154,8 +154,10 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	clusters := newFleet(pollCtx, e, logger)
 	defer func() {
+		// Requests to Kafka in flight are cut off when pollCtx ends, so
+		// the polls stop at once; the bound is for what cannot be cut.
 		stopPolling()
-		clusters.wait()
+		waitAtMost(clusters.wait, time.Second)
 	}()
 	if err := clusters.apply(specs); err != nil {
 		return usageError{err}
@@ -173,7 +175,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 		return err
 	}
 
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := newHTTPServer(mux, headerTimeout)
 	served := make(chan error, 1)
 	go func() { served <- web.ListenAndServe(server, f.web, logger) }()
 	if f.configFile != "" {
@@ -189,7 +191,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 		case <-hup:
 			_ = reload() // logged; the previous clusters stay
 		case <-ctx.Done():
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace-time.Second)
 			defer cancel()
 			return server.Shutdown(shutdownCtx)
 		}
@@ -205,7 +207,7 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, exporter.Handler(e, reg, logger))
+	mux.Handle(f.telemetryPath, limitRequests(exporter.Handler(e, reg, logger), f.maxRequests))
 	if f.enablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
