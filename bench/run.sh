@@ -13,7 +13,12 @@
 # BENCH_POLL_INTERVAL [2s], BENCH_ADVANCE_EVERY [2s], BENCH_READY_TIMEOUT [600] seconds,
 # BENCH_FLAGS [none]: more lagwatch flags, e.g. --lag.granularity=topic;
 # BENCH_PROFILE_DIR [unset]: when set, a 30 s CPU profile and a heap
-# profile of lagwatch are written there (go tool pprof FILE).
+# profile of lagwatch are written there (go tool pprof FILE);
+# BENCH_SHARDS [unset]: when above 1, afterwards runs that many more
+# lagwatch processes as shards (--shard.count, --shard.index) against the
+# same cluster for BENCH_SHARD_POLLS [10] polls, and prints each shard's
+# poll time, requests, peak RSS and series, and whether their Kafka series
+# add up to the unsharded scrape's.
 set -euo pipefail
 
 groups=${BENCH_GROUPS:-10000}
@@ -197,4 +202,52 @@ awk -v gp="$committed" '
 if grep -q 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"; then
 	echo "poll errors:"
 	grep 'lagwatch_poll_errors_total{.*} [1-9]' "$work/after"
+fi
+
+shards=${BENCH_SHARDS:-1}
+if ((shards > 1)); then
+	shard_polls=${BENCH_SHARD_POLLS:-10}
+	# The unsharded process stops first: the shards get the cores it had.
+	kill "$lagwatch_pid" 2>/dev/null || true
+	wait "$lagwatch_pid" 2>/dev/null || true
+	shard_pids=()
+	for ((i = 0; i < shards; i++)); do
+		"$work/lagwatch" "${server_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
+			--shard.count="$shards" --shard.index="$i" \
+			--web.listen-address="127.0.0.1:$((port + 1 + i))" --log.level=warn >"$work/shard$i.log" 2>&1 &
+		pids+=($!)
+		shard_pids+=($!)
+	done
+	shard_polled() { # shard_polled I: the shard has done shard_polls polls
+		local i=$1 c
+		kill -0 "${shard_pids[$i]}" 2>/dev/null || { cat "$work/shard$i.log" >&2; exit 1; }
+		sleep 2
+		curl -sf --compressed -o "$work/shard$i" "http://127.0.0.1:$((port + 1 + i))/metrics" || return 1
+		c=$(metric "$work/shard$i" lagwatch_poll_duration_seconds_count)
+		awk -v c="$c" -v p="$shard_polls" 'BEGIN { exit !(c >= p) }'
+	}
+	log "measuring $shards shards over $shard_polls polls each"
+	for ((i = 0; i < shards; i++)); do
+		wait_for $((shard_polls * 120 + ready_timeout)) "shard $i to poll $shard_polls times" shard_polled "$i"
+	done
+	echo
+	echo "$shards shards (--shard.count=$shards) against the same cluster, $shard_polls polls each:"
+	printf '  %-6s %-8s %-13s %-14s %-14s %-10s %-10s\n' shard groups "poll wall s" "requests/poll" "peak RSS MiB" series "kafka_*"
+	union=0
+	for ((i = 0; i < shards; i++)); do
+		f="$work/shard$i"
+		n=$(metric "$f" lagwatch_poll_duration_seconds_count)
+		printf '  %-6s %-8s %-13s %-14s %-14s %-10s %-10s\n' "$i" \
+			"$(grep -c '^kafka_consumergroup_members{' "$f" || true)" \
+			"$(awk -v s="$(metric "$f" lagwatch_poll_duration_seconds_sum)" -v n="$n" 'BEGIN { printf "%.3f", s / n }')" \
+			"$(awk -v r="$(metric "$f" lagwatch_kafka_requests_total)" -v n="$n" 'BEGIN { printf "%.1f", r / n }')" \
+			"$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/${shard_pids[$i]}/status")" \
+			"$(grep -vc '^#' "$f")" "$(grep -c '^kafka_' "$f" || true)"
+		union=$((union + $(grep -c '^kafka_' "$f" || true)))
+	done
+	# Series names and labels, not values: the shards polled at other times.
+	grep -h '^kafka_' "$work"/shard[0-9]* | sed 's/ [^ ]*$//' | sort >"$work/union"
+	grep '^kafka_' "$work/s" | sed 's/ [^ ]*$//' | sort >"$work/whole"
+	dups=$(uniq -d "$work/union" | wc -l)
+	echo "  union of the shards' kafka_* series: $union ($dups in two shards); unsharded: $(wc -l <"$work/whole"); $(comm -3 "$work/union" "$work/whole" | wc -l) differ (groups that committed in between)"
 fi
