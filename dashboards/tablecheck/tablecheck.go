@@ -308,14 +308,13 @@ func Problems(c Case, drawn []Frame) []string {
 	if rows != len(identities) {
 		problems = append(problems, fmt.Sprintf("%d rows for %d distinct %v", rows, len(identities), common))
 	}
-	noValue := noValueTexts(c.Table.FieldConfig)
 	numbers := 0
 	for _, f := range table.Fields {
 		if f.Type == "number" {
 			numbers++
 		}
 		for i, v := range f.Values {
-			if (v == nil || v == "") && noValue[f.Name] == "" && noValue[""] == "" {
+			if v == nil || v == "" {
 				problems = append(problems, fmt.Sprintf("column %q is empty in row %d", f.Name, i))
 				break
 			}
@@ -332,44 +331,6 @@ func Problems(c Case, drawn []Frame) []string {
 		problems = append(problems, "table: "+strings.Join(cols, " "))
 	}
 	return problems
-}
-
-// noValueTexts returns the "No value" text a panel's field config sets,
-// by field name ("" for the default): Grafana shows it in a cell without
-// a value, so such a cell is not empty on screen.
-func noValueTexts(fieldConfig json.RawMessage) map[string]string {
-	var fc struct {
-		Defaults struct {
-			NoValue string `json:"noValue"`
-		} `json:"defaults"`
-		Overrides []struct {
-			Matcher struct {
-				ID      string `json:"id"`
-				Options any    `json:"options"`
-			} `json:"matcher"`
-			Properties []struct {
-				ID    string `json:"id"`
-				Value any    `json:"value"`
-			} `json:"properties"`
-		} `json:"overrides"`
-	}
-	texts := map[string]string{}
-	if json.Unmarshal(fieldConfig, &fc) != nil {
-		return texts
-	}
-	texts[""] = fc.Defaults.NoValue
-	for _, o := range fc.Overrides {
-		name, ok := o.Matcher.Options.(string)
-		if o.Matcher.ID != "byName" || !ok {
-			continue
-		}
-		for _, p := range o.Properties {
-			if text, ok := p.Value.(string); ok && p.ID == "noValue" {
-				texts[name] = text
-			}
-		}
-	}
-	return texts
 }
 
 // Query asks Prometheus (base URL) for the answers of a table's queries,

@@ -93,7 +93,7 @@ func TestDroppingNameAndTimeBeforeTheMergeGivesOneRowPerPartition(t *testing.T) 
 	}
 }
 
-func TestAMissingValueIsEmptyUnlessTheColumnHasANoValueText(t *testing.T) {
+func TestAMissingValueIsAnEmptyCell(t *testing.T) {
 	r := Install(t)
 	a := answers()
 	a["B"] = a["B"][:2]
@@ -110,9 +110,24 @@ func TestAMissingValueIsEmptyUnlessTheColumnHasANoValueText(t *testing.T) {
 	if problems := Problems(c, drawn[0]); len(problems) == 0 || !strings.Contains(problems[0], `"Committed offset" is empty`) {
 		t.Errorf("Problems = %q, want the empty cell reported", problems)
 	}
-	c.Table.FieldConfig = json.RawMessage(`{"defaults": {}, "overrides": [{"matcher": {"id": "byName", "options": "Committed offset"}, "properties": [{"id": "noValue", "value": "none"}]}]}`)
-	if problems := Problems(c, drawn[0]); len(problems) > 0 {
-		t.Errorf("with a noValue text: Problems = %q", problems)
+}
+
+// A query that answers nothing still gives Grafana a frame, without label
+// fields: merge then finds no field common to all frames and gives up.
+func TestAQueryThatAnswersNothingDefeatsTheMerge(t *testing.T) {
+	r := Install(t)
+	a := answers()
+	a["B"] = nil
+	c := Case{Table: table(`[
+		{"id": "organize", "options": {"excludeByName": {"Time": true, "__name__": true}}},
+		{"id": "merge", "options": {}}
+	]`), Answers: a}
+	drawn, err := r.Transform([]Case{c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if problems := Problems(c, drawn[0]); len(problems) == 0 || !strings.Contains(problems[0], "2 frames") {
+		t.Errorf("Problems = %q, want 2 frames reported", problems)
 	}
 }
 
