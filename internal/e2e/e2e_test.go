@@ -21,8 +21,10 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/lagwatch/lagwatch/dashboards"
+	"github.com/lagwatch/lagwatch/dashboards/tablecheck"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
 	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
@@ -146,8 +148,9 @@ func shortenedRules(t *testing.T) string {
 
 // notification is the part of Alertmanager's webhook payload the test reads.
 type notification struct {
-	Status string `json:"status"`
-	Alerts []struct {
+	Receiver string `json:"receiver"`
+	Status   string `json:"status"`
+	Alerts   []struct {
 		Status string            `json:"status"`
 		Labels map[string]string `json:"labels"`
 	} `json:"alerts"`
@@ -192,6 +195,94 @@ func (w *webhook) received(status string, labels map[string]string) error {
 	return fmt.Errorf("no %s notification with labels %v among %d notifications", status, labels, len(w.seen))
 }
 
+// first returns the index of the first notification with an alert of
+// the given status and labels, -1 if none.
+func (w *webhook) first(status string, labels map[string]string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, n := range w.seen {
+	alerts:
+		for _, a := range n.Alerts {
+			if a.Status != status {
+				continue
+			}
+			for k, v := range labels {
+				if a.Labels[k] != v {
+					continue alerts
+				}
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// about returns the notifications, from the from-th on, with at least one
+// alert carrying the given labels.
+func (w *webhook) about(from int, labels map[string]string) []notification {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []notification
+	for _, n := range w.seen[from:] {
+	alerts:
+		for _, a := range n.Alerts {
+			for k, v := range labels {
+				if a.Labels[k] != v {
+					continue alerts
+				}
+			}
+			out = append(out, n)
+			break
+		}
+	}
+	return out
+}
+
+func (n notification) String() string {
+	var alerts []string
+	for _, a := range n.Alerts {
+		alerts = append(alerts, fmt.Sprintf("%s %s%v", a.Status, a.Labels["alertname"], a.Labels))
+	}
+	return fmt.Sprintf("%s to %s: %v", n.Status, n.Receiver, alerts)
+}
+
+// alertmanagerConfig is deploy/alertmanager/alertmanager.yml, the routing
+// and inhibition users run, with its page and ticket receivers sending to
+// the webhook (info still goes nowhere) and its waits cut to a second.
+func alertmanagerConfig(t *testing.T, hookURL string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "alertmanager", "alertmanager.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := yaml.Unmarshal(data, &cfg); err != nil {
+		t.Fatalf("parse alertmanager.yml: %v", err)
+	}
+	route, _ := cfg["route"].(map[string]any)
+	if route == nil {
+		t.Fatal("alertmanager.yml has no route")
+	}
+	route["group_wait"], route["group_interval"] = "1s", "1s"
+	receivers, _ := cfg["receivers"].([]any)
+	notifying := 0
+	for _, r := range receivers {
+		rm, _ := r.(map[string]any)
+		if name := rm["name"]; name == "page" || name == "ticket" {
+			rm["webhook_configs"] = []any{map[string]any{"url": hookURL, "send_resolved": true}}
+			notifying++
+		}
+	}
+	if notifying != 2 {
+		t.Fatalf("alertmanager.yml has no page and ticket receivers: %v", receivers)
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
 // stack is Prometheus and Alertmanager wired to lagwatch and a webhook.
 type stack struct {
 	prometheus string // base URL
@@ -206,18 +297,7 @@ func startStack(t *testing.T, lagwatchAddr string) stack {
 
 	dir := t.TempDir()
 	amAddr, promAddr := waitfor.FreeAddr(t), waitfor.FreeAddr(t)
-	amConfig := fmt.Sprintf(`route:
-  receiver: test
-  group_by: [alertname, consumergroup, topic, partition]
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 1h
-receivers:
-  - name: test
-    webhook_configs:
-      - url: %s
-        send_resolved: true
-`, hookServer.URL)
+	amConfig := alertmanagerConfig(t, hookServer.URL)
 	writeFile(t, filepath.Join(dir, "alertmanager.yml"), amConfig)
 	startProcess(t, tool(t, "prometheus-alertmanager", "alertmanager"),
 		"--config.file="+filepath.Join(dir, "alertmanager.yml"),
@@ -335,15 +415,52 @@ func produceSteadily(ctx context.Context, t *testing.T, addr, topic string, part
 	}
 }
 
-func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSkipped(t *testing.T) {
+// vectorOf returns the series of an instant query.
+func (s stack) vectorOf(promql string) ([]tablecheck.Sample, error) {
+	r, err := s.query("/api/v1/query", url.Values{"query": {promql}})
+	if err != nil {
+		return nil, err
+	}
+	samples := make([]tablecheck.Sample, len(r.Data.Result))
+	for i, raw := range r.Data.Result {
+		if err := json.Unmarshal(raw, &samples[i]); err != nil {
+			return nil, err
+		}
+	}
+	return samples, nil
+}
+
+// has returns nil once promql answers at least one series.
+func (s stack) has(promql string) error {
+	v, err := s.vectorOf(promql)
+	if err != nil {
+		return err
+	}
+	if len(v) == 0 {
+		return fmt.Errorf("%s answers nothing", promql)
+	}
+	return nil
+}
+
+// One stalled partition, watched through the whole chain: it pages once
+// (the bundled routing and inhibition leave one notification), the
+// dashboards show it, losing the broker neither resolves the page nor
+// pages anew, and the page resolves once the broker is back and the
+// consumer moves on.
+func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsumerMoves(t *testing.T) {
 	addr := kafkatest.Require(t, broker)
 	const topic, group = "e2e-payments", "e2e-billing"
-	kafkatest.CreateTopic(t, addr, topic, 3, nil)
+	// retention.ms of a day, so the stalled partition has a retention
+	// headroom for the dashboards' retention-risk table, far above the
+	// 2-hour threshold that would page.
+	day := "86400000"
+	kafkatest.CreateTopic(t, addr, topic, 3, map[string]*string{"retention.ms": &day})
 	// Records 0 and 1 of partition 0 process fine; record 2 is the poison.
 	kafkatest.Produce(t, addr, topic, 0, 5)
-	// The consumer's dead-letter topic, for the dashboards' DLQ panels.
-	kafkatest.CreateTopic(t, addr, topic+"-dlq", 1, nil)
-	kafkatest.Produce(t, addr, topic+"-dlq", 0, 2)
+	// The consumer's dead-letter topic, empty until the test parks records
+	// there, so Prometheus sees it grow.
+	const deadLetters = topic + ".DLT"
+	kafkatest.CreateTopic(t, addr, deadLetters, 1, nil)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var workers sync.WaitGroup
@@ -365,40 +482,64 @@ func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSki
 		defer consumer.Close()
 		for ctx.Err() == nil {
 			if err := consumer.Consume(ctx, []string{topic}, handler); err != nil && ctx.Err() == nil {
-				t.Logf("consume: %v", err)
 				time.Sleep(200 * time.Millisecond)
 			}
 		}
 	}()
 
 	lagwatchAddr := waitfor.FreeAddr(t)
-	startProcess(t, buildLagwatch(t),
+	bin := buildLagwatch(t)
+	// The consumer is stuck from its first poll: the time to page runs
+	// from lagwatch's start.
+	start := time.Now()
+	startProcess(t, bin,
 		"--kafka.server="+addr,
 		"--web.listen-address="+lagwatchAddr,
 		"--kafka.poll-interval=1s",
 		"--lag.window=10s",
 		// Stalled once the offset has sat still for 5 s (default 90 s).
 		"--lag.stall-after=5s",
+		// Group series dropped 3 s after polls stop succeeding, as the
+		// default (a few polls) does in production: the held status must
+		// keep the page up without them.
+		"--kafka.stale-after=3s",
 		"--group.filter=e2e-.*",
 	)
 	s := startStack(t, lagwatchAddr)
-
 	stalled := map[string]string{"alertname": "KafkaConsumerPartitionStalled", "consumergroup": group, "topic": topic, "partition": "0"}
-	start := time.Now()
 	waitfor.Condition(t, 90*time.Second, "firing notification for the stalled partition", func() error {
 		return s.webhook.received("firing", stalled)
 	})
-	t.Logf("stalled partition paged %s after the consumer got stuck", time.Since(start).Round(time.Second))
-	for _, p := range []string{"1", "2"} {
-		other := map[string]string{"alertname": "KafkaConsumerPartitionStalled", "partition": p}
-		if s.webhook.received("firing", other) == nil {
-			t.Errorf("partition %s flows but was paged as stalled", p)
-		}
-	}
+	t.Logf("stalled partition paged %s after lagwatch started", time.Since(start).Round(time.Second))
+	// From the page on, nothing else may page. (Before it, with every for:
+	// cut to 1 s, LagwatchDown fires for the moment before Prometheus's
+	// first scrape.)
+	paged := s.webhook.first("firing", stalled)
 
-	close(handler.skip)
-	waitfor.Condition(t, 60*time.Second, "resolved notification once the consumer skips the poison message", func() error {
-		return s.webhook.received("resolved", stalled)
+	t.Run("one stalled partition is one notification", func(t *testing.T) {
+		// Rules run every second and every for: is cut to 1 s, so any
+		// other alert this stall raised would be notified within seconds.
+		time.Sleep(5 * time.Second)
+		about := s.webhook.about(0, map[string]string{"consumergroup": group})
+		if len(about) != 1 || about[0].Receiver != "page" {
+			t.Errorf("%d notifications about group %s, want 1 page: %v", len(about), group, about)
+		}
+		for _, n := range s.webhook.about(paged, map[string]string{}) {
+			if n.Receiver == "page" && n.Alerts[0].Labels["consumergroup"] != group {
+				t.Errorf("paged for something else: %v", n)
+			}
+		}
+		for _, p := range []string{"1", "2"} {
+			if s.webhook.received("firing", map[string]string{"alertname": "KafkaConsumerPartitionStalled", "partition": p}) == nil {
+				t.Errorf("partition %s flows but was paged as stalled", p)
+			}
+		}
+	})
+
+	// Two records parked in the dead-letter topic, for its dashboard panel.
+	kafkatest.Produce(t, addr, deadLetters, 0, 2)
+	waitfor.Condition(t, 30*time.Second, "the dead-letter topic's growth in Prometheus", func() error {
+		return s.has(fmt.Sprintf(`delta(kafka_topic_partition_current_offset{topic=%q}[1m]) > 0`, deadLetters))
 	})
 
 	t.Run("every dashboard query runs and returns data unless it shows only trouble", func(t *testing.T) {
@@ -429,4 +570,94 @@ func TestStalledPartitionPagesThroughPrometheusAndAlertmanagerAndResolvesWhenSki
 			}
 		}
 	})
+
+	t.Run("every table shows one row per partition or group with every column", func(t *testing.T) {
+		runner := tablecheck.Install(t)
+		tables, err := dashboards.Tables()
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		var cases []tablecheck.Case
+		for _, tb := range tables {
+			c, err := tablecheck.Query(s.prometheus, tb, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := 0
+			for _, a := range c.Answers {
+				rows = max(rows, len(a))
+			}
+			// The stall, its retention headroom and the dead letters
+			// fill even the tables that show only trouble.
+			if rows == 0 {
+				t.Errorf("%s / %s: no query answered, the check would prove nothing", tb.Dashboard, tb.Panel)
+			}
+			cases = append(cases, c)
+		}
+		runner.Check(t, cases)
+	})
+
+	t.Run("losing the broker neither resolves the page nor pages again", func(t *testing.T) {
+		before := len(s.webhook.about(0, map[string]string{"consumergroup": group}))
+		if err := broker.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		killed := time.Now()
+		restarted := false
+		t.Cleanup(func() {
+			if !restarted {
+				_ = broker.Restart()
+			}
+		})
+		// lagwatch blind, and its group series gone after --kafka.stale-after.
+		waitfor.Condition(t, 60*time.Second, "lagwatch failing its polls and the group series dropped", func() error {
+			if err := s.has(`lagwatch_up == 0`); err != nil {
+				return err
+			}
+			if s.has(fmt.Sprintf(`kafka_consumergroup_lag{consumergroup=%q}`, group)) == nil {
+				return fmt.Errorf("group %s still has series", group)
+			}
+			return nil
+		})
+		t.Logf("lagwatch blind and the group's series dropped %s after the kill", time.Since(killed).Round(time.Second))
+		// Long enough for a resolve to go out: rules every second,
+		// keep_firing_for cut to 1 s, Alertmanager's group_interval 1 s.
+		time.Sleep(8 * time.Second)
+		if err := s.has(`ALERTS{alertname="KafkaConsumerPartitionStalled", alertstate="firing", partition="0"}`); err != nil {
+			t.Errorf("the stall alert is no longer firing while lagwatch is blind: %v", err)
+		}
+		if s.webhook.received("resolved", stalled) == nil {
+			t.Error("the stall page was resolved while lagwatch could not see Kafka")
+		}
+
+		if err := broker.Restart(); err != nil {
+			t.Fatalf("restart the broker: %v", err)
+		}
+		restarted = true
+		back := time.Now()
+		waitfor.Condition(t, 60*time.Second, "lagwatch polling again and the group's series back", func() error {
+			if err := s.has(`lagwatch_up == 1`); err != nil {
+				return err
+			}
+			return s.has(fmt.Sprintf(`kafka_consumergroup_lag{consumergroup=%q, partition="0"} > 0`, group))
+		})
+		t.Logf("lagwatch saw the group again %s after the broker restarted", time.Since(back).Round(time.Second))
+		time.Sleep(3 * time.Second)
+		if s.webhook.received("resolved", stalled) == nil {
+			t.Error("the stall page was resolved once the broker was back, though the consumer is still stuck")
+		}
+		// The blind page (4 minutes by default) does not come within this
+		// outage; nothing else about the group may have been sent.
+		if after := s.webhook.about(0, map[string]string{"consumergroup": group}); len(after) != before {
+			t.Errorf("%d notifications about group %s during the outage: %v", len(after)-before, group, after[before:])
+		}
+	})
+
+	close(handler.skip)
+	skipped := time.Now()
+	waitfor.Condition(t, 60*time.Second, "resolved notification once the consumer skips the poison message", func() error {
+		return s.webhook.received("resolved", stalled)
+	})
+	t.Logf("stall page resolved %s after the consumer moved", time.Since(skipped).Round(time.Second))
 }
