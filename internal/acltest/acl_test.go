@@ -1,0 +1,460 @@
+// Package acltest runs lagwatch against one real Kafka broker with ACLs:
+// StandardAuthorizer, allow.everyone.if.no.acl.found=false, a SCRAM
+// listener for the monitor principals, and the PLAINTEXT listener's
+// ANONYMOUS user as super user for setting up topics, groups and ACLs.
+// Each test has its own principal and its own topic and group prefix, so
+// the tests share the broker without seeing each other's resources.
+package acltest
+
+import (
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/scrapetest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
+	"github.com/lagwatch/lagwatch/kafka"
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+const (
+	saslListener = "SASL_PLAINTEXT"
+	password     = "monitor-Pa55-3e1f"
+)
+
+// principals are the monitor users, one per test.
+var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "revoked"}
+
+var broker *kafkatest.Broker
+
+func TestMain(m *testing.M) {
+	users := map[string]string{}
+	for _, p := range principals {
+		users[p] = password
+	}
+	l := "listener.name." + strings.ToLower(saslListener) + "."
+	opts := kafkatest.Options{
+		ExtraListeners: map[string]string{saslListener: "SASL_PLAINTEXT"},
+		ScramUsers:     users,
+		ServerProperties: map[string]string{
+			"authorizer.class.name":             "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+			"allow.everyone.if.no.acl.found":    "false",
+			"super.users":                       "User:ANONYMOUS",
+			"sasl.enabled.mechanisms":           "SCRAM-SHA-256",
+			l + "sasl.enabled.mechanisms":       "SCRAM-SHA-256",
+			l + "scram-sha-256.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+		},
+	}
+	os.Exit(kafkatest.Main(m, opts, &broker))
+}
+
+// grant is one ACL for a test's principal.
+type grant struct {
+	resource  sarama.AclResourceType
+	name      string // a prefix, or a literal with literal set
+	literal   bool
+	operation sarama.AclOperation
+}
+
+func aclsOf(principal string, grants []grant) []*sarama.ResourceAcls {
+	var out []*sarama.ResourceAcls
+	for _, g := range grants {
+		pattern := sarama.AclPatternPrefixed
+		if g.literal {
+			pattern = sarama.AclPatternLiteral
+		}
+		out = append(out, &sarama.ResourceAcls{
+			Resource: sarama.Resource{ResourceType: g.resource, ResourceName: g.name, ResourcePatternType: pattern},
+			Acls:     []*sarama.Acl{{Principal: "User:" + principal, Host: "*", Operation: g.operation, PermissionType: sarama.AclPermissionAllow}},
+		})
+	}
+	return out
+}
+
+// setUp creates the test's topic prefix-orders (3 partitions, 20 records
+// each) and group prefix-app at offset 5 on each, as the super user, and
+// grants the principal what grants name.
+func setUp(t *testing.T, principal, prefix string, grants []grant) {
+	t.Helper()
+	addr := kafkatest.Require(t, broker)
+	topic := prefix + "orders"
+	kafkatest.CreateTopic(t, addr, topic, 3, nil)
+	for p := range int32(3) {
+		kafkatest.Produce(t, addr, topic, p, 20)
+	}
+	kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{topic: {0: 5, 1: 5, 2: 5}})
+	if len(grants) > 0 {
+		admin := kafkatest.NewAdmin(t, addr)
+		if err := admin.CreateACLs(aclsOf(principal, grants)); err != nil {
+			t.Fatalf("create ACLs: %v", err)
+		}
+	}
+}
+
+func newLagwatch(t *testing.T, principal string, filters collector.Filters) (*collector.Poller, *exporter.Exporter, *lockedBuffer) {
+	t.Helper()
+	conf := kafka.NewSaramaConfig()
+	conf.Net.DialTimeout = 5 * time.Second
+	conf.Net.ReadTimeout = 10 * time.Second
+	if err := (kafka.Security{SASL: &kafka.SASL{Mechanism: "scram-sha256", User: principal, Password: password}}).Apply(conf); err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedBuffer{}
+	p, err := collector.NewPoller(collector.Config{
+		Servers:      []string{broker.ListenerAddr(saslListener)},
+		Sarama:       conf,
+		Filters:      filters,
+		PollInterval: 2 * time.Second,
+		Lag:          lagcalc.Settings{Window: time.Minute},
+		StaleAfter:   time.Hour,
+		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p, exporter.New(p, exporter.Options{}), logs
+}
+
+func scrape(t *testing.T, e *exporter.Exporter) scrapetest.Series {
+	t.Helper()
+	return scrapetest.Scrape(t, exporter.Handler(e, prometheus.NewRegistry(), slog.New(slog.DiscardHandler)))
+}
+
+// pollOnce polls and returns the poll's error.
+func pollOnce(t *testing.T, p *collector.Poller) error {
+	t.Helper()
+	return p.PollOnce(t.Context())
+}
+
+// readAPIs are the requests lagwatch may send: it never writes, commits,
+// joins a group or creates a topic.
+var readAPIs = []string{"ApiVersions", "Metadata", "ListGroups", "DescribeGroups", "ConsumerGroupDescribe", "OffsetFetch", "ListOffsets", "DescribeConfigs", "Fetch", "ShareGroupDescribe", "DescribeShareGroupOffsets", "StreamsGroupDescribe"}
+
+func checkOnlyReads(t *testing.T, p *collector.Poller) {
+	t.Helper()
+	for api := range p.Health().Requests {
+		if !slices.Contains(readAPIs, api) {
+			t.Errorf("lagwatch sent %s, which is not a read", api)
+		}
+	}
+}
+
+// checkOneWarning checks that the log has exactly one warning naming the
+// operation and resource type, with the kafka-acls grant, and returns it.
+func checkOneWarning(t *testing.T, logs *lockedBuffer, operation, resourceType string) string {
+	t.Helper()
+	var found []string
+	for _, l := range logs.lines("WARN") {
+		if strings.Contains(l, "operation="+operation) && strings.Contains(l, "resource_type="+resourceType) {
+			found = append(found, l)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("want one warning about %s on %s, got %d; log:\n%s", operation, resourceType, len(found), logs.String())
+	}
+	if !strings.Contains(found[0], "kafka-acls") || !strings.Contains(found[0], "--operation "+operation) || len(found[0]) > 1000 {
+		t.Errorf("warning lacks the grant or is unbounded: %s", found[0])
+	}
+	return found[0]
+}
+
+// checkNoKafkaSeries checks that nothing about Kafka is exported as if
+// known: no kafka_* series at all.
+func checkNoKafkaSeries(t *testing.T, s scrapetest.Series) {
+	t.Helper()
+	for k := range s {
+		if strings.HasPrefix(k, "kafka_") {
+			t.Errorf("exported %s while lagwatch sees nothing", k)
+		}
+	}
+}
+
+// Without any ACL, Kafka answers Metadata with no topic and ListGroups
+// with no group, silently. lagwatch is not up, not ready, says which grant
+// is missing, exports no Kafka figure (not even 0 offline partitions over
+// nothing), and sends no write.
+func TestNoACLIsNeitherUpNorReady(t *testing.T) {
+	setUp(t, "none", "none-", nil)
+	p, e, logs := newLagwatch(t, "none", collector.Filters{})
+	for range 3 {
+		if err := pollOnce(t, p); err == nil {
+			t.Fatal("a poll that sees nothing reported no error")
+		}
+	}
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 0 || p.Ready() {
+		t.Errorf("up=%v ready=%v, want 0 and false", s.Value(t, "lagwatch_up"), p.Ready())
+	}
+	if s.Value(t, "lagwatch_stage_success", "stage", "metadata") != 0 {
+		t.Errorf("metadata stage reports success")
+	}
+	checkNoKafkaSeries(t, s)
+	w := checkOneWarning(t, logs, "Describe", "topic")
+	if !strings.Contains(w, "User:none") {
+		t.Errorf("warning does not name the principal: %s", w)
+	}
+	checkOnlyReads(t, p)
+}
+
+// Group Describe alone shows no topic either: still blind.
+func TestGroupDescribeOnlyIsNotUp(t *testing.T) {
+	setUp(t, "groupsonly", "groupsonly-", []grant{{sarama.AclResourceGroup, "groupsonly-", false, sarama.AclOperationDescribe}})
+	p, e, logs := newLagwatch(t, "groupsonly", collector.Filters{})
+	_ = pollOnce(t, p)
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 0 || p.Ready() {
+		t.Errorf("up=%v ready=%v with no topic visible, want 0 and false", s.Value(t, "lagwatch_up"), p.Ready())
+	}
+	checkNoKafkaSeries(t, s)
+	checkOneWarning(t, logs, "Describe", "topic")
+	checkOnlyReads(t, p)
+}
+
+// Topic Describe and DescribeConfigs and Group Describe, without Topic
+// Read: the core figures are complete (up, ready), the record dating is
+// not attempted at all (no Fetch, so no DENIED line per poll in the
+// broker's authorizer log), lag seconds are marked as lower bounds, Kafka's
+// denial is counted and logged once.
+func TestTopicDescribeWithoutReadMarksLagSecondsAsLowerBounds(t *testing.T) {
+	setUp(t, "noread", "noread-", []grant{
+		{sarama.AclResourceTopic, "noread-", false, sarama.AclOperationDescribe},
+		{sarama.AclResourceTopic, "noread-", false, sarama.AclOperationDescribeConfigs},
+		{sarama.AclResourceGroup, "noread-", false, sarama.AclOperationDescribe},
+	})
+	p, e, logs := newLagwatch(t, "noread", collector.Filters{})
+	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+		if err := pollOnce(t, p); err != nil {
+			return err
+		}
+		if !p.Health().Up {
+			return fmt.Errorf("not up")
+		}
+		return nil
+	})
+	for range 2 {
+		if err := pollOnce(t, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 1 || !p.Ready() {
+		t.Errorf("up=%v ready=%v, want 1 and true", s.Value(t, "lagwatch_up"), p.Ready())
+	}
+	if n := p.Health().Requests["Fetch"]; n != 0 {
+		t.Errorf("sent %d Fetch requests for topics Kafka says lagwatch may not Read", n)
+	}
+	if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Read", "resource_type", "topic"); got != 1 {
+		t.Errorf("denied Read on %v topics, want 1", got)
+	}
+	for part := range 3 {
+		labels := []string{"consumergroup", "noread-app", "partition", fmt.Sprint(part), "topic", "noread-orders"}
+		if s.Value(t, "kafka_consumergroup_lag", labels...) != 15 {
+			t.Errorf("partition %d: lag %v, want 15", part, s.Value(t, "kafka_consumergroup_lag", labels...))
+		}
+		if s.Has("kafka_consumergroup_lag_seconds", labels...) && !s.Has("kafka_consumergroup_lag_seconds_lower_bound", labels...) {
+			t.Errorf("partition %d: lag seconds exported as exact without Read", part)
+		}
+	}
+	checkOneWarning(t, logs, "Read", "topic")
+	checkOnlyReads(t, p)
+}
+
+// Without DescribeConfigs the configs are not asked again every poll, the
+// config series are absent rather than guessed, and lagwatch is up.
+func TestWithoutDescribeConfigsConfigsAreAbsentAndLagwatchIsUp(t *testing.T) {
+	setUp(t, "noconfigs", "noconfigs-", []grant{
+		{sarama.AclResourceTopic, "noconfigs-", false, sarama.AclOperationDescribe},
+		{sarama.AclResourceTopic, "noconfigs-", false, sarama.AclOperationRead},
+		{sarama.AclResourceGroup, "noconfigs-", false, sarama.AclOperationDescribe},
+	})
+	p, e, logs := newLagwatch(t, "noconfigs", collector.Filters{})
+	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+		if err := pollOnce(t, p); err != nil || !p.Health().Up {
+			return fmt.Errorf("not up: %v", err)
+		}
+		return nil
+	})
+	before := p.Health().Requests["DescribeConfigs"]
+	for range 2 {
+		if err := pollOnce(t, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := p.Health().Requests["DescribeConfigs"]; after != before {
+		t.Errorf("DescribeConfigs asked again while denied: %d → %d", before, after)
+	}
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 1 {
+		t.Errorf("not up")
+	}
+	if s.Has("kafka_topic_config_retention_seconds", "topic", "noconfigs-orders") {
+		t.Errorf("retention exported without DescribeConfigs")
+	}
+	if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "DescribeConfigs", "resource_type", "topic"); got != 1 {
+		t.Errorf("denied DescribeConfigs on %v topics, want 1", got)
+	}
+	checkOneWarning(t, logs, "DescribeConfigs", "topic")
+	checkOnlyReads(t, p)
+}
+
+// The least privilege docs/security.md names (Topic Describe, Read and
+// DescribeConfigs, Group Describe, no Cluster ACL) gives the same series as
+// the super user, filtered to the same topics and groups; then revoking
+// Topic Describe makes lagwatch blind: not up, and the last snapshot is
+// served until it goes stale rather than vanishing within a poll.
+func TestFullACLsGiveTheSuperUsersSeriesAndARevokedACLIsNotHealthy(t *testing.T) {
+	grants := []grant{
+		{sarama.AclResourceTopic, "full-", false, sarama.AclOperationDescribe},
+		{sarama.AclResourceTopic, "full-", false, sarama.AclOperationRead},
+		{sarama.AclResourceTopic, "full-", false, sarama.AclOperationDescribeConfigs},
+		{sarama.AclResourceGroup, "full-", false, sarama.AclOperationDescribe},
+	}
+	setUp(t, "full", "full-", grants)
+	filters := collector.Filters{TopicInclude: anchored(t, "full-.*"), GroupInclude: anchored(t, "full-.*")}
+	monitor, monitorExp, logs := newLagwatch(t, "full", filters)
+	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+		if err := pollOnce(t, monitor); err != nil || !monitor.Health().Up {
+			return fmt.Errorf("not up: %v", err)
+		}
+		return nil
+	})
+	super := superPoller(t, filters)
+	for range 2 {
+		if err := pollOnce(t, monitor); err != nil {
+			t.Fatal(err)
+		}
+		if err := super.poller.PollOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, want := kafkaSeries(scrape(t, monitorExp)), kafkaSeries(scrape(t, super.exp))
+	if !slices.Equal(got, want) {
+		t.Errorf("least-privilege series differ from the super user's:\n only least privilege: %v\n only super user: %v", minus(got, want), minus(want, got))
+	}
+	if len(got) == 0 {
+		t.Fatal("no series at all")
+	}
+	if w := logs.lines("WARN"); len(w) != 0 {
+		t.Errorf("warnings with every ACL lagwatch needs:\n%s", strings.Join(w, "\n"))
+	}
+
+	// Revoke the topic ACLs while polling (Read implies Describe, so
+	// revoking Describe alone would change nothing).
+	admin := kafkatest.NewAdmin(t, kafkatest.Require(t, broker))
+	if _, err := admin.DeleteACL(sarama.AclFilter{
+		ResourceType: sarama.AclResourceTopic, ResourceName: ptr("full-"), ResourcePatternTypeFilter: sarama.AclPatternPrefixed,
+		Principal: ptr("User:full"), Operation: sarama.AclOperationAny, PermissionType: sarama.AclPermissionAllow,
+	}, false); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.Condition(t, 30*time.Second, "the revocation applies", func() error {
+		_ = pollOnce(t, monitor)
+		if monitor.Health().Up {
+			return fmt.Errorf("still up")
+		}
+		return nil
+	})
+	s := scrape(t, monitorExp)
+	if s.Value(t, "lagwatch_up") != 0 {
+		t.Errorf("up after Topic Describe was revoked")
+	}
+	if !s.Has("kafka_consumergroup_lag", "consumergroup", "full-app", "partition", "0", "topic", "full-orders") {
+		t.Errorf("the last snapshot vanished at once instead of going stale after --kafka.stale-after")
+	}
+	checkOneWarning(t, logs, "Describe", "topic")
+	checkOnlyReads(t, monitor)
+}
+
+type pollerAndExporter struct {
+	poller *collector.Poller
+	exp    *exporter.Exporter
+}
+
+// superPoller polls as ANONYMOUS on the PLAINTEXT listener: a super user.
+func superPoller(t *testing.T, filters collector.Filters) pollerAndExporter {
+	t.Helper()
+	p, err := collector.NewPoller(collector.Config{
+		Servers: []string{kafkatest.Require(t, broker)}, Filters: filters,
+		PollInterval: 2 * time.Second, Lag: lagcalc.Settings{Window: time.Minute}, StaleAfter: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return pollerAndExporter{p, exporter.New(p, exporter.Options{})}
+}
+
+// kafkaSeries are the names and labels of the Kafka-derived series, sorted.
+func kafkaSeries(s scrapetest.Series) []string {
+	var out []string
+	for k := range maps.Keys(s) {
+		if strings.HasPrefix(k, "kafka_") && !strings.HasPrefix(k, "kafka_broker") {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func anchored(t *testing.T, expr string) *regexp.Regexp {
+	t.Helper()
+	re, err := collector.Anchored(expr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return re
+}
+
+func ptr(s string) *string { return &s }
+
+// lockedBuffer collects a logger's output.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) lines(level string) []string {
+	var out []string
+	for l := range strings.SplitSeq(b.String(), "\n") {
+		if strings.Contains(l, "level="+level) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
