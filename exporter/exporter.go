@@ -179,4 +179,3 @@ func (e *Exporter) Write(out *bufio.Writer) {
 func isTopologyLevel(l Level) bool {
 	return l == LevelCluster || l == LevelBroker || l == LevelTopic || l == LevelPartition
 }
-

@@ -50,11 +50,11 @@ func TestMain(m *testing.M) {
 		ExtraListeners: map[string]string{saslListener: "SASL_PLAINTEXT"},
 		ScramUsers:     users,
 		ServerProperties: map[string]string{
-			"authorizer.class.name":             "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-			"allow.everyone.if.no.acl.found":    "false",
-			"super.users":                       "User:ANONYMOUS",
-			"sasl.enabled.mechanisms":           "SCRAM-SHA-256",
-			l + "sasl.enabled.mechanisms":       "SCRAM-SHA-256",
+			"authorizer.class.name":              "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+			"allow.everyone.if.no.acl.found":     "false",
+			"super.users":                        "User:ANONYMOUS",
+			"sasl.enabled.mechanisms":            "SCRAM-SHA-256",
+			l + "sasl.enabled.mechanisms":        "SCRAM-SHA-256",
 			l + "scram-sha-256.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
 		},
 	}
