@@ -42,6 +42,9 @@ var lagwatchMetrics = []string{
 	"lagwatch_build_info", "lagwatch_up", "lagwatch_poll_duration_seconds_bucket", "lagwatch_poll_duration_seconds_sum",
 	"lagwatch_poll_duration_seconds_count", "lagwatch_poll_errors_total", "lagwatch_last_successful_poll_timestamp_seconds",
 	"lagwatch_kafka_requests_total", "lagwatch_polls_overrun_total",
+	"lagwatch_config_last_reload_success_timestamp_seconds", "lagwatch_config_last_reload_successful",
+	"lagwatch_kafka_authorized_resources", "lagwatch_kafka_denied_resources", "lagwatch_shard_info",
+	"lagwatch_stage_done_seconds", "lagwatch_stage_success",
 }
 
 type dashboardFile struct {
