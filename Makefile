@@ -5,7 +5,7 @@ GOFLAGS   ?=
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT  ?= 25m
 
-.PHONY: all build demo test test-short deps prometheus-tools kafka-jars lint fuzz bench clean
+.PHONY: all build demo test test-short deps prometheus-tools kafka-jars lint fuzz bench clean helm-sync
 
 all: build
 
@@ -19,6 +19,7 @@ demo:
 ## test: install what the tests need, then run every test with the race detector
 test: deps lint
 	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) ./...
+	cd deploy/helm/chart_test && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-short: the tests that need no real broker, Prometheus or Alertmanager
 test-short:
@@ -53,6 +54,14 @@ fuzz:
 		$(GO) test ./lagcalc -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
 	done
 	$(GO) test . -short -run '^$$' -fuzz '^FuzzFlagParsingNeverPanics$$' -fuzztime $(FUZZTIME)
+
+## helm-sync: copy alerts/*.rules.yml and dashboards/*.json into the Helm chart (Helm reads nothing outside the chart's folder; deploy/helm/chart_test fails while the copies differ)
+CHART_FILES := deploy/helm/lagwatch/files
+helm-sync:
+	rm -rf $(CHART_FILES)/alerts $(CHART_FILES)/dashboards
+	mkdir -p $(CHART_FILES)/alerts $(CHART_FILES)/dashboards
+	cp alerts/*.rules.yml $(CHART_FILES)/alerts/
+	cp dashboards/*.json $(CHART_FILES)/dashboards/
 
 clean:
 	rm -f lagwatch
