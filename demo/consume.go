@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -46,7 +47,24 @@ type member struct {
 	rewindFirst time.Duration // reset the committed offsets back rewindBy messages, then every rewindEvery
 	rewindEvery time.Duration
 	rewindBy    int64
+
+	// deadLetterEvery > 0: every deadLetterEvery-th record of each
+	// partition fails to process. The member retries it retries times,
+	// retryBackoff apart, then writes it to topic + deadLetterSuffix and
+	// moves on, as fault-tolerant consumers (Spring Kafka's
+	// DeadLetterPublishingRecoverer, Kafka Connect's errors.deadletterqueue)
+	// do: the partition keeps moving.
+	deadLetterEvery int64
+	retries         int
+	retryBackoff    time.Duration
+
+	// assignor replaces the range assignor (the group's leader runs it).
+	assignor kgo.GroupBalancer
 }
+
+// deadLetterSuffix names a topic's dead-letter topic, as Spring Kafka
+// does; lagwatch's default --topic.dead-letter-regex matches it.
+const deadLetterSuffix = ".DLT"
 
 // consumer is the running state of a member; only its own goroutine uses
 // it.
@@ -64,7 +82,7 @@ type consumer struct {
 	// until it meets it.
 	poison int64
 
-	fetchProblems, commitProblems *problemLog
+	fetchProblems, commitProblems, deadLetterProblems *problemLog
 }
 
 func (m *member) run(ctx context.Context, addrs []string, commitEvery time.Duration, logger *slog.Logger) {
@@ -76,14 +94,15 @@ func (m *member) run(ctx context.Context, addrs []string, commitEvery time.Durat
 		return
 	}
 	c := &consumer{
-		member:         m,
-		cl:             cl,
-		logger:         logger,
-		pending:        make(map[int32]kgo.EpochOffset),
-		committed:      make(map[int32]int64),
-		poison:         -1,
-		fetchProblems:  &problemLog{logger: logger, what: "fetch"},
-		commitProblems: &problemLog{logger: logger, what: "commit"},
+		member:             m,
+		cl:                 cl,
+		logger:             logger,
+		pending:            make(map[int32]kgo.EpochOffset),
+		committed:          make(map[int32]int64),
+		poison:             -1,
+		fetchProblems:      &problemLog{logger: logger, what: "fetch"},
+		commitProblems:     &problemLog{logger: logger, what: "commit"},
+		deadLetterProblems: &problemLog{logger: logger, what: "dead-letter produce"},
 	}
 	logger.Debug("demo: member starting", "topic", m.topic, "records_per_second", m.rate)
 	c.loop(ctx, commitEvery)
@@ -100,7 +119,7 @@ func (m *member) options(addrs []string, logger *slog.Logger) []kgo.Opt {
 		// default cooperative one, a static member that revoked
 		// partitions leaves the group on close, which would turn the
 		// crash into a clean departure.
-		kgo.Balancers(kgo.RangeBalancer()),
+		kgo.Balancers(m.groupAssignor()),
 		// The scenarios are made of exactly which offsets get
 		// committed, so nothing is committed behind the member's back.
 		kgo.DisableAutoCommit(),
@@ -119,6 +138,11 @@ func (m *member) options(addrs []string, logger *slog.Logger) []kgo.Opt {
 			logger.Debug("demo: partitions assigned", "partitions", assigned)
 		}),
 	}
+	if m.deadLetterEvery > 0 {
+		// Give up on a dead letter after a while rather than buffer it
+		// forever while the cluster is away; the member retries it.
+		opts = append(opts, kgo.RecordDeliveryTimeout(commitTimeout))
+	}
 	if m.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(m.instanceID))
 	}
@@ -126,6 +150,13 @@ func (m *member) options(addrs []string, logger *slog.Logger) []kgo.Opt {
 		opts = append(opts, kgo.SessionTimeout(m.sessionTimeout))
 	}
 	return opts
+}
+
+func (m *member) groupAssignor() kgo.GroupBalancer {
+	if m.assignor != nil {
+		return m.assignor
+	}
+	return kgo.RangeBalancer()
 }
 
 // loop processes records within the member's rate and commits them, and
@@ -168,7 +199,7 @@ func (c *consumer) loop(ctx context.Context, commitEvery time.Duration) {
 		pollCtx, cancel := context.WithDeadline(ctx, nextCommit)
 		fetches := c.cl.PollRecords(pollCtx, budget)
 		cancel()
-		bucket.spend(c.process(fetches, time.Since(start)))
+		bucket.spend(c.process(ctx, fetches, time.Since(start)))
 
 		// A member with nothing left to read commits at once, so a
 		// group that keeps up shows lag 0 at most of the exporter's
@@ -182,7 +213,7 @@ func (c *consumer) loop(ctx context.Context, commitEvery time.Duration) {
 }
 
 // process handles polled records and returns how many it took.
-func (c *consumer) process(fetches kgo.Fetches, elapsed time.Duration) int {
+func (c *consumer) process(ctx context.Context, fetches kgo.Fetches, elapsed time.Duration) int {
 	for _, fe := range fetches.Errors() {
 		// A poll that found nothing before the next commit is due
 		// ends with its context's error; that is not a failure.
@@ -192,13 +223,27 @@ func (c *consumer) process(fetches kgo.Fetches, elapsed time.Duration) int {
 		c.fetchProblems.failure(fmt.Errorf("%s partition %d: %w", fe.Topic, fe.Partition, fe.Err))
 	}
 	n := 0
+	// unprocessed holds, per partition, the first record left
+	// unprocessed after one that could not be parked: the member reads
+	// from there again.
+	unprocessed := make(map[int32]kgo.EpochOffset)
 	fetches.EachRecord(func(r *kgo.Record) {
 		n++
 		if c.isPoison(r, elapsed) {
 			return
 		}
+		if len(unprocessed) > 0 || (c.failsToProcess(r) && !c.retryThenPark(ctx, r)) {
+			if _, ok := unprocessed[r.Partition]; !ok {
+				unprocessed[r.Partition] = kgo.EpochOffset{Epoch: -1, Offset: r.Offset}
+			}
+			return
+		}
 		c.pending[r.Partition] = kgo.EpochOffset{Epoch: r.LeaderEpoch, Offset: r.Offset + 1}
 	})
+	if len(unprocessed) > 0 {
+		// No rebalance can interleave: AllowRebalance comes after.
+		c.cl.SetOffsets(map[string]map[int32]kgo.EpochOffset{c.topic: unprocessed})
+	}
 	if n > 0 {
 		c.fetchProblems.success()
 	}
@@ -225,6 +270,44 @@ func (c *consumer) isPoison(r *kgo.Record, elapsed time.Duration) bool {
 	// Retrying one record reads nothing further from the partition.
 	c.cl.PauseFetchPartitions(map[string][]int32{c.topic: {r.Partition}})
 	c.logger.Debug("demo: poison message, partition stuck", "topic", c.topic, "partition", r.Partition, "offset", r.Offset)
+	return true
+}
+
+// failsToProcess reports whether r is one of the records the member
+// cannot process (every deadLetterEvery-th of its partition).
+func (c *consumer) failsToProcess(r *kgo.Record) bool {
+	return c.deadLetterEvery > 0 && r.Offset%c.deadLetterEvery == c.deadLetterEvery-1
+}
+
+// retryThenPark retries a record that fails, then writes it to the
+// dead-letter topic with headers saying where it came from. It reports
+// whether the record is parked; false when ctx ended or the write failed.
+func (c *consumer) retryThenPark(ctx context.Context, r *kgo.Record) bool {
+	for range c.retries {
+		sleepUntil(ctx, time.Now().Add(c.retryBackoff))
+	}
+	if ctx.Err() != nil {
+		return false
+	}
+	dead := &kgo.Record{
+		Topic: c.topic + deadLetterSuffix,
+		Key:   r.Key,
+		Value: r.Value,
+		Headers: []kgo.RecordHeader{
+			{Key: "dlt-original-topic", Value: []byte(r.Topic)},
+			{Key: "dlt-original-partition", Value: strconv.AppendInt(nil, int64(r.Partition), 10)},
+			{Key: "dlt-original-offset", Value: strconv.AppendInt(nil, r.Offset, 10)},
+			{Key: "dlt-exception-message", Value: fmt.Appendf(nil, "demo: failed %d attempts", c.retries+1)},
+		},
+	}
+	if err := c.cl.ProduceSync(ctx, dead).FirstErr(); err != nil {
+		if ctx.Err() == nil {
+			c.deadLetterProblems.failure(err)
+		}
+		return false
+	}
+	c.deadLetterProblems.success()
+	c.logger.Debug("demo: record parked in the dead-letter topic", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset)
 	return true
 }
 

@@ -2,7 +2,8 @@
 // embedded Kafka-protocol cluster (kfake), steady producers, and one
 // consumer group per scenario, each scripted so that its committed offsets,
 // members and the topics' log offsets give the exporter's rules something
-// real to detect (ok, lagging, stalled, stopped, rewound, lost messages).
+// real to detect (ok, lagging, stalled, stopped, rewound, lost messages,
+// dead letters, unassigned partitions).
 //
 // The same workload runs against an external cluster, such as the Apache
 // Kafka of the docker-compose stack, so nothing here depends on kfake.
@@ -39,6 +40,16 @@ const (
 	groupCrashed       = "demo-crashed"
 	groupRetentionSlow = "demo-retention-slow"
 	groupRewind        = "demo-rewind"
+	groupDeadLetter    = "demo-dead-letter"
+	groupUnassigned    = "demo-unassigned"
+
+	// topicPaymentsDLT is where demo-dead-letter parks the payments it
+	// cannot process.
+	topicPaymentsDLT = topicPayments + deadLetterSuffix
+
+	// assignedBelow: demo-unassigned's assignor gives its member the
+	// partitions below it, so partition 2 of demo-orders has no member.
+	assignedBelow = 2
 
 	// partitionsPerTopic is 3 so that the stalled scenario can hold one
 	// partition while others advance, and so the healthy group's two
@@ -85,6 +96,10 @@ type workload struct {
 	rewindEvery         time.Duration // and the time between resets
 	rewindBy            int64         // messages per partition a reset goes back
 
+	deadLetterEvery int64         // demo-dead-letter fails every deadLetterEvery-th record of a partition
+	retries         int           // and retries it this many times
+	retryBackoff    time.Duration // this far apart, before parking it in the dead-letter topic
+
 	retention  time.Duration // retention.ms of demo-short-retention
 	segmentAge time.Duration // its segment.ms, so a real broker rolls segments retention can delete
 
@@ -96,9 +111,12 @@ type workload struct {
 
 func defaultWorkload() workload {
 	return workload{
-		ordersRate:          20,
-		paymentsRate:        10,
-		retentionRate:       6,
+		ordersRate:   20,
+		paymentsRate: 10,
+		// demo-retention-slow reads 30 % of it, one partition's fetch
+		// after another: at 6 msg/s a partition could wait 20 s, the
+		// demo's --lag.stall-after, for its turn and read as stalled.
+		retentionRate:       20,
 		commitInterval:      time.Second,
 		slowShare:           0.6,
 		retentionShare:      0.3,
@@ -110,9 +128,14 @@ func defaultWorkload() workload {
 		rewindFirst:         90 * time.Second,
 		rewindEvery:         3 * time.Minute,
 		rewindBy:            400, // about a minute of demo-orders per partition
-		retention:           time.Minute,
-		segmentAge:          10 * time.Second,
-		createTimeout:       time.Minute,
+		// About one record every 12 s per partition of demo-payments (10
+		// msg/s over 3 partitions), a dead letter every 4 s in all.
+		deadLetterEvery: 40,
+		retries:         3,
+		retryBackoff:    500 * time.Millisecond,
+		retention:       time.Minute,
+		segmentAge:      10 * time.Second,
+		createTimeout:   time.Minute,
 	}
 }
 
@@ -138,23 +161,33 @@ func Scenarios() []Scenario {
 		},
 		{
 			Name: "departed", Group: groupDeparted, Topic: topicPayments,
-			Shows: fmt.Sprintf(`%s: %s{status="stopped"} from %s, when its members leave cleanly`,
+			Shows: fmt.Sprintf(`%s: %s{status="stopped"} --lag.stall-after after its members leave cleanly at %s`,
 				topicPayments, status, short(w.leaveAfter)),
 		},
 		{
 			Name: "stalled", Group: groupStalled, Topic: topicPayments,
-			Shows: fmt.Sprintf(`%s partition %d: %s{status="stalled"} one window after a poison message at %s`,
+			Shows: fmt.Sprintf(`%s partition %d: %s{status="stalled"} --lag.stall-after after a poison message at %s`,
 				topicPayments, stuckPartition, status, short(w.stuckAfter)),
 		},
 		{
 			Name: "crashed", Group: groupCrashed, Topic: topicOrders,
-			Shows: fmt.Sprintf(`%s: %s{status="stopped"} from %s: its consumer dies at %s, its %s session expires`,
-				topicOrders, status, short(w.crashAfter+w.crashSessionTimeout), short(w.crashAfter), short(w.crashSessionTimeout)),
+			Shows: fmt.Sprintf(`%s: %s{status="stopped"} --lag.stall-after after its consumer dies at %s (the broker keeps the dead member for its %s session)`,
+				topicOrders, status, short(w.crashAfter), short(w.crashSessionTimeout)),
 		},
 		{
 			Name: "retention", Group: groupRetentionSlow, Topic: topicShortRetention,
 			Shows: fmt.Sprintf(`%s (retention.ms %d): kafka_consumergroup_retention_headroom_seconds falls to 0, kafka_consumergroup_expired_messages > 0 from ~%s`,
 				topicShortRetention, w.retention.Milliseconds(), short((lossAfter(w) + retentionInterval).Round(10*time.Second))),
+		},
+		{
+			Name: "dead-letter", Group: groupDeadLetter, Topic: topicPayments + ", " + topicPaymentsDLT,
+			Shows: fmt.Sprintf(`%s: kafka_topic_dead_letter 1, its offsets grow: every %dth record of each %s partition fails, is retried %d times and parked there; %s stays %s{status="ok"}`,
+				topicPaymentsDLT, w.deadLetterEvery, topicPayments, w.retries, topicPayments, status),
+		},
+		{
+			Name: "unassigned", Group: groupUnassigned, Topic: topicOrders,
+			Shows: fmt.Sprintf(`%s: kafka_consumergroup_unassigned_partitions %d: the group's assignor gives its one member partitions below %d only`,
+				topicOrders, partitionsPerTopic-assignedBelow, assignedBelow),
 		},
 		{
 			Name: "rewind", Group: groupRewind, Topic: topicOrders,
@@ -208,6 +241,8 @@ func (w workload) topics() []topicSpec {
 			"segment.ms":    ms(w.segmentAge),
 			"segment.bytes": kadm.StringPtr("1048576"),
 		}},
+		// Written by demo-dead-letter only.
+		{name: topicPaymentsDLT},
 	}
 }
 
@@ -233,6 +268,11 @@ func (w workload) members() []*member {
 			clientID: "demo-rewind-1", group: groupRewind, topic: topicOrders, rate: w.rewindShare * w.ordersRate,
 			rewindFirst: w.rewindFirst, rewindEvery: w.rewindEvery, rewindBy: w.rewindBy,
 		},
+		{
+			clientID: "demo-dead-letter-1", group: groupDeadLetter, topic: topicPayments,
+			deadLetterEvery: w.deadLetterEvery, retries: w.retries, retryBackoff: w.retryBackoff,
+		},
+		{clientID: "demo-unassigned-1", group: groupUnassigned, topic: topicOrders, assignor: partialAssignor{keepBelow: assignedBelow}},
 	}
 }
 

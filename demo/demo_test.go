@@ -37,6 +37,8 @@ func fastWorkload() workload {
 	w.retention = 2 * time.Second
 	w.segmentAge = time.Second
 	w.createTimeout = 3 * time.Second
+	w.deadLetterEvery = 10
+	w.retryBackoff = 10 * time.Millisecond
 	return w
 }
 
@@ -69,6 +71,7 @@ func testWorkload(t *testing.T, addrs []string) {
 	w := fastWorkload()
 	adm := newAdmin(t, addrs)
 	paymentsAtStart := endOffsetsIfAny(t, adm, topicPayments)
+	deadLettersAtStart := endOffsetsIfAny(t, adm, topicPaymentsDLT)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -291,6 +294,85 @@ func testWorkload(t *testing.T, addrs []string) {
 				g, err := describe(ctx, adm, groupStalled)
 				if err != nil || len(g.Members) == 0 {
 					return fmt.Sprintf("stalled group has no members (err %v)", err)
+				}
+				return ""
+			})
+		})
+
+		t.Run("DeadLetterGroupParksFailingRecordsAndKeepsEveryPartitionMoving", func(t *testing.T) {
+			t.Parallel()
+			var first map[int32]int64
+			eventually(t, func(ctx context.Context) string {
+				committed, err := committedOffsets(ctx, adm, groupDeadLetter, topicPayments)
+				if err != nil || len(committed) != partitionsPerTopic {
+					return fmt.Sprintf("committed %v, err %v", committed, err)
+				}
+				if first == nil {
+					first = committed
+					return "took the first sample"
+				}
+				// Past at least one failing record on every partition:
+				// retried, parked, and left behind.
+				for p, off := range committed {
+					if off <= first[p]+w.deadLetterEvery {
+						return fmt.Sprintf("partition %d committed %d, not a failing record past %d", p, off, first[p])
+					}
+				}
+				end, err := logOffsets(ctx, adm.ListEndOffsets, topicPaymentsDLT)
+				if err != nil {
+					return err.Error()
+				}
+				parked := int64(0)
+				for p, off := range end {
+					parked += off - deadLettersAtStart[p]
+				}
+				if parked < partitionsPerTopic {
+					return fmt.Sprintf("%d records parked in %s this run", parked, topicPaymentsDLT)
+				}
+				return ""
+			})
+		})
+
+		t.Run("UnassignedGroupLeavesItsMemberPartitionsZeroAndOneOnly", func(t *testing.T) {
+			t.Parallel()
+			var first map[int32]int64
+			eventually(t, func(ctx context.Context) string {
+				g, err := describe(ctx, adm, groupUnassigned)
+				if err != nil {
+					return err.Error()
+				}
+				if g.State != "Stable" || len(g.Members) != 1 {
+					return fmt.Sprintf("group is %s with %d members", g.State, len(g.Members))
+				}
+				assigned, ok := g.Members[0].Assigned.AsConsumer()
+				if !ok {
+					return "member assignment is not a consumer assignment"
+				}
+				var partitions []int32
+				for _, tp := range assigned.Topics {
+					if tp.Topic == topicOrders {
+						partitions = append(partitions, tp.Partitions...)
+					}
+				}
+				slices.Sort(partitions)
+				if !slices.Equal(partitions, []int32{0, 1}) {
+					return fmt.Sprintf("member assigned %s partitions %v, want [0 1]", topicOrders, partitions)
+				}
+				committed, err := committedOffsets(ctx, adm, groupUnassigned, topicOrders)
+				if err != nil {
+					return err.Error()
+				}
+				if _, ok := committed[assignedBelow]; ok {
+					return fmt.Sprintf("partition %d, which no member is assigned, has a committed offset: %v", assignedBelow, committed)
+				}
+				if first == nil {
+					first = committed
+					return "took the first sample"
+				}
+				for _, p := range []int32{0, 1} {
+					if committed[p] <= first[p] {
+						return fmt.Sprintf("partition %d committed %d, not past %d", p, committed[p], first[p])
+					}
 				}
 				return ""
 			})
