@@ -36,7 +36,7 @@ const (
 )
 
 // principals are the monitor users, one per test.
-var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "revoked"}
+var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered"}
 
 var broker *kafkatest.Broker
 
@@ -457,4 +457,79 @@ func (b *lockedBuffer) lines(level string) []string {
 		}
 	}
 	return out
+}
+
+// With Cluster Describe, ListGroups names every group, also those the
+// principal may not Describe. Without filters those groups are denied
+// once, counted, summarised in one line and not asked again; lagwatch is
+// up with the groups it may see. With filters that mirror the ACLs there
+// is nothing to deny and nothing to log.
+func TestPrefixScopedACLsWithAndWithoutMatchingFilters(t *testing.T) {
+	for _, c := range []struct {
+		principal, prefix string
+		filtered          bool
+	}{{"prefixed", "pfx-", false}, {"filtered", "flt-", true}} {
+		t.Run(c.principal, func(t *testing.T) {
+			setUp(t, c.principal, c.prefix, []grant{
+				{sarama.AclResourceCluster, "kafka-cluster", true, sarama.AclOperationDescribe},
+				{sarama.AclResourceTopic, c.prefix, false, sarama.AclOperationRead},
+				{sarama.AclResourceTopic, c.prefix, false, sarama.AclOperationDescribeConfigs},
+				{sarama.AclResourceGroup, c.prefix, false, sarama.AclOperationDescribe},
+			})
+			addr := kafkatest.Require(t, broker)
+			const others = 12
+			for i := range others {
+				kafkatest.CommitOffsets(t, addr, fmt.Sprintf("%sother-%02d", strings.TrimSuffix(c.prefix, "-"), i), map[string]map[int32]int64{c.prefix + "orders": {0: 1}})
+			}
+			var filters collector.Filters
+			if c.filtered {
+				filters = collector.Filters{TopicInclude: anchored(t, c.prefix+".*"), GroupInclude: anchored(t, c.prefix+".*")}
+			}
+			p, e, logs := newLagwatch(t, c.principal, filters)
+			waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+				if err := pollOnce(t, p); err != nil || !p.Health().Up {
+					return fmt.Errorf("not up: %v", err)
+				}
+				if c.filtered {
+					return nil
+				}
+				if s := scrape(t, e); s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") < others {
+					return fmt.Errorf("the other groups are not denied yet")
+				}
+				return nil
+			})
+			warnings := len(logs.lines("WARN"))
+			for range 2 {
+				if err := pollOnce(t, p); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := scrape(t, e)
+			if s.Value(t, "lagwatch_up") != 1 || !p.Ready() {
+				t.Errorf("up=%v ready=%v, want 1 and true", s.Value(t, "lagwatch_up"), p.Ready())
+			}
+			if !s.Has("kafka_consumergroup_lag", "consumergroup", c.prefix+"app", "partition", "0", "topic", c.prefix+"orders") {
+				t.Errorf("the group the principal may Describe is not reported")
+			}
+			for k := range s {
+				if strings.Contains(k, "other-") {
+					t.Errorf("a group the principal may not Describe is reported: %s", k)
+				}
+			}
+			if c.filtered {
+				if w := logs.lines("WARN"); len(w) != 0 {
+					t.Errorf("filters mirror the ACLs, yet:\n%s", strings.Join(w, "\n"))
+				}
+				if s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") != 0 {
+					t.Errorf("groups denied although the filters mirror the ACLs")
+				}
+			} else {
+				checkOneWarning(t, logs, "Describe", "group")
+				if n := len(logs.lines("WARN")); n != warnings {
+					t.Errorf("the next polls logged again: %d warnings, then %d", warnings, n)
+				}
+			}
+			checkOnlyReads(t, p)
+		})
+	}
 }
