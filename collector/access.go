@@ -47,7 +47,7 @@ var (
 	permGroupDescribe        = permission{kafka.ResourceGroup, kafka.OpDescribe}
 	// permGroupTopicDescribe is Topic Describe on a topic a group of the
 	// consumer protocol subscribes to: without it the group is not described.
-	permGroupTopicDescribe = permission{"topic subscribed by group", kafka.OpDescribe}
+	permGroupTopicDescribe = permission{"subscribed_topic", kafka.OpDescribe}
 )
 
 // Permissions lists what lagwatch reports access for.
@@ -202,8 +202,11 @@ func (a *access) logChanges(logger *slog.Logger, principal, bootstrap string, no
 			continue
 		}
 		msg := fmt.Sprintf("Kafka denies lagwatch %s on %d %s(s) (%s): %s", p.Operation, len(names), p.Type, firstNames(names, 3), whatIsLost[p])
-		if p == permTopicDescribe {
+		switch p {
+		case permTopicDescribe:
 			msg = "Metadata lists no topic: the principal may Describe none (or the cluster has none): " + whatIsLost[p]
+		case permGroupTopicDescribe:
+			msg = fmt.Sprintf("Kafka denies lagwatch Describe on a topic that %d group(s) of the consumer protocol subscribe to (%s): %s", len(names), firstNames(names, 3), whatIsLost[p])
 		}
 		logger.Warn(msg, "operation", p.Operation, "resource_type", p.Type, "denied", len(names), "grant", grantCommand(p, names, principal, bootstrap))
 	}
@@ -226,10 +229,10 @@ func grantCommand(p permission, names []string, principal, bootstrap string) str
 	}
 	resource := "--" + typ + " '*'"
 	switch prefix := commonPrefix(names); {
-	case len(names) == 1 && names[0] != "*":
-		resource = "--" + typ + " '" + names[0] + "'"
 	case p == permGroupTopicDescribe:
 		resource = "--" + typ + " <the topics these groups subscribe to>"
+	case len(names) == 1 && names[0] != "*":
+		resource = "--" + typ + " '" + names[0] + "'"
 	case len(prefix) >= 2:
 		resource = "--resource-pattern-type prefixed --" + typ + " '" + prefix + "'"
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
@@ -36,7 +37,7 @@ const (
 )
 
 // principals are the monitor users, one per test.
-var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered"}
+var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered", "kip848"}
 
 var broker *kafkatest.Broker
 
@@ -532,4 +533,70 @@ func TestPrefixScopedACLsWithAndWithoutMatchingFilters(t *testing.T) {
 			checkOnlyReads(t, p)
 		})
 	}
+}
+
+// A group of the Kafka 4 consumer protocol (KIP-848) subscribed to a topic
+// the principal may not Describe cannot be described: Kafka fails its
+// ConsumerGroupDescribe as a whole with TOPIC_AUTHORIZATION_FAILED. Its
+// committed offsets on the visible topic are still reported, its members
+// are not made up, lagwatch is up, and one line says which permission is
+// missing; the describe is not repeated every poll.
+func TestKIP848GroupOnAHiddenTopicKeepsItsVisibleOffsets(t *testing.T) {
+	setUp(t, "kip848", "k848-", []grant{
+		{sarama.AclResourceTopic, "k848-", false, sarama.AclOperationRead},
+		{sarama.AclResourceTopic, "k848-", false, sarama.AclOperationDescribeConfigs},
+		{sarama.AclResourceGroup, "k848-", false, sarama.AclOperationDescribe},
+	})
+	addr := kafkatest.Require(t, broker)
+	kafkatest.CreateTopic(t, addr, "hidden848", 1, nil)
+	kafkatest.Produce(t, addr, "hidden848", 0, 5)
+	member := kafkatest.NewKgo(t, addr,
+		kgo.ConsumerGroup("k848-live"), kgo.ConsumeTopics("k848-orders", "hidden848"),
+		kgo.ServerSideBalancer(), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.DisableAutoCommit(), kgo.FetchMaxWait(100*time.Millisecond))
+	waitfor.Condition(t, 60*time.Second, "the member consumed and committed", func() error {
+		fetches := member.PollRecords(t.Context(), 100)
+		if fetches.NumRecords() == 0 {
+			return fmt.Errorf("no records yet")
+		}
+		return member.CommitUncommittedOffsets(t.Context())
+	})
+
+	p, e, logs := newLagwatch(t, "kip848", collector.Filters{})
+	waitfor.Condition(t, 30*time.Second, "lagwatch sees the group", func() error {
+		if err := pollOnce(t, p); err != nil || !p.Health().Up {
+			return fmt.Errorf("not up: %v", err)
+		}
+		if !scrape(t, e).Mentions("consumergroup", "k848-live") {
+			return fmt.Errorf("group not reported yet")
+		}
+		return nil
+	})
+	before := p.Health().Requests["ConsumerGroupDescribe"]
+	for range 2 {
+		if err := pollOnce(t, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 1 || s.Value(t, "lagwatch_stage_success", "stage", "describe_groups") != 1 {
+		t.Errorf("up %v, describe_groups success %v: want 1 and 1", s.Value(t, "lagwatch_up"), s.Value(t, "lagwatch_stage_success", "stage", "describe_groups"))
+	}
+	if !s.Has("kafka_consumergroup_current_offset", "consumergroup", "k848-live", "partition", "0", "topic", "k848-orders") {
+		t.Errorf("the committed offsets on the visible topic are not reported")
+	}
+	if s.Mentions("topic", "hidden848") {
+		t.Errorf("the hidden topic is reported")
+	}
+	if s.Has("kafka_consumergroup_members", "consumergroup", "k848-live") {
+		t.Errorf("members reported for a group Kafka refused to describe")
+	}
+	if after := p.Health().Requests["ConsumerGroupDescribe"]; after != before {
+		t.Errorf("the denied describe was repeated: %d → %d requests", before, after)
+	}
+	w := checkOneWarning(t, logs, "Describe", "subscribed_topic")
+	if !strings.Contains(w, "k848-live") {
+		t.Errorf("the warning does not name the group: %s", w)
+	}
+	checkOnlyReads(t, p)
 }
