@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,4 +126,43 @@ func (d *discardResponse) WriteHeader(int)     {}
 func (d *discardResponse) Write(p []byte) (int, error) {
 	d.bytes += len(p)
 	return len(p), nil
+}
+
+// BenchmarkHundredConcurrentScrapes serves 100 scrapes of the benchmark
+// snapshot at once, as a pile-up of scrapers would (before
+// --web.max-requests turns the excess away): the heap they need together
+// stays a few buffers and gzip writers per scrape, because each streams
+// the immutable snapshot and none copies it.
+func BenchmarkHundredConcurrentScrapes(b *testing.B) {
+	const scrapers = 100
+	metrics := Handler(New(fixedSource{snap: benchSnapshot(), now: t0, staleAfter: time.Minute}, Options{}), prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for range scrapers {
+			wg.Go(func() {
+				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+				req.Header.Set("Accept-Encoding", "gzip")
+				metrics.ServeHTTP(&discardResponse{header: http.Header{}}, req)
+			})
+		}
+		sampled := make(chan struct{})
+		go func() {
+			defer close(sampled)
+			var m runtime.MemStats
+			for i := 0; i < 20; i++ {
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}()
+		wg.Wait()
+		<-sampled
+	}
+	b.ReportMetric(float64(peak.Load()-min(peak.Load(), before.HeapInuse))/(1<<20), "heapMiB-above-snapshot")
 }
