@@ -88,6 +88,10 @@ var lagwatchMetrics = map[string][]string{
 	"lagwatch_last_successful_poll_timestamp_seconds":  nil,
 	"lagwatch_kafka_requests_total":                    {"api"},
 	"lagwatch_polls_overrun_total":                     nil,
+	"lagwatch_stage_success":                           {"stage"},
+	"lagwatch_stage_done_seconds":                      {"stage"},
+	"lagwatch_kafka_authorized_resources":              {"operation", "resource_type"},
+	"lagwatch_kafka_denied_resources":                  {"operation", "resource_type"},
 }
 
 type ruleFile struct {
