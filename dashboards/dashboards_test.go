@@ -425,3 +425,69 @@ func TestEmptyWhenHealthyMarksOnlyTroublePanels(t *testing.T) {
 		}
 	}
 }
+
+// Every dashboard selects the cluster label (--kafka.labels, --config.file)
+// with a multi-value variable whose All is ".*": with no series carrying
+// the label Grafana offers only All, and `cluster=~".*"` matches the empty
+// label too, so single-cluster setups see everything as before.
+func TestEveryDashboardHasAClusterVariableThatWorksWithoutTheLabel(t *testing.T) {
+	for _, f := range dashboardFiles(t) {
+		var cluster map[string]any
+		for _, v := range variables(f.raw) {
+			if v["name"] == "cluster" {
+				cluster = v
+			}
+		}
+		if cluster == nil {
+			t.Errorf("%s: no cluster variable", f.name)
+			continue
+		}
+		q, _ := cluster["query"].(map[string]any)
+		if cluster["type"] != "query" || q["query"] != "label_values(lagwatch_up, cluster)" {
+			t.Errorf("%s: cluster variable is %v %v, want a query of label_values(lagwatch_up, cluster)", f.name, cluster["type"], q["query"])
+		}
+		if cluster["multi"] != true || cluster["includeAll"] != true || cluster["allValue"] != ".*" {
+			t.Errorf("%s: cluster variable multi=%v includeAll=%v allValue=%v, want multi-value with All = .*",
+				f.name, cluster["multi"], cluster["includeAll"], cluster["allValue"])
+		}
+	}
+}
+
+var (
+	selector    = regexp.MustCompile(`\b([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(\{[^}]*\})?`)
+	labelList   = regexp.MustCompile(`\b(by|without|on|ignoring)\s*\(([^)]*)\)`)
+	keywordLike = map[string]bool{"by": true, "without": true, "on": true, "ignoring": true, "group_left": true, "group_right": true,
+		"and": true, "or": true, "unless": true, "bool": true, "offset": true}
+)
+
+// Every series a dashboard reads is narrowed to the selected clusters, and
+// a join or aggregation that names the lagwatch target's labels names
+// cluster too: one lagwatch process may watch several clusters, whose
+// topics and groups share names.
+func TestEveryQuerySelectsTheClusterVariable(t *testing.T) {
+	known := map[string]bool{"up": true}
+	for _, m := range lagwatchMetrics {
+		known[m] = true
+	}
+	for _, q := range queries(t) {
+		if q.Panel == "variable cluster" {
+			continue
+		}
+		expr := quoted.ReplaceAllString(q.Expr, `""`)
+		for _, m := range selector.FindAllStringSubmatchIndex(q.Expr, -1) {
+			name := q.Expr[m[2]:m[3]]
+			if keywordLike[name] || !(known[name] || strings.Contains(name, ":")) {
+				continue
+			}
+			if m[4] < 0 || !strings.Contains(q.Expr[m[4]:m[5]], `cluster=~"$cluster"`) {
+				t.Errorf("%s / %s %s: %s is not narrowed by cluster=~\"$cluster\": %s", q.Dashboard, q.Panel, q.RefID, name, q.Expr)
+			}
+		}
+		for _, m := range labelList.FindAllStringSubmatch(expr, -1) {
+			labels := regexp.MustCompile(`\s*,\s*`).Split(strings.TrimSpace(m[2]), -1)
+			if slices.Contains(labels, "instance") != slices.Contains(labels, "cluster") {
+				t.Errorf("%s / %s %s: %s (%s) names one of instance and cluster without the other", q.Dashboard, q.Panel, q.RefID, m[1], m[2])
+			}
+		}
+	}
+}

@@ -138,3 +138,93 @@ func TestAnUnknownTransformationFailsRatherThanBeingSkipped(t *testing.T) {
 		t.Errorf("Transform = %v, want an error naming joinByLabels", err)
 	}
 }
+
+// identityLabels are the labels a dashboard table's last organize step
+// names or hides (group, topic, partition, the lagwatch target), that is
+// the labels its queries answer with.
+func identityLabels(t *testing.T, tb dashboards.Table) []string {
+	t.Helper()
+	var steps []struct {
+		ID      string `json:"id"`
+		Options struct {
+			ExcludeByName map[string]bool   `json:"excludeByName"`
+			RenameByName  map[string]string `json:"renameByName"`
+		} `json:"options"`
+	}
+	if err := json.Unmarshal(tb.Transformations, &steps); err != nil {
+		t.Fatalf("%s: transformations: %v", name(tb), err)
+	}
+	labels := map[string]bool{}
+	for _, s := range steps {
+		if s.ID != "organize" {
+			continue
+		}
+		clear(labels)
+		for l := range s.Options.ExcludeByName {
+			labels[l] = true
+		}
+		for l := range s.Options.RenameByName {
+			labels[l] = true
+		}
+	}
+	var out []string
+	for l := range labels {
+		if l != "Time" && l != "__name__" && !strings.HasPrefix(l, "Value") {
+			out = append(out, l)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// One lagwatch process watching two clusters whose groups, topics and
+// partitions have the same names: every table of the dashboards shows each
+// cluster's rows apart, in a Cluster column, with every cell filled.
+func TestEveryDashboardTableKeepsTwoClustersOfOneLagwatchApart(t *testing.T) {
+	r := Install(t)
+	tables, err := dashboards.Tables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []Case
+	for _, tb := range tables {
+		labels := identityLabels(t, tb)
+		if !slices.Contains(labels, "cluster") {
+			t.Errorf("%s: the table neither names nor hides the cluster label (labels %v)", name(tb), labels)
+		}
+		c := Case{Table: tb, Answers: map[string][]Sample{}}
+		for _, q := range tb.Queries {
+			for _, cluster := range []string{"prod-eu", "prod-us"} {
+				for i := range 2 {
+					metric := map[string]string{"__name__": "series_" + q.RefID, "cluster": cluster, "instance": "lagwatch:9308", "job": "lagwatch"}
+					for _, l := range labels {
+						if metric[l] == "" {
+							metric[l] = fmt.Sprint(l, i)
+						}
+					}
+					c.Answers[q.RefID] = append(c.Answers[q.RefID], Sample{Metric: metric, Value: [2]any{1700000000.0, "1"}})
+				}
+			}
+		}
+		cases = append(cases, c)
+	}
+	drawn, err := r.Transform(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		for _, p := range Problems(c, drawn[i]) {
+			t.Errorf("%s: %s", name(c.Table), p)
+		}
+		if len(drawn[i]) != 1 {
+			continue
+		}
+		var columns []string
+		for _, f := range drawn[i][0].Fields {
+			columns = append(columns, f.Name)
+		}
+		if !slices.Contains(columns, "Cluster") {
+			t.Errorf("%s: columns %v, want a Cluster column", name(c.Table), columns)
+		}
+	}
+}
