@@ -117,14 +117,27 @@ func appendLabel(labels []byte, name, value string) []byte {
 	}
 	labels = append(labels, name...)
 	labels = append(labels, '=', '"')
-	if !utf8.ValidString(value) {
-		value = strings.ToValidUTF8(value, "\uFFFD")
-	}
-	if strings.ContainsAny(value, "\\\n\"") {
+	if needsEscaping(value) {
+		if !utf8.ValidString(value) {
+			value = strings.ToValidUTF8(value, "\uFFFD")
+		}
 		value = valueEscaper.Replace(value)
 	}
 	labels = append(labels, value...)
 	return append(labels, '"')
+}
+
+// needsEscaping reports whether a label value holds a byte the format
+// escapes or a non-ASCII byte that might not be UTF-8: one pass over the
+// bytes, as almost every group and topic name is plain ASCII and a scrape
+// writes a million labels.
+func needsEscaping(value string) bool {
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c >= utf8.RuneSelf || c == '\\' || c == '"' || c == '\n' {
+			return true
+		}
+	}
+	return false
 }
 
 func appendPartitionLabel(labels []byte, partition int32) []byte {
