@@ -193,8 +193,14 @@ FORMULA
 # families of consumer groups (the bulk of any large cluster's series).
 echo "series by family (per group-partition for consumer-group families; $committed group-partitions):"
 awk -v gp="$committed" '
+	/^# TYPE / { if ($4 == "histogram") hist[$3] = 1; next }
 	/^#/ { next }
-	{ name = $1; sub(/\{.*/, "", name); sub(/_(bucket|sum|count)$/, "", name); n[name]++; total++ }
+	{
+		name = $1; sub(/\{.*/, "", name)
+		base = name; sub(/_(bucket|sum|count)$/, "", base)
+		if (base in hist) name = base # a histogram's series count as its family
+		n[name]++; total++
+	}
 	END {
 		for (f in n) printf "  %-52s %9d  %6.3f/gp\n", f, n[f], n[f] / gp
 		printf "  %-52s %9d  %6.3f/gp\n", "total", total, total / gp
