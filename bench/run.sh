@@ -198,7 +198,7 @@ awk -v gp="$committed" '
 	{
 		name = $1; sub(/\{.*/, "", name)
 		base = name; sub(/_(bucket|sum|count)$/, "", base)
-		if (base in hist) name = base # a histogram's series count as its family
+		if (base in hist) name = base # histogram series count as their family
 		n[name]++; total++
 	}
 	END {
