@@ -22,16 +22,16 @@ func TestShareStatusRules(t *testing.T) {
 		{"OKWhenCaughtUp", with(func(f *shareFacts) { f.lag = 0; f.stuckFor = time.Hour }), StatusOK},
 		{"OKWhenCaughtUpOnFirstPoll", with(func(f *shareFacts) { f.seenBefore = false }), StatusOK},
 		{"UnknownOnFirstPollWithLag", with(func(f *shareFacts) { f.seenBefore, f.lag = false, 5 }), StatusUnknown},
-		{"OKWhenLagAndProgressWithinStallAfter", with(func(f *shareFacts) { f.lag, f.stuckFor = 5, stall - time.Second }), StatusOK},
+		{"OKWhenLagAndProgressWithinStallAfter", with(func(f *shareFacts) { f.lag, f.stuckFor = 5, stall-time.Second }), StatusOK},
 		{"StalledWhenStartOffsetStillAndLagAndMembers", with(func(f *shareFacts) { f.lag, f.stuckFor = 5, stall }), StatusStalled},
 		{"StalledWhenMembersUnknown", with(func(f *shareFacts) { f.lag, f.stuckFor, f.membersKnown, f.hasMembers = 5, stall, false, false }), StatusStalled},
 		{"StoppedWhenNoMembersAndLagAllAlong", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall, false }), StatusStopped},
-		{"NotStoppedWithinStallAfterOfLosingMembers", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall - time.Second, false }), StatusOK},
+		{"NotStoppedWithinStallAfterOfLosingMembers", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall-time.Second, false }), StatusOK},
 		{"NotStoppedWithoutLag", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 0, stall, false }), StatusOK},
-		{"LaggingWhenLagRoseAboveBarOverSpan", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 101, 3 * time.Minute }), StatusLagging},
-		{"NotLaggingWhenRiseWithinBar", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 100, 3 * time.Minute }), StatusOK},
-		{"NotLaggingOnShortHistory", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 400, 2 * time.Minute }), StatusOK},
-		{"StalledBeatsLagging", with(func(f *shareFacts) { f.lag, f.rise, f.span, f.stuckFor = 500, 400, 3 * time.Minute, stall }), StatusStalled},
+		{"LaggingWhenLagRoseAboveBarOverSpan", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 101, 3*time.Minute }), StatusLagging},
+		{"NotLaggingWhenRiseWithinBar", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 100, 3*time.Minute }), StatusOK},
+		{"NotLaggingOnShortHistory", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 400, 2*time.Minute }), StatusOK},
+		{"StalledBeatsLagging", with(func(f *shareFacts) { f.lag, f.rise, f.span, f.stuckFor = 500, 400, 3*time.Minute, stall }), StatusStalled},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
