@@ -57,6 +57,9 @@ type Client struct {
 	// fresh connection) while an unreachable broker delays only its own
 	// requests.
 	connecting map[string]*sync.Mutex
+	// kmsgBrokers are the franz-go connections for the requests sarama
+	// lacks (see kmsg.go), opened only for brokers asked such a request.
+	kmsgBrokers map[int32]*kmsgBroker
 }
 
 // New prepares a client; it connects to a broker on the first request.
@@ -77,6 +80,8 @@ func New(cfg Config) *Client {
 		inFlight:   make(chan struct{}, cfg.MaxInFlight),
 		brokers:    map[int32]*sarama.Broker{},
 		connecting: map[string]*sync.Mutex{},
+
+		kmsgBrokers: map[int32]*kmsgBroker{},
 	}
 	for _, addr := range cfg.Bootstrap {
 		c.seeds = append(c.seeds, sarama.NewBroker(addr))
@@ -264,6 +269,7 @@ func (c *Client) anyBroker() (*sarama.Broker, bool) {
 
 // Close closes every connection.
 func (c *Client) Close() {
+	c.closeKmsgBrokers()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, b := range c.brokers {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,12 +20,29 @@ import (
 // on clusters far beyond that.
 const groupsPerRequest = 10000
 
-// The group protocols: the classic rebalance protocol, and the Kafka 4
-// consumer protocol (KIP-848).
+// The group types, as ListGroups v5 names them: the classic rebalance
+// protocol, the Kafka 4 consumer protocol (KIP-848), share groups (KIP-932)
+// and streams groups (KIP-1071).
 const (
 	ProtocolClassic  = "classic"
 	ProtocolConsumer = "consumer"
+	ProtocolShare    = "share"
+	ProtocolStreams  = "streams"
 )
+
+// groupType is a group's type from ListGroups: the type v5 reports, and
+// before v5 (or when a broker leaves it out) the protocol type, which is
+// "share" or "streams" for those groups and tells nothing more.
+func groupType(listed, protocolType string) string {
+	switch {
+	case listed != "":
+		return strings.ToLower(listed)
+	case protocolType == ProtocolShare || protocolType == ProtocolStreams:
+		return protocolType
+	default:
+		return ProtocolClassic
+	}
+}
 
 // ListedGroup is a group as ListGroups names it. ListGroups is answered by
 // each broker for the groups it coordinates, so listing every broker also
@@ -37,10 +55,25 @@ type ListedGroup struct {
 	// ConsumerProtocol is true for groups of the Kafka 4 consumer protocol
 	// (KIP-848), which classic DescribeGroups cannot describe.
 	ConsumerProtocol bool
+	// Type is the group's type (ProtocolClassic, …); see GroupType.
+	Type string
 	// ListedAt is set when the group comes from an earlier poll's listing
 	// because its broker failed to list it now; zero when this poll listed
 	// it. The collector sets it; this package never does.
 	ListedAt time.Time
+}
+
+// GroupType is the group's type: Type as listed, or for a group rebuilt
+// from an earlier poll without it, what its protocol tells.
+func (g ListedGroup) GroupType() string {
+	switch {
+	case g.Type != "":
+		return g.Type
+	case g.ConsumerProtocol:
+		return ProtocolConsumer
+	default:
+		return groupType("", g.ProtocolType)
+	}
 }
 
 // ListGroups asks every broker for the groups it coordinates and keeps
@@ -101,10 +134,13 @@ func (c *Client) brokerGroups(ctx context.Context, id int32) ([]ListedGroup, err
 	out := make([]ListedGroup, 0, len(resp.Groups))
 	for name, protocolType := range resp.Groups {
 		g := ListedGroup{Name: name, Coordinator: id, ProtocolType: protocolType}
+		listedType := ""
 		if data, ok := resp.GroupsData[name]; ok {
 			g.State = data.GroupState
-			g.ConsumerProtocol = data.GroupType == ProtocolConsumer
+			listedType = data.GroupType
 		}
+		g.Type = groupType(listedType, protocolType)
+		g.ConsumerProtocol = g.Type == ProtocolConsumer
 		out = append(out, g)
 	}
 	return out, nil
@@ -113,7 +149,7 @@ func (c *Client) brokerGroups(ctx context.Context, id int32) ([]ListedGroup, err
 func listGroupsVersion(v sarama.KafkaVersion) int16 {
 	switch {
 	case v.IsAtLeast(sarama.V3_8_0_0):
-		return 5 // adds the group type: classic or consumer (KIP-848)
+		return 5 // adds the group type: classic, consumer (KIP-848), share, streams
 	case v.IsAtLeast(sarama.V2_6_0_0):
 		return 4 // adds the group state
 	default:
@@ -135,40 +171,64 @@ type Member struct {
 	ClientID string
 	Host     string
 	Assigned []TopicPartition
+	// ActiveTasks, StandbyTasks and WarmupTasks count the tasks of a
+	// streams-group member (KIP-1071); 0 in other groups.
+	ActiveTasks, StandbyTasks, WarmupTasks int
 }
 
-// DescribeGroups describes the groups in batches per coordinator, classic
-// groups with DescribeGroups and groups of the consumer protocol with
-// ConsumerGroupDescribe. Groups missing from the result could not be
-// described; the error says why.
+// DescribeGroups describes the groups in batches per coordinator and type:
+// classic groups with DescribeGroups, groups of the consumer protocol with
+// ConsumerGroupDescribe and streams groups with StreamsGroupDescribe. Share
+// groups are left out: DescribeGroups answers GROUP_ID_NOT_FOUND for them,
+// which is no sign of a deleted group (see DescribeShareGroups). Groups
+// missing from the result could not be described; the error says why.
 func (c *Client) DescribeGroups(ctx context.Context, groups []ListedGroup) (map[string]GroupDescription, error) {
-	type batch struct {
-		coordinator int32
-		consumer    bool
-		names       []string
-	}
-	var batches []batch
-	open := map[[2]int64]int{}
-	for _, g := range groups {
-		key := [2]int64{int64(g.Coordinator), 0}
-		if g.ConsumerProtocol {
-			key[1] = 1
+	batches := batchesByCoordinator(groups, func(g ListedGroup) bool { return g.GroupType() != ProtocolShare })
+	return gather(batches, func(bt groupBatch) (map[string]GroupDescription, error) {
+		switch bt.groupType {
+		case ProtocolConsumer:
+			return c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
+		case ProtocolStreams:
+			return c.describeStreamsGroups(ctx, bt.coordinator, bt.names)
+		default:
+			return c.describeClassicGroups(ctx, bt.coordinator, bt.names)
 		}
-		i, ok := open[key]
+	})
+}
+
+// groupBatch is groups of one type on one coordinator, at most
+// groupsPerRequest of them: what one describe request carries.
+type groupBatch struct {
+	coordinator int32
+	groupType   string
+	names       []string
+}
+
+// batchesByCoordinator splits the groups keep accepts into batches.
+func batchesByCoordinator(groups []ListedGroup, keep func(ListedGroup) bool) []groupBatch {
+	var batches []groupBatch
+	type key struct {
+		coordinator int32
+		groupType   string
+	}
+	open := map[key]int{}
+	for _, g := range groups {
+		if !keep(g) {
+			continue
+		}
+		k := key{g.Coordinator, g.GroupType()}
+		if k.groupType != ProtocolConsumer && k.groupType != ProtocolStreams && k.groupType != ProtocolShare {
+			k.groupType = ProtocolClassic
+		}
+		i, ok := open[k]
 		if !ok || len(batches[i].names) >= groupsPerRequest {
-			batches = append(batches, batch{coordinator: g.Coordinator, consumer: g.ConsumerProtocol})
+			batches = append(batches, groupBatch{coordinator: k.coordinator, groupType: k.groupType})
 			i = len(batches) - 1
-			open[key] = i
+			open[k] = i
 		}
 		batches[i].names = append(batches[i].names, g.Name)
 	}
-
-	return gather(batches, func(bt batch) (map[string]GroupDescription, error) {
-		if bt.consumer {
-			return c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
-		}
-		return c.describeClassicGroups(ctx, bt.coordinator, bt.names)
-	})
+	return batches
 }
 
 func (c *Client) describeClassicGroups(ctx context.Context, coordinator int32, names []string) (map[string]GroupDescription, error) {
@@ -325,6 +385,11 @@ func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (ma
 	}
 	byCoordinator := map[int32][][]string{}
 	for _, g := range groups {
+		// A share group has no committed offsets: OffsetFetch answers it
+		// empty, and its progress is its start offsets.
+		if g.GroupType() == ProtocolShare {
+			continue
+		}
 		chunks := byCoordinator[g.Coordinator]
 		if len(chunks) == 0 || len(chunks[len(chunks)-1]) >= perRequest {
 			chunks = append(chunks, nil)

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/xdg-go/scram"
 )
 
@@ -100,3 +103,44 @@ func (c *scramClient) Begin(user, password, authzID string) error {
 func (c *scramClient) Step(challenge string) (string, error) { return c.conv.Step(challenge) }
 
 func (c *scramClient) Done() bool { return c.conv.Done() }
+
+// kgoOptions are the franz-go options that connect as conf does: the same
+// TLS config, SASL mechanism and credentials, client id and dial timeout.
+// They are derived from the sarama config that Security.Apply set up, so
+// the flags reach both clients through that one place. The franz-go client
+// is used only as a connection to one broker (see kmsgBroker): it should
+// refresh metadata in the background as rarely as it can and keep its
+// connection for the next poll.
+func kgoOptions(conf *sarama.Config) ([]kgo.Opt, error) {
+	opts := []kgo.Opt{
+		kgo.ClientID(conf.ClientID),
+		kgo.DialTimeout(conf.Net.DialTimeout),
+		// The longest franz-go allows: it refreshes the (empty) metadata
+		// of a client that has no topics once per this, and closes
+		// connections idle this long.
+		kgo.MetadataMaxAge(time.Hour),
+		kgo.ConnIdleTimeout(15 * time.Minute),
+	}
+	if conf.Net.TLS.Enable {
+		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+		if conf.Net.TLS.Config != nil {
+			tlsConf = conf.Net.TLS.Config.Clone()
+		}
+		opts = append(opts, kgo.DialTLSConfig(tlsConf))
+	}
+	if !conf.Net.SASL.Enable {
+		return opts, nil
+	}
+	user, password := conf.Net.SASL.User, conf.Net.SASL.Password
+	switch conf.Net.SASL.Mechanism {
+	case sarama.SASLTypePlaintext, "":
+		opts = append(opts, kgo.SASL(plain.Auth{User: user, Pass: password}.AsMechanism()))
+	case sarama.SASLTypeSCRAMSHA256:
+		opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: password}.AsSha256Mechanism()))
+	case sarama.SASLTypeSCRAMSHA512:
+		opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: password}.AsSha512Mechanism()))
+	default:
+		return nil, fmt.Errorf("SASL mechanism %q is not one of plain, scram-sha256, scram-sha512", conf.Net.SASL.Mechanism)
+	}
+	return opts, nil
+}
