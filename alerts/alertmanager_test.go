@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -113,7 +114,7 @@ func alert(name, severity string, kv ...string) map[string]string {
 }
 
 func key(l map[string]string) string {
-	return strings.Join([]string{l["alertname"], l["instance"], l["consumergroup"], l["topic"], l["partition"]}, "/")
+	return strings.Join([]string{l["alertname"], l["cluster"], l["instance"], l["consumergroup"], l["topic"], l["partition"]}, "/")
 }
 
 // checkActive waits until Alertmanager has evaluated inhibition for every
@@ -186,6 +187,52 @@ func TestAlertmanagerInhibitsConsequencesOfOneProblem(t *testing.T) {
 			alert("KafkaConsumerGroupsStuckClusterWide", "page"))
 		checkActive(t, base, blind)
 	})
+	t.Run("one lagwatch watching two clusters groups and inhibits each apart", func(t *testing.T) {
+		base := startAlertmanager(t)
+		// prod-eu: one stalled partition of billing. prod-us, same lagwatch:
+		// a storm, whose stalls include a group and topic of the same names.
+		eu := func(name, severity string, kv ...string) map[string]string {
+			return alert(name, severity, append([]string{"cluster", "prod-eu"}, kv...)...)
+		}
+		us := func(name, severity string, kv ...string) map[string]string {
+			return alert(name, severity, append([]string{"cluster", "prod-us"}, kv...)...)
+		}
+		stallEU := eu("KafkaConsumerPartitionStalled", "page", "consumergroup", "billing", "topic", "orders", "partition", "0", "status", "stalled")
+		stormUS := us("KafkaConsumerGroupsStuckClusterWide", "page")
+		alerts := []map[string]string{stallEU, stormUS,
+			eu("KafkaConsumerLagHigh", "warning", "consumergroup", "billing", "topic", "orders"),
+			us("KafkaConsumerPartitionStalled", "page", "consumergroup", "billing", "topic", "orders", "partition", "0", "status", "stalled"),
+			us("KafkaConsumerLagHigh", "warning", "consumergroup", "billing", "topic", "orders")}
+		for i := range 5 {
+			alerts = append(alerts, us("KafkaConsumerPartitionStalled", "page", "consumergroup", fmt.Sprintf("svc-%d", i), "topic", "orders", "partition", "0", "status", "stalled"))
+		}
+		postAlerts(t, base, alerts...)
+		checkActive(t, base, stallEU, stormUS)
+
+		// The stall of billing on orders is one notification group per
+		// cluster, though both come from the same lagwatch.
+		resp, err := http.Get(base + "/api/v2/alerts/groups")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var groups []struct {
+			Labels map[string]string `json:"labels"`
+			Alerts []amAlert         `json:"alerts"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&groups); err != nil {
+			t.Fatal(err)
+		}
+		clusters := map[string]int{}
+		for _, g := range groups {
+			if g.Labels["alertname"] == "KafkaConsumerPartitionStalled" && g.Labels["consumergroup"] == "billing" {
+				clusters[g.Labels["cluster"]] += len(g.Alerts)
+			}
+		}
+		if want := map[string]int{"prod-eu": 1, "prod-us": 1}; !maps.Equal(clusters, want) {
+			t.Errorf("alerts per notification group of billing's stall by cluster: %v, want %v", clusters, want)
+		}
+	})
 	t.Run("expired messages hold back the retention alerts of the partition", func(t *testing.T) {
 		base := startAlertmanager(t)
 		expired := alert("KafkaConsumerMessagesExpired", "page", "consumergroup", "audit", "topic", "payments", "partition", "0")
@@ -224,7 +271,7 @@ func TestAlertmanagerRoutesBySeverityAndGroupsPerGroupAndTopic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(data), "group_by: [alertname, instance, consumergroup, topic]") {
-		t.Error("route.group_by must be [alertname, instance, consumergroup, topic]: one notification per alert, cluster, group and topic")
+	if !strings.Contains(string(data), "group_by: [alertname, cluster, instance, consumergroup, topic]") {
+		t.Error("route.group_by must be [alertname, cluster, instance, consumergroup, topic]: one notification per alert, cluster, lagwatch, group and topic")
 	}
 }
