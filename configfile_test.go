@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -176,5 +177,26 @@ func TestFingerprintChangesWithThePollersSettingsAndSecretsButNotTheLabels(t *te
 	writePassword("two")
 	if got := fingerprint(strings.NewReplacer("%s", "x").Replace(cluster)); got == base {
 		t.Errorf("a rotated password keeps the poller that logs in with the old one")
+	}
+}
+
+// The demo stack's lagwatch reads deploy/lagwatch/clusters.yml
+// (docker-compose.yml mounts it; internal/stack checks the mount and the
+// servers): lagwatch's own loader accepts it, and each cluster has its
+// name as its cluster label.
+func TestDemoStackConfigFileLoads(t *testing.T) {
+	specs, err := loadConfigFile(filepath.Join("deploy", "lagwatch", "clusters.yml"), baseConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range specs {
+		names = append(names, s.name)
+		if !slices.Contains(s.labels, exporter.Label{Name: clusterLabel, Value: s.name}) {
+			t.Errorf("cluster %s has labels %v, want cluster=%q", s.name, s.labels, s.name)
+		}
+	}
+	if !slices.Equal(names, []string{"demo-1", "demo-2"}) {
+		t.Errorf("clusters %v, want demo-1 and demo-2", names)
 	}
 }

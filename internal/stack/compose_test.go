@@ -204,31 +204,104 @@ func advertisedListeners(s types.ServiceConfig) []string {
 	return addrs
 }
 
-func TestLagwatchAndDemoBootstrapFromTheKafkaService(t *testing.T) {
+// kafkaServices are the services running a Kafka broker, by the addresses
+// they advertise.
+func kafkaServices(p *types.Project) map[string]string {
+	byAddr := map[string]string{}
+	for _, s := range p.Services {
+		for _, addr := range advertisedListeners(s) {
+			byAddr[addr] = s.Name
+		}
+	}
+	return byAddr
+}
+
+// bootstrapsFrom checks that a client of the stack bootstraps from server
+// through the in-network listener of a Kafka service it depends on, and
+// returns that service.
+func bootstrapsFrom(t *testing.T, p *types.Project, s types.ServiceConfig, server string) string {
+	t.Helper()
+	host, _, err := net.SplitHostPort(server)
+	if err != nil {
+		t.Errorf("service %s: server %q: %v", s.Name, server, err)
+		return ""
+	}
+	kafka, ok := kafkaServices(p)[server]
+	if !ok {
+		t.Errorf("service %s bootstraps from %s, which no Kafka service advertises: clients would be sent elsewhere", s.Name, server)
+		return ""
+	}
+	if host != kafka {
+		t.Errorf("service %s bootstraps from %q, not from the %s service that advertises it", s.Name, host, kafka)
+	}
+	if _, ok := s.DependsOn[kafka]; !ok {
+		t.Errorf("service %s does not depend on %s", s.Name, kafka)
+	}
+	return kafka
+}
+
+// clustersConfig is the part of lagwatch's --config.file the stack relies
+// on; configfile_test.go loads the file with lagwatch's own loader.
+type clustersConfig struct {
+	Clusters []struct {
+		Name    string   `yaml:"name"`
+		Servers []string `yaml:"servers"`
+	} `yaml:"clusters"`
+}
+
+// The demo workloads each run against one Kafka service; lagwatch watches
+// every Kafka service of the stack through its --config.file, one cluster
+// name each, so the dashboards' $cluster variable has a value per cluster.
+func TestLagwatchWatchesEveryKafkaServiceAndEachDemoRunsAgainstOne(t *testing.T) {
 	p := project(t, false)
-	kafka := service(t, p, kafkaService)
-	advertised := advertisedListeners(kafka)
-	for _, name := range []string{lagwatchService, demoService} {
-		s := service(t, p, name)
+	demos := 0
+	for _, s := range p.Services {
+		if len(s.Command) == 0 || s.Command[0] != "demo" {
+			continue
+		}
+		demos++
 		server, ok := flagValue(s.Command, "kafka.server")
 		if !ok {
-			t.Errorf("service %s has no --kafka.server", name)
+			t.Errorf("demo service %s has no --kafka.server", s.Name)
 			continue
 		}
-		host, _, err := net.SplitHostPort(server)
-		if err != nil {
-			t.Errorf("service %s: --kafka.server %q: %v", name, server, err)
-			continue
+		bootstrapsFrom(t, p, s, server)
+	}
+	if demos < 2 {
+		t.Errorf("%d demo services, want one per Kafka cluster", demos)
+	}
+
+	lagwatch := service(t, p, lagwatchService)
+	if _, ok := flagValue(lagwatch.Command, "kafka.server"); ok {
+		t.Error("lagwatch has --kafka.server beside --config.file, which replaces it")
+	}
+	path, ok := flagValue(lagwatch.Command, "config.file")
+	if !ok {
+		t.Fatal("lagwatch has no --config.file listing the stack's clusters")
+	}
+	var cfg clustersConfig
+	readYAML(t, hostFileMountedAt(t, lagwatch, path), &cfg)
+	watched, names := map[string]bool{}, map[string]bool{}
+	for _, c := range cfg.Clusters {
+		if names[c.Name] {
+			t.Errorf("cluster name %q twice", c.Name)
 		}
-		if host != kafkaService {
-			t.Errorf("service %s bootstraps from %q, not from the %s service", name, host, kafkaService)
+		names[c.Name] = true
+		for _, server := range c.Servers {
+			watched[bootstrapsFrom(t, p, lagwatch, server)] = true
 		}
-		if !slices.Contains(advertised, server) {
-			t.Errorf("service %s bootstraps from %s, which the kafka service does not advertise (%v): clients would be sent elsewhere", name, server, advertised)
+	}
+	kafkas := map[string]bool{}
+	for _, name := range kafkaServices(p) {
+		kafkas[name] = true
+	}
+	for name := range kafkas {
+		if !watched[name] {
+			t.Errorf("Kafka service %s is in no cluster of lagwatch's --config.file", name)
 		}
-		if _, ok := s.DependsOn[kafkaService]; !ok {
-			t.Errorf("service %s does not depend on %s", name, kafkaService)
-		}
+	}
+	if len(names) < 2 || len(kafkas) < 2 {
+		t.Errorf("%d clusters for %d Kafka services: the stack shows two clusters", len(names), len(kafkas))
 	}
 }
 
