@@ -68,8 +68,8 @@ func groupOf(lg kafka.ListedGroup, a answers, last *lastKnown, now time.Time) Gr
 	if !lg.ListedAt.IsZero() {
 		g.ListedAt = lg.ListedAt
 	}
-	if lg.ConsumerProtocol {
-		g.Protocol = ProtocolConsumer
+	if t := lg.GroupType(); t == ProtocolConsumer || t == ProtocolStreams {
+		g.Protocol = t
 	}
 	if d, ok := a.described[lg.Name]; ok {
 		g.Described, g.State, g.Members, g.DescribedAt = true, d.State, d.Members, now

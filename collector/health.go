@@ -15,10 +15,13 @@ const (
 	StageLogOffsets       = "log_offsets"
 	StageTopicConfigs     = "topic_configs"
 	StageRecordReads      = "record_timestamps"
+
+	// StageShareGroups covers ShareGroupDescribe and DescribeShareGroupOffsets.
+	StageShareGroups = "share_groups"
 )
 
 // Stages lists every poll stage in the order a poll runs them.
-var Stages = []string{StageMetadata, StageListGroups, StageDescribeGroups, StageCommittedOffsets, StageLogOffsets, StageTopicConfigs, StageRecordReads}
+var Stages = []string{StageMetadata, StageListGroups, StageDescribeGroups, StageCommittedOffsets, StageShareGroups, StageLogOffsets, StageTopicConfigs, StageRecordReads}
 
 // PollDurationBuckets are the upper bounds, in seconds, of the poll
 // duration histogram.

@@ -18,6 +18,7 @@ type answers struct {
 	described map[string]kafka.GroupDescription
 	committed map[string]map[kafka.TopicPartition]int64
 	offsets   map[kafka.TopicPartition]kafka.LogOffsets
+	share     shareAnswers
 }
 
 // stageErrors collects the error of each failed stage and when each
@@ -100,6 +101,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 
 	p.fillTopics(snap, a.offsets, last)
 	fillGroups(snap, a, last)
+	p.fillShareGroups(snap, a.share, last)
 	errs.set(StageRecordReads, p.evaluate(ctx, snap))
 	return snap, errs.m
 }
@@ -110,6 +112,7 @@ var errNoTopicVisible = errors.New("Metadata lists no topic: the principal may D
 // readGroups lists the groups on every broker, then describes them and
 // fetches their committed offsets from their coordinators, concurrently:
 // the two go to the same coordinators but do not depend on each other.
+// Share groups take their own two requests, concurrently too.
 func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKnown, a *answers, errs *stageErrors) {
 	ids := make([]int32, len(brokers))
 	for i, b := range brokers {
@@ -118,8 +121,11 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, p.cfg.Filters.keepGroup)
 	errs.set(StageListGroups, err)
 	listed = p.withoutDeniedGroups(listed, errs.now)
-	a.listed = append(listed, last.listedOn(failedBrokers, listed)...)
+	listed = append(listed, last.listedOn(failedBrokers, listed)...)
+	a.listed, a.share.listed = splitShareGroups(listed)
+	a.share.listed = append(a.share.listed, last.shareListedOn(failedBrokers, a.share.listed)...)
 	var wg sync.WaitGroup
+	wg.Go(func() { errs.set(StageShareGroups, p.readShareGroups(ctx, &a.share)) })
 	wg.Go(func() {
 		var err error
 		a.described, err = p.kafka.DescribeGroups(ctx, p.describable(a.listed, errs.now))

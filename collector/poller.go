@@ -23,6 +23,7 @@ type Poller struct {
 	// Owned by the polling goroutine.
 	aclState
 	tracker       *lagcalc.Tracker
+	shareTracker  *lagcalc.ShareTracker
 	configs       map[string]TopicConfig
 	configsReadAt time.Time
 	records       recordCache
@@ -45,9 +46,10 @@ func NewPoller(cfg Config) (*Poller, error) {
 			Bootstrap: cfg.Servers, Sarama: cfg.Sarama, MaxInFlight: cfg.MaxInFlight,
 			CountRequest: health.countRequest, RequestTimeout: cfg.RequestTimeout,
 		}),
-		tracker: lagcalc.NewTracker(cfg.Lag),
-		configs: map[string]TopicConfig{},
-		records: recordCache{},
+		tracker:      lagcalc.NewTracker(cfg.Lag),
+		shareTracker: lagcalc.NewShareTracker(cfg.Lag),
+		configs:      map[string]TopicConfig{},
+		records:      recordCache{},
 
 		transactional: map[kafka.TopicPartition]bool{},
 	}, nil

@@ -19,6 +19,9 @@ type Snapshot struct {
 	Brokers []Broker
 	Topics  []Topic
 	Groups  []Group
+	// ShareGroups are the share groups (KIP-932), kept apart from Groups:
+	// they commit no offsets and their lag is Kafka's, not lagcalc's.
+	ShareGroups []ShareGroup
 
 	// OfflinePartitions and UnderReplicatedPartitions are cluster totals
 	// over every topic the filters keep.
@@ -87,8 +90,9 @@ type TopicConfig = kafka.TopicConfig
 // Group is one consumer group with its members and committed offsets.
 type Group struct {
 	Name string
-	// Protocol is "classic" for groups of the classic rebalance protocol
-	// and "consumer" for the Kafka 4 consumer protocol (KIP-848).
+	// Protocol is the group's type: "classic" for groups of the classic
+	// rebalance protocol, "consumer" for the Kafka 4 consumer protocol
+	// (KIP-848) and "streams" for streams groups (KIP-1071).
 	Protocol string
 	// ProtocolType is the classic protocol type ("consumer", "connect", or
 	// "" for a group that only ever committed offsets).
@@ -128,13 +132,16 @@ type Member = kafka.Member
 const (
 	ProtocolClassic  = kafka.ProtocolClassic
 	ProtocolConsumer = kafka.ProtocolConsumer
+	ProtocolShare    = kafka.ProtocolShare
+	ProtocolStreams  = kafka.ProtocolStreams
 )
 
 // TracksAssignment reports whether lagwatch can read the group's partition
-// assignment: consumer groups of either protocol can, Connect workers and
-// other protocol types carry assignments in their own formats.
+// assignment: consumer groups of either protocol and streams groups can,
+// Connect workers and other protocol types carry assignments in their own
+// formats.
 func (g *Group) TracksAssignment() bool {
-	return g.Protocol == ProtocolConsumer || g.ProtocolType == "consumer" || len(g.Members) == 0
+	return g.Protocol == ProtocolConsumer || g.Protocol == ProtocolStreams || g.ProtocolType == "consumer" || len(g.Members) == 0
 }
 
 // GroupTopic summarises a group's assignment on one topic.
@@ -171,3 +178,50 @@ func (gp *GroupPartition) HasCommit() bool { return gp.Committed >= 0 }
 // HasLag reports whether the group committed the partition and lagcalc
 // could compare the commit with the log: only then are there numbers.
 func (gp *GroupPartition) HasLag() bool { return gp.HasCommit() && gp.Eval.HasLag }
+
+// ShareGroup is one share group (KIP-932): members that read the same
+// partitions and acknowledge each record on its own, and per partition the
+// start offset and lag its coordinator reports.
+type ShareGroup struct {
+	Name        string
+	Coordinator int32
+	State       string
+	Members     []Member
+	// Described is false when the group could not be described this poll
+	// nor recently enough: its members and state are unknown.
+	Described bool
+	// ListedAt, DescribedAt and OffsetsAt are when ListGroups named the
+	// group, and when its description and offsets were read (an earlier
+	// poll's time when its coordinator failed now, see lastKnown).
+	ListedAt    time.Time
+	DescribedAt time.Time
+	OffsetsAt   time.Time
+	// LagReported is false when the coordinator does not report lag
+	// (DescribeShareGroupOffsets before v1, Kafka before 4.2): each
+	// partition's Lag is then the log end minus its start offset, which
+	// counts acknowledged records above the start offset too.
+	LagReported bool
+
+	// Partitions are those the group has state for, sorted.
+	Partitions []SharePartition
+	// Topics is per topic the group reads: how many of its partitions some
+	// member is assigned.
+	Topics []GroupTopic
+	// Status is the worst status of its partitions.
+	Status lagcalc.Status
+}
+
+// SharePartition is one partition of a share group.
+type SharePartition struct {
+	Topic     string
+	Partition int32
+	// StartOffset is the share-partition start offset (SPSO): every record
+	// below it is acknowledged or archived. -1 while unknown.
+	StartOffset int64
+	// Lag is the records at or past StartOffset not yet acknowledged or
+	// archived; -1 while unknown.
+	Lag int64
+	// Assigned is true when some member is assigned the partition.
+	Assigned bool
+	Status   lagcalc.Status
+}

@@ -130,6 +130,26 @@ var Table = []*Family{
 	memberFamily("kafka_consumergroup_member_assigned_partitions", "Partitions assigned to one member of the group. Only with --group.member-detail: it is one series per consumer.",
 		func(m *collector.Member) float64 { return float64(len(m.Assigned)) }),
 
+	groupInfoFamily("kafka_consumergroup_info", "Every group Kafka lists, of every type, value 1; type is classic, consumer (KIP-848), streams (KIP-1071) or share (KIP-932). Consumer and streams groups have the kafka_consumergroup_* series, share groups the kafka_sharegroup_* series; join on consumergroup to select by type."),
+	streamsTasksFamily("kafka_streamsgroup_tasks", "Tasks of a streams group's members by kind (active, standby, warmup), as StreamsGroupDescribe reports them. Its assignment, committed offsets, lag and statuses are the kafka_consumergroup_* series."),
+	shareGroupFamily("kafka_sharegroup_members", "Number of members of the share group.",
+		func(g *collector.ShareGroup) value { return value{float64(len(g.Members)), g.Described} }),
+	shareGroupStateFamily("kafka_sharegroup_state", "State of the share group as its coordinator reports it: one series, value 1, whose state label is the current state.", "state", shareGroupState),
+	shareGroupStateFamily("kafka_sharegroup_status", "Worst partition status of the share group: one series, value 1, whose status label is the current status.", "status",
+		func(g *collector.ShareGroup) (string, bool) { return g.Status.String(), len(g.Partitions) > 0 }),
+	shareGroupFamily("kafka_sharegroup_lag_computed", "1 where the coordinator does not report share-group lag (Kafka before 4.2: DescribeShareGroupOffsets v0) and kafka_sharegroup_lag is computed as log end minus start offset, an upper bound that counts acknowledged records above the start offset too. Written only there.",
+		func(g *collector.ShareGroup) value { return value{1, !g.OffsetsAt.IsZero() && !g.LagReported} }),
+	shareGroupTopicFamily("kafka_sharegroup_assigned_partitions", "Partitions of the topic at least one member of the share group is assigned (several members may share one).",
+		func(gt *collector.GroupTopic) value { return always(float64(gt.Assigned)) }),
+	shareLagSumFamily("kafka_sharegroup_lag_sum", "Sum of the share group's lag over the topic's partitions."),
+	sharePartitionStatusFamily("kafka_sharegroup_partition_status", "Status of the share group on the partition: one series, value 1, whose status label is the current status: ok; lagging (the lag rose within --lag.window by more than --lag.allowed-growth); stalled (members present, lag at every poll, and neither the start offset moved nor the lag fell for --lag.stall-after); stopped (the same with no members); unknown (no lag known, or a first poll with lag)."),
+	sharePartitionFamily("kafka_sharegroup_start_offset", "Share-partition start offset (SPSO): every record below it is acknowledged or archived. It can stay put while records above it are acknowledged; the lag is the measure of work left.",
+		func(sp *collector.SharePartition) value {
+			return quantity(float64(sp.StartOffset), sp.StartOffset >= 0)
+		}),
+	sharePartitionFamily("kafka_sharegroup_lag", "Records of the partition the share group has not yet acknowledged or archived, as Kafka reports it (DescribeShareGroupOffsets v1, KIP-1226, Kafka 4.2+); a redelivered record counts until it is acknowledged or archived after share.delivery.count.limit deliveries. Where kafka_sharegroup_lag_computed is 1, log end minus start offset.",
+		func(sp *collector.SharePartition) value { return quantity(float64(sp.Lag), sp.Lag >= 0) }),
+
 	exporterFamily("lagwatch_up", gauge, "1 when the last poll read the core figures without fault: metadata listing at least one topic, group listing, committed offsets and log offsets. Optional stages (descriptions, configs, record timestamps) report in lagwatch_stage_success; resources Kafka denies in lagwatch_kafka_denied_resources.", nil,
 		func(w *textWriter, h *collector.HealthReport) { w.sample(nil, oneIf(h.Up)) }),
 	exporterFamily("lagwatch_poll_duration_seconds", histogram, "Wall time of a poll of Kafka.", nil,
