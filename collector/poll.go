@@ -60,7 +60,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	ctx = kafka.WithPollScope(ctx)
 	p.access.expire(now)
 	md, err := p.kafka.Metadata(ctx, p.cfg.Filters.keepTopic)
-	if err == nil && md.Visible == 0 {
+	if err == nil && md.Visible == 0 && p.checksACLs(ctx, now) {
 		// Kafka lists only the topics the principal may Describe: none is
 		// what a principal without that ACL sees. Such a poll is not
 		// published: the last snapshot is served until it goes stale.
@@ -104,6 +104,20 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	p.fillShareGroups(snap, a.share, last)
 	errs.set(StageRecordReads, p.evaluate(ctx, snap))
 	return snap, errs.m
+}
+
+// checksACLs reports whether the cluster has an authorizer, so that a
+// Metadata listing no topic may mean a principal that sees none: on a
+// cluster without one it means a cluster without topics, which is not
+// blindness. The answer is asked again after recheckDenied, and taken as
+// yes when the question fails.
+func (p *Poller) checksACLs(ctx context.Context, now time.Time) bool {
+	if !p.authorizerAskedAt.IsZero() && now.Sub(p.authorizerAskedAt) < recheckDenied {
+		return p.authorizer
+	}
+	enabled, err := p.kafka.AuthorizerEnabled(ctx)
+	p.authorizer, p.authorizerAskedAt = enabled || err != nil, now
+	return p.authorizer
 }
 
 // errNoTopicVisible is a poll's metadata listing no topic at all.

@@ -47,6 +47,10 @@ type aclState struct {
 	// allowed counts the resources the last poll was allowed, per
 	// permission.
 	allowed map[permission]int
+	// authorizer is whether the cluster checks ACLs, as last asked at
+	// authorizerAskedAt (only while Metadata lists no topic).
+	authorizer        bool
+	authorizerAskedAt time.Time
 }
 
 // principal is the Kafka principal lagwatch authenticates as, as

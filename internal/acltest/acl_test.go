@@ -143,7 +143,7 @@ func pollOnce(t *testing.T, p *collector.Poller) error {
 
 // readAPIs are the requests lagwatch may send: it never writes, commits,
 // joins a group or creates a topic.
-var readAPIs = []string{"ApiVersions", "Metadata", "ListGroups", "DescribeGroups", "ConsumerGroupDescribe", "OffsetFetch", "ListOffsets", "DescribeConfigs", "Fetch", "ShareGroupDescribe", "DescribeShareGroupOffsets", "StreamsGroupDescribe"}
+var readAPIs = []string{"ApiVersions", "Metadata", "DescribeAcls", "ListGroups", "DescribeGroups", "ConsumerGroupDescribe", "OffsetFetch", "ListOffsets", "DescribeConfigs", "Fetch", "ShareGroupDescribe", "DescribeShareGroupOffsets", "StreamsGroupDescribe"}
 
 func checkOnlyReads(t *testing.T, p *collector.Poller) {
 	t.Helper()
