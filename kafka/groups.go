@@ -165,6 +165,15 @@ type GroupDescription struct {
 	Subscribed map[string]bool
 }
 
+// addMember adds a member of a group of the consumer or share protocol,
+// whose descriptions name each member's subscription and assignment.
+func (d *GroupDescription) addMember(id, clientID, host string, subscribed []string, assigned map[string][]int32) {
+	for _, t := range subscribed {
+		d.Subscribed[t] = true
+	}
+	d.Members = append(d.Members, Member{ID: id, ClientID: clientID, Host: host, Assigned: assignedPartitions(assigned)})
+}
+
 // Member is one member of a group and the partitions it is assigned.
 type Member struct {
 	ID       string
@@ -307,17 +316,11 @@ func (c *Client) describeConsumerProtocolGroups(ctx context.Context, coordinator
 		}
 		d := GroupDescription{State: consumerProtocolState(g.GroupState), Subscribed: map[string]bool{}}
 		for _, m := range g.Members {
-			for _, t := range m.SubscribedTopicNames {
-				d.Subscribed[t] = true
-			}
 			topics := map[string][]int32{}
 			for _, tp := range m.Assignment.TopicPartitions {
 				topics[tp.TopicName] = append(topics[tp.TopicName], tp.Partitions...)
 			}
-			d.Members = append(d.Members, Member{
-				ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost,
-				Assigned: assignedPartitions(topics),
-			})
+			d.addMember(m.MemberID, m.ClientID, m.ClientHost, m.SubscribedTopicNames, topics)
 		}
 		sortMembers(d.Members)
 		out[g.GroupID] = d

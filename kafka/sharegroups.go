@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -67,23 +68,20 @@ func (c *Client) describeShareGroups(ctx context.Context, coordinator int32, nam
 	out := make(map[string]GroupDescription, len(names))
 	var errs []error
 	for _, g := range resp.(*kmsg.ShareGroupDescribeResponse).Groups {
+		if shareGroupsOff(g.ErrorCode) {
+			continue
+		}
 		if err := errKmsg(g.ErrorCode, g.ErrorMessage); err != nil {
 			errs = append(errs, fmt.Errorf("describe share group %q on broker %d: %w", g.GroupID, coordinator, err))
 			continue
 		}
 		d := GroupDescription{State: consumerProtocolState(g.GroupState), Subscribed: map[string]bool{}}
 		for _, m := range g.Members {
-			for _, t := range m.SubscribedTopicNames {
-				d.Subscribed[t] = true
-			}
 			topics := map[string][]int32{}
 			for _, tp := range m.Assignment.TopicPartitions {
 				topics[tp.Topic] = append(topics[tp.Topic], tp.Partitions...)
 			}
-			d.Members = append(d.Members, Member{
-				ID: m.MemberID, ClientID: m.ClientID, Host: m.ClientHost,
-				Assigned: assignedPartitions(topics),
-			})
+			d.addMember(m.MemberID, m.ClientID, m.ClientHost, m.SubscribedTopicNames, topics)
 		}
 		sortMembers(d.Members)
 		out[g.GroupID] = d
@@ -120,6 +118,9 @@ func (c *Client) shareGroupOffsets(ctx context.Context, coordinator int32, names
 	out := make(map[string]ShareGroupOffsets, len(names))
 	var errs []error
 	for _, g := range r.Groups {
+		if shareGroupsOff(g.ErrorCode) {
+			continue
+		}
 		if err := errKmsg(g.ErrorCode, g.ErrorMessage); err != nil {
 			errs = append(errs, fmt.Errorf("fetch share-group offsets of group %q on broker %d: %w", g.GroupID, coordinator, err))
 			continue
@@ -142,6 +143,13 @@ func (c *Client) shareGroupOffsets(ctx context.Context, coordinator int32, names
 	}
 	return out, errors.Join(errs...)
 }
+
+// shareGroupsOff reports whether a group's error code says the coordinator
+// has share groups turned off: Kafka then answers both share-group APIs
+// with UNSUPPORTED_VERSION for every group, though it may advertise them
+// and still list the share groups it has. That is read as a broker that
+// does not advertise the APIs is: nothing to report, and no error.
+func shareGroupsOff(code int16) bool { return code == kerr.UnsupportedVersion.Code }
 
 // SortedTopicPartitions returns the keys of m in topic, partition order.
 func SortedTopicPartitions[V any](m map[TopicPartition]V) []TopicPartition {
