@@ -38,7 +38,10 @@ var lagwatchMetrics = []string{
 	"kafka_consumergroup_offset_rewinds_total", "kafka_consumergroup_partition_status", "kafka_consumergroup_status",
 	"kafka_consumergroup_max_lag_seconds", "kafka_consumergroup_state", "kafka_consumergroup_assigned_partitions",
 	"kafka_consumergroup_unassigned_partitions", "kafka_consumergroup_idle_members",
-	"kafka_consumergroup_member_assigned_partitions",
+	"kafka_consumergroup_member_assigned_partitions", "kafka_consumergroup_info", "kafka_streamsgroup_tasks",
+	"kafka_sharegroup_members", "kafka_sharegroup_state", "kafka_sharegroup_status", "kafka_sharegroup_lag_computed",
+	"kafka_sharegroup_assigned_partitions", "kafka_sharegroup_lag_sum", "kafka_sharegroup_partition_status",
+	"kafka_sharegroup_start_offset", "kafka_sharegroup_lag",
 	"lagwatch_build_info", "lagwatch_up", "lagwatch_poll_duration_seconds_bucket", "lagwatch_poll_duration_seconds_sum",
 	"lagwatch_poll_duration_seconds_count", "lagwatch_poll_errors_total", "lagwatch_last_successful_poll_timestamp_seconds",
 	"lagwatch_kafka_requests_total", "lagwatch_polls_overrun_total",
@@ -417,7 +420,7 @@ func TestMetricListMatchesTheMetricReference(t *testing.T) {
 func TestEmptyWhenHealthyMarksOnlyTroublePanels(t *testing.T) {
 	trouble := map[string]bool{
 		"Stalled partitions": true, "Retention risk": true, "Dead-letter topics receiving messages": true,
-		"Offset rewinds": true, "Time to drain": true, "Retention headroom": true,
+		"Offset rewinds": true, "Time to drain": true, "Retention headroom": true, "Share-partitions not ok": true,
 	}
 	for _, q := range queries(t) {
 		if q.EmptyWhenHealthy != trouble[q.Panel] {
