@@ -8,7 +8,8 @@
 // The same workload runs against an external cluster, such as the Apache
 // Kafka of the docker-compose stack, so nothing here depends on kfake.
 // Consumers use classic consumer groups: kfake and Apache Kafka differ on
-// the KIP-848 protocol (see shared/KAFKA-FACTS.md).
+// the KIP-848 protocol (see shared/KAFKA-FACTS.md). Two share groups
+// (KIP-932) run beside them (share.go).
 package demo
 
 import (
@@ -145,7 +146,7 @@ func defaultWorkload() workload {
 func Scenarios() []Scenario {
 	w := defaultWorkload()
 	const status = "kafka_consumergroup_partition_status"
-	return []Scenario{
+	return append([]Scenario{
 		{
 			Name: "producers", Topic: topicOrders + ", " + topicPayments + ", " + topicShortRetention,
 			Shows: fmt.Sprintf("%s, %s, %s: kafka_topic_partition_produce_rate, steady ~%s, ~%s and ~%s msg/s",
@@ -194,7 +195,7 @@ func Scenarios() []Scenario {
 			Shows: fmt.Sprintf(`%s: %s{status="rewound"} for a window and kafka_consumergroup_offset_rewinds_total +1, at %s and every %s`,
 				topicOrders, status, short(w.rewindFirst), short(w.rewindEvery)),
 		},
-	}
+	}, shareScenarios(w)...)
 }
 
 // lossAfter is when demo-retention-slow's oldest unread message reaches
@@ -314,6 +315,9 @@ func run(ctx context.Context, addrs []string, logger *slog.Logger, w workload) e
 	}
 	for _, m := range w.members() {
 		wg.Go(func() { m.run(ctx, addrs, w.commitInterval, logger) })
+	}
+	for _, m := range w.shareMembers() {
+		wg.Go(func() { m.run(ctx, addrs, logger) })
 	}
 	logger.Debug("demo: workload running", "topics", len(w.topics()), "members", len(w.members()))
 	wg.Wait()

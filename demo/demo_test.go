@@ -259,6 +259,37 @@ func testWorkload(t *testing.T, addrs []string) {
 			})
 		})
 
+		t.Run("ShareQueueKeepsUpWhileTheStalledShareGroupHoldsItsStartOffsetAndLagGrows", func(t *testing.T) {
+			t.Parallel()
+			eventually(t, func(ctx context.Context) string {
+				members, _, lag, err := shareGroup(ctx, adm, groupShareQueue)
+				if err != nil || members != 2 || lag < 0 || lag > int64(w.ordersRate) {
+					return fmt.Sprintf("%s: %d members, lag %d (err %v); want 2 members keeping up", groupShareQueue, members, lag, err)
+				}
+				return ""
+			})
+			// The stalled member stops acknowledging at stuckAfter; from
+			// then on the start offsets stay put while the lag grows.
+			var base map[int32]int64
+			var baseLag int64
+			var baseAt time.Time
+			const holdFor = 3 * time.Second
+			eventually(t, func(ctx context.Context) string {
+				members, start, lag, err := shareGroup(ctx, adm, groupShareStalled)
+				if err != nil || members != 1 || len(start) == 0 {
+					return fmt.Sprintf("%s: %d members, start offsets %v (err %v)", groupShareStalled, members, start, err)
+				}
+				if !maps.Equal(start, base) {
+					base, baseLag, baseAt = start, lag, time.Now()
+					return fmt.Sprintf("start offsets moved to %v", start)
+				}
+				if time.Since(baseAt) < holdFor || lag <= baseLag {
+					return fmt.Sprintf("start offsets %v unchanged for %s, lag %d (then %d)", start, time.Since(baseAt).Round(time.Second), lag, baseLag)
+				}
+				return ""
+			})
+		})
+
 		t.Run("StalledGroupHoldsPartitionZeroWhileOneAndTwoAdvance", func(t *testing.T) {
 			t.Parallel()
 			// base is the last sample at which partition 0's committed
@@ -482,6 +513,11 @@ func TestScenariosDescribeEveryGroupTheWorkloadRuns(t *testing.T) {
 			run = append(run, m.group)
 		}
 	}
+	for _, m := range defaultWorkload().shareMembers() {
+		if !slices.Contains(run, m.group) {
+			run = append(run, m.group)
+		}
+	}
 	slices.Sort(described)
 	slices.Sort(run)
 	if !slices.Equal(described, run) {
@@ -544,6 +580,37 @@ func describe(ctx context.Context, adm *kadm.Client, group string) (kadm.Describ
 		return kadm.DescribedGroup{}, err
 	}
 	return groups.On(group, nil)
+}
+
+// shareGroup returns a share group's member count, start offset per
+// partition it has state for, and its lag summed over the partitions whose
+// lag Kafka reports (-1 where there is none: Apache Kafka reports -1 for a
+// partition no member has fetched yet).
+func shareGroup(ctx context.Context, adm *kadm.Client, group string) (members int, start map[int32]int64, lag int64, err error) {
+	described, err := adm.DescribeShareGroups(ctx, group)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	if err := described[group].Err; err != nil {
+		return 0, nil, 0, err
+	}
+	offsets, err := adm.DescribeShareGroupOffsets(ctx, group)
+	if err != nil {
+		return 0, nil, 0, err
+	}
+	if err := offsets[group].Err; err != nil {
+		return 0, nil, 0, err
+	}
+	start, lag = map[int32]int64{}, -1
+	for _, ps := range offsets[group].Offsets {
+		for p, o := range ps {
+			if o.Lag >= 0 {
+				lag = max(lag, 0) + o.Lag
+			}
+			start[p] = o.StartOffset
+		}
+	}
+	return len(described[group].Members), start, lag, nil
 }
 
 // committedOffsets returns the group's committed offset per partition of
