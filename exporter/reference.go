@@ -45,6 +45,16 @@ const referenceNotes = `
 | ` + "`no_commit`" + ` | a member is assigned the partition but the group never committed it |
 | ` + "`unknown`" + ` | too little history to decide |
 
+` + "`kafka_sharegroup_partition_status`" + ` and ` + "`kafka_sharegroup_status`" + ` carry five of them, judged by the share-partition's start offset, its lag and the group's members (there is no committed offset):
+
+| status | meaning for a share group |
+|---|---|
+| ` + "`ok`" + ` | no lag, or a lag that neither rises nor sits still |
+| ` + "`lagging`" + ` | the lag rose by more than --lag.allowed-growth within --lag.window: records arrive faster than the members acknowledge them |
+| ` + "`stalled`" + ` | members present, lag at every poll, and for --lag.stall-after neither the start offset moved nor the lag fell: the members release every record, or hold records until their locks time out |
+| ` + "`stopped`" + ` | the same with no members: the workers are gone |
+| ` + "`unknown`" + ` | no lag known (a member joined but has not fetched yet), or a first poll with lag |
+
 ## Notes
 
 - **One series per status, not a StateSet.** A status (and a group's state) is written as one series whose label carries the current value, with the value 1; ` + "`kafka_consumergroup_partition_status{status=\"stalled\"} == 1`" + ` selects stalled partitions as before. A full StateSet would write one series per possible status, all but one 0: 8 series per group-partition instead of 1, most of a large cluster's series. The cost is churn: when a status changes, the old series ends (it goes stale in Prometheus at once, as lagwatch no longer writes it) and a new one begins, so a flapping status creates series; lagwatch's statuses have hysteresis for that reason. Queries that need "every status, 0 where not current" use ` + "`count by (status) (...)`" + ` or ` + "`absent`" + `.
