@@ -85,28 +85,6 @@ func shareGroupIn(s *collector.Snapshot, name string) *collector.ShareGroup {
 	return nil
 }
 
-// readFromEarliest makes the share group start at the log start: a share
-// group starts at the log end by default (share.auto.offset.reset=latest).
-func readFromEarliest(t *testing.T, addr, group string) {
-	t.Helper()
-	cl := kafkatest.NewKgo(t, addr)
-	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
-	res := kmsg.NewIncrementalAlterConfigsRequestResource()
-	res.ResourceType = kmsg.ConfigResourceTypeGroupConfig // 32
-	res.ResourceName = group
-	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
-	c.Name, c.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
-	res.Configs = append(res.Configs, c)
-	req.Resources = append(req.Resources, res)
-	resp, err := req.RequestWith(context.Background(), cl)
-	if err != nil {
-		t.Fatalf("set share.auto.offset.reset of %s: %v", group, err)
-	}
-	if err := kerr.ErrorForCode(resp.Resources[0].ErrorCode); err != nil {
-		t.Fatalf("set share.auto.offset.reset of %s: %v", group, err)
-	}
-}
-
 // produceValues writes one record per value to partition 0 of topic.
 func produceValues(t *testing.T, addr, topic string, values ...string) {
 	t.Helper()
@@ -118,37 +96,6 @@ func produceValues(t *testing.T, addr, topic string, values ...string) {
 	if err := cl.ProduceSync(context.Background(), rs...).FirstErr(); err != nil {
 		t.Fatalf("produce to %s: %v", topic, err)
 	}
-}
-
-// shareConsumer runs a share-group member that hands each poll's records to
-// handle, until stop or the end of the test.
-func shareConsumer(t *testing.T, addr, group, topic string, handle func(cl *kgo.Client, records []*kgo.Record)) (stop func()) {
-	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.ShareGroup(group), kgo.ConsumeTopics(topic))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ctx.Err() == nil {
-			fs := cl.PollFetches(ctx)
-			if rs := fs.Records(); len(rs) > 0 {
-				handle(cl, rs)
-			}
-		}
-	}()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			cl.Close()
-		})
-	}
-	t.Cleanup(stop)
-	return stop
 }
 
 // kafkaShareOffsets is what Kafka's own admin API reports for the group.
@@ -200,7 +147,7 @@ func TestSharePoisonRecordIsArchivedAfterDeliveryLimitAndGroupMovesOnOK(t *testi
 	addr := kafkatest.Require(t, collector.SharedBroker())
 	const topic, group = "share-poison", "share-poison-q"
 	kafkatest.CreateTopic(t, addr, topic, 1, nil)
-	readFromEarliest(t, addr, group)
+	kafkatest.ShareFromEarliest(t, addr, group)
 	produceValues(t, addr, topic, "a", "b", "c", "poison", "d", "e", "f", "g", "h", "i")
 
 	var poisonDeliveries atomic.Int32
@@ -216,8 +163,8 @@ func TestSharePoisonRecordIsArchivedAfterDeliveryLimitAndGroupMovesOnOK(t *testi
 			}
 		}
 	}
-	shareConsumer(t, addr, group, topic, handle)
-	shareConsumer(t, addr, group, topic, handle)
+	kafkatest.ShareConsumer(t, addr, group, topic, handle)
+	kafkatest.ShareConsumer(t, addr, group, topic, handle)
 
 	p, tick := newSharePoller(t, addr)
 	g := pollShareUntil(t, p, tick, group, "the poison record archived and everything else acknowledged", func(g *collector.ShareGroup) error {
@@ -251,14 +198,14 @@ func TestShareGroupWhoseConsumersStopAcknowledgingIsStalled(t *testing.T) {
 	addr := kafkatest.Require(t, collector.SharedBroker())
 	const topic, group = "share-stall", "share-stall-q"
 	kafkatest.CreateTopic(t, addr, topic, 1, nil)
-	readFromEarliest(t, addr, group)
+	kafkatest.ShareFromEarliest(t, addr, group)
 	produceValues(t, addr, topic, "1", "2", "3", "4", "5", "6", "7", "8")
 
 	// The member takes its first records and hangs on them: it stays in
 	// the group (the client heartbeats on its own) and acknowledges nothing.
 	var hung sync.Once
 	block := make(chan struct{})
-	shareConsumer(t, addr, group, topic, func(_ *kgo.Client, _ []*kgo.Record) {
+	kafkatest.ShareConsumer(t, addr, group, topic, func(_ *kgo.Client, _ []*kgo.Record) {
 		hung.Do(func() { <-block })
 	})
 	// Cleanups run last-registered first: unblock the member before it is
@@ -288,11 +235,11 @@ func TestShareGroupWithNoMembersAndABacklogIsStopped(t *testing.T) {
 	addr := kafkatest.Require(t, collector.SharedBroker())
 	const topic, group = "share-stop", "share-stop-q"
 	kafkatest.CreateTopic(t, addr, topic, 1, nil)
-	readFromEarliest(t, addr, group)
+	kafkatest.ShareFromEarliest(t, addr, group)
 	produceValues(t, addr, topic, "1", "2", "3")
 
 	var accepted atomic.Int32
-	stop := shareConsumer(t, addr, group, topic, func(cl *kgo.Client, rs []*kgo.Record) {
+	stop := kafkatest.ShareConsumer(t, addr, group, topic, func(cl *kgo.Client, rs []*kgo.Record) {
 		cl.MarkAcks(kgo.AckAccept, rs...)
 		if err := cl.FlushAcks(context.Background()); err == nil {
 			accepted.Add(int32(len(rs)))
@@ -505,8 +452,8 @@ func TestRequestsPerPollWithShareAndStreamsGroupsAreOnePerCoordinator(t *testing
 	kafkatest.CreateTopic(t, addr, topic, 1, nil)
 	for i := range 3 {
 		group := "share-count-" + strconv.Itoa(i)
-		readFromEarliest(t, addr, group)
-		shareConsumer(t, addr, group, topic, func(cl *kgo.Client, rs []*kgo.Record) {})
+		kafkatest.ShareFromEarliest(t, addr, group)
+		kafkatest.ShareConsumer(t, addr, group, topic, func(cl *kgo.Client, rs []*kgo.Record) {})
 	}
 	p, tick := newSharePoller(t, addr)
 	for i := range 3 {

@@ -627,3 +627,31 @@ func TestGroupSeverityOrder(t *testing.T) {
 		}
 	}
 }
+
+// While Kafka (or lagwatch) is down nobody sees the offset, and consumers
+// cannot commit: the time lagwatch could not poll is not stillness.
+func TestAGapInPollsLongerThanStallAfterRestartsTheStillnessClock(t *testing.T) {
+	still := func(float64) obs { return obs{end: 1000, committed: 900} }
+	runStatusCases(t, []statusCase{
+		{
+			name:  "2 minutes without polls, then 60 s still: not yet stalled",
+			polls: append(polls(0, 30, 5, still), polls(150, 210, 5, still)...),
+			want:  StatusOK,
+		},
+		{
+			name:  "2 minutes without polls, then still for StallAfter: stalled",
+			polls: append(polls(0, 30, 5, still), polls(150, 245, 5, still)...),
+			want:  StatusStalled,
+		},
+		{
+			name:  "stalled before a 2-minute gap and still after it: stays stalled",
+			polls: append(polls(0, 120, 5, still), polls(240, 250, 5, still)...),
+			want:  StatusStalled,
+		},
+		{
+			name:  "a gap shorter than StallAfter counts: still for StallAfter in all",
+			polls: append(polls(0, 30, 5, still), polls(60, 95, 5, still)...),
+			want:  StatusStalled,
+		},
+	})
+}

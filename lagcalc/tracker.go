@@ -254,6 +254,15 @@ func (t *Tracker) observeCommits(commits []Commit, now, windowStart int64, newGr
 			gps.partition = ps
 		}
 		gps.observe(c, !ok, now, t.prev, windowStart)
+		if ok && now-t.prev > t.stallAfter && gps.status != StatusStalled && gps.status != StatusStopped {
+			// No poll saw the partition for longer than StallAfter (Kafka
+			// or lagwatch was down): an offset nobody watched cannot be
+			// called still, and consumers cannot commit while Kafka is
+			// away. Stillness counts from this poll. A partition already
+			// stuck before the gap stays stuck: a lagwatch that was blind
+			// must not resolve the page it had raised.
+			gps.movedAt = now
+		}
 	}
 	return added
 }

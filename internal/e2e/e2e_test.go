@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.yaml.in/yaml/v4"
 
 	"github.com/lagwatch/lagwatch/dashboards"
@@ -487,6 +488,16 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 		}
 	}()
 
+	// A share group (KIP-932) whose member accepts every record: the
+	// share-group dashboard's panels have data, and nothing about it pages.
+	const shareGroup, shareTopic = "e2e-share", "e2e-queue"
+	kafkatest.CreateTopic(t, addr, shareTopic, 1, nil)
+	kafkatest.ShareFromEarliest(t, addr, shareGroup)
+	kafkatest.ShareConsumer(t, addr, shareGroup, shareTopic, func(cl *kgo.Client, records []*kgo.Record) {
+		cl.MarkAcks(kgo.AckAccept, records...)
+	})
+	kafkatest.Produce(t, addr, shareTopic, 0, 5)
+
 	lagwatchAddr := waitfor.FreeAddr(t)
 	bin := buildLagwatch(t)
 	// The consumer is stuck from its first poll: the time to page runs
@@ -589,7 +600,12 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 				rows = max(rows, len(a))
 			}
 			// The stall, its retention headroom and the dead letters
-			// fill even the tables that show only trouble.
+			// fill even the tables that show only trouble; no share
+			// group is in trouble here (the table's transformations are
+			// checked on synthetic answers in dashboards/tablecheck).
+			if rows == 0 && tb.Dashboard == "share-groups.json" {
+				continue
+			}
 			if rows == 0 {
 				t.Errorf("%s / %s: no query answered, the check would prove nothing", tb.Dashboard, tb.Panel)
 			}
