@@ -241,6 +241,14 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowS
 	if t.last-from < t.minTrendSpan {
 		return
 	}
+	if gps.status != StatusLagging && 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= float64(t.settings.AllowedLagGrowth) {
+		// A least-squares line through values in [0, M] rises by at most
+		// 1.5·M, and the lag over the span never exceeds the log end now
+		// minus the committed offset at its start (neither went backwards
+		// in it): such a lag cannot rise past the allowed growth, so the
+		// fit is skipped. A lagging partition still needs it to leave.
+		return
+	}
 	rise, swing := lagTrend(&ps.end, &ps.gap, &gps.history, from, t.last)
 	f.trendKnown, f.rise = true, rise
 	f.riseBar = max(float64(t.settings.AllowedLagGrowth), lagSwingFactor*swing)
