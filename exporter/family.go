@@ -124,27 +124,42 @@ func partitionFamily(name, help string, compatible bool, f func(*collector.Topic
 }
 
 func groupFamily(name, help string, compatible bool, f func(*collector.Group) value) *Family {
-	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{"consumergroup"}, Level: LevelGroup, Compatible: compatible,
-		write: func(w *textWriter, r *rendering) {
-			for i := range r.snap.Groups {
-				g := &r.snap.Groups[i]
-				if v := f(g); v.ok {
-					w.sample(appendLabel(w.labels[:0], "consumergroup", g.Name), v.v)
-				}
-			}
-		}}
+	return namedFamily(name, help, compatible, LevelGroup, "consumergroup", consumerGroups, groupName, f)
 }
 
 // groupStateFamily writes one series per group whose label carries the
 // group's current state (or status), value 1: where a StateSet would write
 // one series per possible state, most of them 0.
 func groupStateFamily(name, help, label string, f func(*collector.Group) (string, bool)) *Family {
-	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{"consumergroup", label}, Level: LevelGroup,
+	return namedStateFamily(name, help, label, "consumergroup", consumerGroups, groupName, f)
+}
+
+func consumerGroups(s *collector.Snapshot) []collector.Group { return s.Groups }
+func groupName(g *collector.Group) string                    { return g.Name }
+
+// namedFamily is one series per item (a group of some kind), labelled by
+// its name.
+func namedFamily[T any](name, help string, compatible bool, level Level, label string, items func(*collector.Snapshot) []T, nameOf func(*T) string, f func(*T) value) *Family {
+	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{label}, Level: level, Compatible: compatible,
 		write: func(w *textWriter, r *rendering) {
-			for i := range r.snap.Groups {
-				g := &r.snap.Groups[i]
-				if state, ok := f(g); ok {
-					w.sample(appendLabel(appendLabel(w.labels[:0], "consumergroup", g.Name), label, state), 1)
+			list := items(r.snap)
+			for i := range list {
+				if v := f(&list[i]); v.ok {
+					w.sample(appendLabel(w.labels[:0], label, nameOf(&list[i])), v.v)
+				}
+			}
+		}}
+}
+
+// namedStateFamily is one series per item whose second label carries its
+// current state, value 1.
+func namedStateFamily[T any](name, help, stateLabel, label string, items func(*collector.Snapshot) []T, nameOf func(*T) string, f func(*T) (string, bool)) *Family {
+	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{label, stateLabel}, Level: LevelGroup,
+		write: func(w *textWriter, r *rendering) {
+			list := items(r.snap)
+			for i := range list {
+				if state, ok := f(&list[i]); ok {
+					w.sample(appendLabel(appendLabel(w.labels[:0], label, nameOf(&list[i])), stateLabel, state), 1)
 				}
 			}
 		}}

@@ -58,30 +58,17 @@ func streamsTasksFamily(name, help string) *Family {
 }
 
 func shareGroupFamily(name, help string, f func(*collector.ShareGroup) value) *Family {
-	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{"consumergroup"}, Level: LevelGroup,
-		write: func(w *textWriter, r *rendering) {
-			for i := range r.snap.ShareGroups {
-				g := &r.snap.ShareGroups[i]
-				if v := f(g); v.ok {
-					w.sample(appendLabel(w.labels[:0], "consumergroup", g.Name), v.v)
-				}
-			}
-		}}
+	return namedFamily(name, help, false, LevelGroup, "consumergroup", shareGroups, shareGroupName, f)
 }
 
 // shareGroupStateFamily writes one series per share group whose label
 // carries its current state (or status), value 1.
 func shareGroupStateFamily(name, help, label string, f func(*collector.ShareGroup) (string, bool)) *Family {
-	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{"consumergroup", label}, Level: LevelGroup,
-		write: func(w *textWriter, r *rendering) {
-			for i := range r.snap.ShareGroups {
-				g := &r.snap.ShareGroups[i]
-				if state, ok := f(g); ok {
-					w.sample(appendLabel(appendLabel(w.labels[:0], "consumergroup", g.Name), label, state), 1)
-				}
-			}
-		}}
+	return namedStateFamily(name, help, label, "consumergroup", shareGroups, shareGroupName, f)
 }
+
+func shareGroups(s *collector.Snapshot) []collector.ShareGroup { return s.ShareGroups }
+func shareGroupName(g *collector.ShareGroup) string            { return g.Name }
 
 func shareGroupTopicFamily(name, help string, f func(*collector.GroupTopic) value) *Family {
 	return &Family{Name: name, Type: gauge, Help: help, Labels: []string{"consumergroup", "topic"}, Level: LevelGroupTopic,
