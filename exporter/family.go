@@ -187,22 +187,30 @@ func groupTopicSumFamily(name, help string, f func(*collector.GroupPartition) fl
 		write: func(w *textWriter, r *rendering) {
 			for i := range r.snap.Groups {
 				g := &r.snap.Groups[i]
-				for start := 0; start < len(g.Partitions); {
-					topic := g.Partitions[start].Topic
-					sum, any := 0.0, false
-					end := start
-					for ; end < len(g.Partitions) && g.Partitions[end].Topic == topic; end++ {
-						if gp := &g.Partitions[end]; gp.HasLag() {
-							sum, any = sum+f(gp), true
-						}
-					}
-					if v := quantity(sum, any); v.ok {
-						w.sample(appendLabel(appendLabel(w.labels[:0], "consumergroup", g.Name), "topic", topic), v.v)
-					}
-					start = end
-				}
+				writeTopicSums(w, g.Name, g.Partitions, func(gp *collector.GroupPartition) string { return gp.Topic },
+					func(gp *collector.GroupPartition) (float64, bool) { return f(gp), gp.HasLag() })
 			}
 		}}
+}
+
+// writeTopicSums writes, for one group whose partitions are sorted by
+// topic, the sum per topic of the partitions that have a value: a topic
+// where none has one gets no series.
+func writeTopicSums[P any](w *textWriter, group string, parts []P, topicOf func(*P) string, valueOf func(*P) (float64, bool)) {
+	for start := 0; start < len(parts); {
+		topic := topicOf(&parts[start])
+		sum, any := 0.0, false
+		end := start
+		for ; end < len(parts) && topicOf(&parts[end]) == topic; end++ {
+			if v, ok := valueOf(&parts[end]); ok {
+				sum, any = sum+v, true
+			}
+		}
+		if v := quantity(sum, any); v.ok {
+			w.sample(appendLabel(appendLabel(w.labels[:0], "consumergroup", group), "topic", topic), v.v)
+		}
+		start = end
+	}
 }
 
 // eachGroupPartition calls write with each group-partition's labels.

@@ -91,20 +91,8 @@ func shareLagSumFamily(name, help string) *Family {
 		write: func(w *textWriter, r *rendering) {
 			for i := range r.snap.ShareGroups {
 				g := &r.snap.ShareGroups[i]
-				for start := 0; start < len(g.Partitions); {
-					topic := g.Partitions[start].Topic
-					sum, any := 0.0, false
-					end := start
-					for ; end < len(g.Partitions) && g.Partitions[end].Topic == topic; end++ {
-						if lag := g.Partitions[end].Lag; lag >= 0 {
-							sum, any = sum+float64(lag), true
-						}
-					}
-					if v := quantity(sum, any); v.ok {
-						w.sample(appendLabel(appendLabel(w.labels[:0], "consumergroup", g.Name), "topic", topic), v.v)
-					}
-					start = end
-				}
+				writeTopicSums(w, g.Name, g.Partitions, func(sp *collector.SharePartition) string { return sp.Topic },
+					func(sp *collector.SharePartition) (float64, bool) { return float64(sp.Lag), sp.Lag >= 0 })
 			}
 		}}
 }
