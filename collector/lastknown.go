@@ -93,7 +93,22 @@ func (l *lastKnown) offsets(tp lagcalc.TopicPartition) (*Partition, bool) {
 // whose ListGroups failed, and that are not listed elsewhere now, so that
 // they are still described and fetched from their coordinator.
 func (l *lastKnown) listedOn(failed map[int32]bool, listed []kafka.ListedGroup) []kafka.ListedGroup {
-	if l.prev == nil || len(failed) == 0 {
+	if l.prev == nil {
+		return nil
+	}
+	return listedBefore(l, l.prev.Groups, failed, listed, func(g *Group) kafka.ListedGroup {
+		return kafka.ListedGroup{
+			Name: g.Name, Coordinator: g.Coordinator, ProtocolType: g.ProtocolType, State: g.State,
+			ConsumerProtocol: g.Protocol == ProtocolConsumer, ListedAt: g.ListedAt,
+		}
+	})
+}
+
+// listedBefore returns, as listed, the groups of an earlier snapshot that
+// a failed broker coordinates, that are not listed now, and whose listing
+// is still fresh.
+func listedBefore[G any](l *lastKnown, groups []G, failed map[int32]bool, listed []kafka.ListedGroup, asListed func(*G) kafka.ListedGroup) []kafka.ListedGroup {
+	if len(failed) == 0 {
 		return nil
 	}
 	have := make(map[string]bool, len(listed))
@@ -101,15 +116,10 @@ func (l *lastKnown) listedOn(failed map[int32]bool, listed []kafka.ListedGroup) 
 		have[g.Name] = true
 	}
 	var out []kafka.ListedGroup
-	for i := range l.prev.Groups {
-		g := &l.prev.Groups[i]
-		if !failed[g.Coordinator] || have[g.Name] || !l.fresh(g.ListedAt) {
-			continue
+	for i := range groups {
+		if lg := asListed(&groups[i]); failed[lg.Coordinator] && !have[lg.Name] && l.fresh(lg.ListedAt) {
+			out = append(out, lg)
 		}
-		out = append(out, kafka.ListedGroup{
-			Name: g.Name, Coordinator: g.Coordinator, ProtocolType: g.ProtocolType, State: g.State,
-			ConsumerProtocol: g.Protocol == ProtocolConsumer, ListedAt: g.ListedAt,
-		})
 	}
 	return out
 }

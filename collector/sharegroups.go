@@ -198,19 +198,10 @@ func (l *lastKnown) shareGroup(name string) *ShareGroup {
 // shareListedOn returns the share groups the previous snapshot had on the
 // brokers whose ListGroups failed and that are not listed now.
 func (l *lastKnown) shareListedOn(failed map[int32]bool, listed []kafka.ListedGroup) []kafka.ListedGroup {
-	if l.prev == nil || len(failed) == 0 {
+	if l.prev == nil {
 		return nil
 	}
-	have := make(map[string]bool, len(listed))
-	for _, g := range listed {
-		have[g.Name] = true
-	}
-	var out []kafka.ListedGroup
-	for i := range l.prev.ShareGroups {
-		g := &l.prev.ShareGroups[i]
-		if failed[g.Coordinator] && !have[g.Name] && l.fresh(g.ListedAt) {
-			out = append(out, kafka.ListedGroup{Name: g.Name, Coordinator: g.Coordinator, ProtocolType: ProtocolShare, Type: ProtocolShare, State: g.State, ListedAt: g.ListedAt})
-		}
-	}
-	return out
+	return listedBefore(l, l.prev.ShareGroups, failed, listed, func(g *ShareGroup) kafka.ListedGroup {
+		return kafka.ListedGroup{Name: g.Name, Coordinator: g.Coordinator, ProtocolType: ProtocolShare, Type: ProtocolShare, State: g.State, ListedAt: g.ListedAt}
+	})
 }
