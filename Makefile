@@ -67,6 +67,7 @@ clean:
 	rm -f lagwatch
 
 ## bench: scale benchmark against a populated kfake cluster (see bench/run.sh for BENCH_* sizes), then the Go benchmarks of the hot paths
+## (-short: the benchmarks need no real broker, so none is started for them)
 bench:
 	./bench/run.sh
-	$(GO) test ./exporter ./collector ./lagcalc -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate|Evaluate)$$' -benchmem -benchtime 3x -count 1
+	$(GO) test -short ./exporter ./collector ./lagcalc -run '^$$' -bench '^Benchmark(RenderSnapshot|FillAndEvaluate|Evaluate)$$' -benchmem -benchtime 3x -count 1

@@ -23,8 +23,9 @@ func benchTopics() []kafka.TopicMetadata {
 }
 
 // BenchmarkFillAndEvaluate measures the CPU side of one poll once the Kafka
-// answers are in: joining groups with topics (fillTopics, fillGroups) and
-// lagcalc's Observe and Evaluate over a full 10 m window of history. No
+// answers are in (Poller.join, as poll calls it): joining groups with
+// topics and lagcalc's Observe and Evaluate over a full 10 m window of
+// history. The poller is made by NewPoller, as the binary makes it. No
 // Kafka is involved: the poller's client has no brokers, so the records
 // lagcalc asks for fail at once and the committed offsets stay dated by
 // the history alone.
@@ -71,10 +72,7 @@ func BenchmarkFillAndEvaluate(b *testing.B) {
 		now := t0.Add(time.Duration(poll) * benchcluster.PollInterval)
 		poll++
 		snap := &Snapshot{PolledAt: now, Topics: topicsOf(metadata)}
-		last := p.lastKnown(now)
-		p.fillTopics(snap, at.offsets, last)
-		fillGroups(snap, at, last)
-		_ = p.evaluate(b.Context(), snap) // fails only for the records it reads
+		_ = p.join(b.Context(), snap, at, p.lastKnown(now)) // fails only for the records it reads
 		p.snapshot.Store(snap)
 		n := 0
 		for _, g := range snap.Groups {

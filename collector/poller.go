@@ -31,8 +31,10 @@ type Poller struct {
 	transactional map[kafka.TopicPartition]bool
 }
 
-// NewPoller prepares a poller. It does not talk to Kafka until Run or
-// PollOnce.
+// NewPoller prepares a poller, whole: it is the one constructor, used by
+// the binary, the tests and the benchmarks alike, so that no caller
+// meets a field only a first poll would have set. It does not talk to
+// Kafka until Run or PollOnce.
 func NewPoller(cfg Config) (*Poller, error) {
 	if len(cfg.Servers) == 0 {
 		return nil, errors.New("no Kafka server given")
@@ -46,6 +48,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 			Bootstrap: cfg.Servers, Sarama: cfg.Sarama, MaxInFlight: cfg.MaxInFlight,
 			CountRequest: health.countRequest, RequestTimeout: cfg.RequestTimeout,
 		}),
+		aclState:     aclState{access: newAccess()},
 		tracker:      lagcalc.NewTracker(cfg.Lag),
 		shareTracker: lagcalc.NewShareTracker(cfg.Lag),
 		configs:      map[string]TopicConfig{},
@@ -133,7 +136,6 @@ func backoff(failed int) time.Duration {
 func (p *Poller) PollOnce(ctx context.Context) error {
 	started := p.cfg.Now()
 	timer := time.Now()
-	p.ensureAccess()
 	ctx, cancel := context.WithTimeout(ctx, max(2*p.cfg.PollInterval, 30*time.Second))
 	defer cancel()
 

@@ -127,10 +127,3 @@ func (h *Health) ready() bool {
 }
 
 func cloneStages(m map[string]StageReport) map[string]StageReport { return maps.Clone(m) }
-
-// ensureAccess makes the access state on the first poll.
-func (p *Poller) ensureAccess() {
-	if p.access == nil {
-		p.access = newAccess()
-	}
-}
