@@ -152,7 +152,7 @@ func addFleetFlags(app *kingpin.Application, f *flagValues) {
 		Default("").StringVar(&f.kafkaLabels)
 	app.Flag("config.file", "YAML file listing the clusters to poll, each with its name, servers, TLS, SASL, filters and labels; replaces the single-cluster --kafka.*, --tls.*, --sasl.*, --group.* and --topic.* flags. Reloaded on SIGHUP and POST /-/reload.").
 		Default("").StringVar(&f.configFile)
-	app.Flag("shard.count", "Number of replicas that share the consumer groups: each group is polled and exported by one of them (FNV-1a of its name modulo this); brokers, topics and partitions by shard 0.").
+	app.Flag("shard.count", "Number of replicas that share the consumer groups: each group is polled and exported by one of them (a jump consistent hash of its name: changing this moves about 1/N of the groups); brokers, topics and partitions by shard 0.").
 		Default("1").IntVar(&f.shardCount)
 	app.Flag("shard.index", "This replica's shard, 0-based (default: the ordinal that ends --shard.pod-name).").
 		IsSetByUser(&f.shardIndexSet).IntVar(&f.shardIndex)

@@ -143,7 +143,7 @@ func TestShardsTogetherExportExactlyTheUnshardedSeriesEachOnce(t *testing.T) {
 				t.Errorf("shard %d serves %s, which only shard 0 serves", i, k)
 			}
 		}
-		// FNV-1a spreads 300 names about evenly; a shard with none would
+		// The shard hash spreads 300 names about evenly; a shard with none would
 		// mean the split does not happen.
 		if groups < 300/shards/2 {
 			t.Errorf("shard %d owns %d of 300 groups", i, groups)

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"fmt"
-	"hash/fnv"
 	"regexp"
 )
 
@@ -16,37 +15,6 @@ type Filters struct {
 	// value is one shard that owns every group.
 	Shard Shard
 }
-
-// Shard is one replica's part of the consumer groups when several
-// replicas share the work of one deployment (--shard.count,
-// --shard.index). Every group belongs to exactly one shard, decided by
-// its name alone, so replicas agree without talking to each other and a
-// group stays on its shard (and keeps its history) as long as the number
-// of shards does not change.
-type Shard struct {
-	Index int // 0-based
-	Count int // 0 or 1: one shard
-}
-
-// ShardOf is the shard that owns group among count: FNV-1a (32-bit) of
-// the group's name, modulo count.
-func ShardOf(group string, count int) int {
-	if count <= 1 {
-		return 0
-	}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(group))
-	return int(h.Sum32() % uint32(count))
-}
-
-// Owns reports whether the shard polls and exports group.
-func (s Shard) Owns(group string) bool { return ShardOf(group, s.Count) == s.Index }
-
-// ServesCluster reports whether the shard exports what every shard sees
-// alike: brokers, topics, partitions and the cluster's totals. Shard 0
-// does; the others would only duplicate it, and a sum over the shards
-// must count each partition once.
-func (s Shard) ServesCluster() bool { return s.Index == 0 }
 
 // Anchored compiles a user's regular expression so that it must match the
 // whole name, as kafka_exporter's filters do: "orders" matches the topic
