@@ -42,6 +42,7 @@ type flagValues struct {
 	pollSet          bool
 	staleAfter       time.Duration
 	maxInFlight      int
+	requestTimeout   time.Duration
 	lagWindow        time.Duration
 	lagWindowSet     bool
 	stallAfter       time.Duration
@@ -113,6 +114,8 @@ func addKafkaFlags(app *kingpin.Application, f *flagValues) {
 		Default(collector.DefaultPollInterval.String()).IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
 	app.Flag("kafka.stale-after", fmt.Sprintf("How long to keep serving consumer-group series after polls stopped succeeding, and the part of a broker that fails a request as of its last answer (0: %d poll intervals).", collector.DefaultStaleAfterPolls)).
 		Default("0s").SetValue(durationValue{"kafka.stale-after", &f.staleAfter})
+	app.Flag("kafka.request-timeout", "Longest a Kafka request may take. Small requests get half the poll interval (at least 1s); DescribeGroups, OffsetFetch and ListOffsets get more for each group or partition they carry, up to this.").
+		Default(collector.DefaultMaxRequestTimeout.String()).SetValue(durationValue{"kafka.request-timeout", &f.requestTimeout})
 	app.Flag("kafka.max-in-flight-requests", "Kafka requests in flight at once across all brokers.").
 		Default(fmt.Sprint(kafka.DefaultMaxInFlight)).IntVar(&f.maxInFlight)
 	app.Flag("kafka.config-refresh-interval", "How often to read topic configs (retention, min.insync.replicas) again.").
@@ -239,6 +242,10 @@ func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 		return fmt.Errorf("--kafka.max-in-flight-requests must be at least 1, got %d", f.maxInFlight)
 	}
 	cfg.MaxInFlight = f.maxInFlight
+	if f.requestTimeout < 100*time.Millisecond {
+		return fmt.Errorf("--kafka.request-timeout must be at least 100ms, got %s", f.requestTimeout)
+	}
+	cfg.MaxRequestTimeout = f.requestTimeout
 	return nil
 }
 

@@ -31,6 +31,7 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"unknown log level", []string{"--log.level=loud"}, "log.level"},
 		{"unknown flag", []string{"--kafka.servr=x:1"}, "kafka.servr"},
 		{"no in-flight requests", []string{"--kafka.max-in-flight-requests=0"}, "--kafka.max-in-flight-requests"},
+		{"request timeout of zero", []string{"--kafka.request-timeout=0s"}, "--kafka.request-timeout"},
 		{"unknown lag granularity", []string{"--lag.granularity=group"}, "lag.granularity"},
 		{"bad metric exclude regex", []string{"--metric.exclude=("}, "--metric.exclude"},
 		{"telemetry path without slash", []string{"--web.telemetry-path=metrics"}, "--web.telemetry-path"},

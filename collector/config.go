@@ -18,6 +18,10 @@ const (
 	// DefaultStaleAfterPolls is --kafka.stale-after's default in poll
 	// intervals.
 	DefaultStaleAfterPolls = 4
+	// DefaultMaxRequestTimeout is --kafka.request-timeout's default, the
+	// longest any Kafka request may take: Kafka's own clients' default
+	// request.timeout.ms.
+	DefaultMaxRequestTimeout = 30 * time.Second
 )
 
 // Config is what the poller needs to know; main builds it from the flags.
@@ -46,7 +50,12 @@ type Config struct {
 	// means half the poll interval (at least a second), so that a broker
 	// that accepts connections but never answers costs less than one poll
 	// interval per poll: the poll asks it nothing more once it timed out.
+	// Requests carrying many groups or partitions get an allowance for
+	// each on top, up to MaxRequestTimeout: slow is not failed.
 	RequestTimeout time.Duration
+	// MaxRequestTimeout caps every request's deadline
+	// (--kafka.request-timeout); 0 means DefaultMaxRequestTimeout.
+	MaxRequestTimeout time.Duration
 	// SkipRecordDating turns off reading record timestamps to date
 	// backlogs older than the history: nothing exported needs them when
 	// lag seconds and retention headroom are both excluded.
@@ -77,8 +86,11 @@ func (cfg Config) withDefaults() Config {
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfterPolls * cfg.PollInterval
 	}
+	if cfg.MaxRequestTimeout <= 0 {
+		cfg.MaxRequestTimeout = DefaultMaxRequestTimeout
+	}
 	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = max(cfg.PollInterval/2, time.Second)
+		cfg.RequestTimeout = min(max(cfg.PollInterval/2, time.Second), cfg.MaxRequestTimeout)
 	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = kafka.DefaultMaxInFlight

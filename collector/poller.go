@@ -19,6 +19,10 @@ type Poller struct {
 	health *Health
 
 	snapshot atomic.Pointer[Snapshot]
+	// publishedAt is when (Config.Now, in Unix nanoseconds) the last poll
+	// that published a snapshot ended, and pollStarted when the poll in
+	// progress started, 0 between polls: what Stale judges by.
+	publishedAt, pollStarted atomic.Int64
 
 	// Owned by the polling goroutine.
 	aclState
@@ -46,7 +50,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 		health: health,
 		kafka: kafka.New(kafka.Config{
 			Bootstrap: cfg.Servers, Sarama: cfg.Sarama, MaxInFlight: cfg.MaxInFlight,
-			CountRequest: health.countRequest, RequestTimeout: cfg.RequestTimeout,
+			CountRequest: health.countRequest, RequestTimeout: cfg.RequestTimeout, MaxRequestTimeout: cfg.MaxRequestTimeout,
 		}),
 		aclState:     aclState{access: newAccess()},
 		tracker:      lagcalc.NewTracker(cfg.Lag),
@@ -71,6 +75,25 @@ func (p *Poller) Health() HealthReport { return p.health.Report() }
 // StaleAfter is how long a snapshot's Kafka-derived series stay valid
 // once polls stop succeeding.
 func (p *Poller) StaleAfter() time.Duration { return p.cfg.StaleAfter }
+
+// Stale reports whether the last snapshot's Kafka-derived series are no
+// longer to be served at now: Kafka stopped answering, not merely answered
+// slowly. StaleAfter counts from the end of the last poll that published
+// a snapshot (a slow poll's snapshot is not born stale), and a poll in
+// progress that started within StaleAfter of it keeps the snapshot served
+// until it ends: its requests are still within their deadlines, and the
+// poll itself is bounded. A cluster that stops answering fails its polls
+// within a request timeout, and then nothing holds the clock back.
+func (p *Poller) Stale(now time.Time) bool {
+	published := p.publishedAt.Load()
+	if p.Snapshot() == nil || published == 0 {
+		return true
+	}
+	if started := p.pollStarted.Load(); started != 0 && time.Duration(started-published) <= p.cfg.StaleAfter {
+		return false
+	}
+	return now.Sub(time.Unix(0, published)) > p.cfg.StaleAfter
+}
 
 // Now is the poller's clock.
 func (p *Poller) Now() time.Time { return p.cfg.Now() }
@@ -136,7 +159,12 @@ func backoff(failed int) time.Duration {
 func (p *Poller) PollOnce(ctx context.Context) error {
 	started := p.cfg.Now()
 	timer := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, max(2*p.cfg.PollInterval, 30*time.Second))
+	p.pollStarted.Store(started.UnixNano())
+	defer p.pollStarted.Store(0)
+	// A poll's requests run one stage after another, each within its own
+	// deadline: the poll as a whole is bounded so that it ends, not to
+	// cut off a cluster that answers slowly.
+	ctx, cancel := context.WithTimeout(ctx, max(2*p.cfg.PollInterval, 30*time.Second, 2*p.cfg.MaxRequestTimeout))
 	defer cancel()
 
 	snap, errs := p.poll(ctx, started)
@@ -146,6 +174,7 @@ func (p *Poller) PollOnce(ctx context.Context) error {
 	if snap != nil {
 		snap.Complete = len(errs) == 0
 		p.snapshot.Store(snap)
+		p.publishedAt.Store(p.cfg.Now().UnixNano())
 	}
 	p.health.pollDone(time.Since(timer), errs, snap != nil, started, snap != nil && snap.Complete)
 	p.countAllowed(snap, started)

@@ -67,6 +67,9 @@ type Source interface {
 	Snapshot() *collector.Snapshot
 	Health() collector.HealthReport
 	StaleAfter() time.Duration
+	// Stale reports whether the snapshot's Kafka-derived series are no
+	// longer to be served at the given time (collector.Poller.Stale).
+	Stale(now time.Time) bool
 	Now() time.Time
 }
 
@@ -146,8 +149,9 @@ func (e *Exporter) Write(out *bufio.Writer) {
 		// Kafka-derived series is dropped, the cluster's shape and log
 		// offsets as well as the groups', rather than report frozen
 		// figures as current: one rule for all. lagwatch's own series
-		// (lagwatch_up 0, the last successful poll) say why.
-		r.fresh = r.snap != nil && c.source.Now().Sub(r.snap.PolledAt) <= c.source.StaleAfter()
+		// (lagwatch_up 0, the last successful poll) say why. A poll
+		// that is slow, not failed, drops nothing (Poller.Stale).
+		r.fresh = r.snap != nil && !c.source.Stale(c.source.Now())
 	}
 	process := rendering{opts: e.opts, reload: e.reload.Load()}
 	w := newTextWriter(out)

@@ -24,8 +24,11 @@ type fixedSource struct {
 	staleAfter time.Duration
 }
 
-func (f fixedSource) Snapshot() *collector.Snapshot  { return f.snap }
-func (f fixedSource) StaleAfter() time.Duration      { return f.staleAfter }
+func (f fixedSource) Snapshot() *collector.Snapshot { return f.snap }
+func (f fixedSource) StaleAfter() time.Duration     { return f.staleAfter }
+func (f fixedSource) Stale(now time.Time) bool {
+	return f.snap == nil || now.Sub(f.snap.PolledAt) > f.staleAfter
+}
 func (f fixedSource) Now() time.Time                 { return f.now }
 func (f fixedSource) Health() collector.HealthReport { return collector.HealthReport{} }
 

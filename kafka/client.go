@@ -31,9 +31,14 @@ type Config struct {
 	// API's name ("Metadata", "OffsetFetch", ...).
 	CountRequest func(api string)
 	// RequestTimeout bounds each request, connecting included, from the
-	// moment it may be sent; 0 leaves only the caller's context and
-	// sarama's Net.ReadTimeout.
+	// moment it may be sent; requests carrying many groups or partitions
+	// get an allowance for each on top (see batches.go). 0 leaves only
+	// the caller's context, MaxRequestTimeout and sarama's
+	// Net.ReadTimeout.
 	RequestTimeout time.Duration
+	// MaxRequestTimeout caps every request's deadline, allowances
+	// included; 0: no cap.
+	MaxRequestTimeout time.Duration
 }
 
 // Client owns the connections to the brokers and is the one place every
@@ -46,8 +51,9 @@ type Client struct {
 	conf     *sarama.Config
 	count    func(api string)
 	inFlight chan struct{}
-	// requestTimeout bounds each request (Config.RequestTimeout).
-	requestTimeout time.Duration
+	// requestTimeout and maxRequestTimeout bound each request
+	// (Config.RequestTimeout, Config.MaxRequestTimeout; see deadlineFor).
+	requestTimeout, maxRequestTimeout time.Duration
 
 	mu      sync.Mutex
 	brokers map[int32]*sarama.Broker
@@ -60,6 +66,11 @@ type Client struct {
 	// kmsgBrokers are the franz-go connections for the requests sarama
 	// lacks (see kmsg.go), opened only for brokers asked such a request.
 	kmsgBrokers map[int32]*kmsgBroker
+	// lanes are the extra connections per broker that batches of a large
+	// request are sent over in parallel, and turns the one request in
+	// flight per connection (see batches.go).
+	lanes map[int32][]*sarama.Broker
+	turns map[*sarama.Broker]chan struct{}
 }
 
 // New prepares a client; it connects to a broker on the first request.
@@ -82,11 +93,13 @@ func New(cfg Config) *Client {
 		connecting: map[string]*sync.Mutex{},
 
 		kmsgBrokers: map[int32]*kmsgBroker{},
+		lanes:       map[int32][]*sarama.Broker{},
+		turns:       map[*sarama.Broker]chan struct{}{},
 	}
 	for _, addr := range cfg.Bootstrap {
 		c.seeds = append(c.seeds, sarama.NewBroker(addr))
 	}
-	c.requestTimeout = cfg.RequestTimeout
+	c.requestTimeout, c.maxRequestTimeout = cfg.RequestTimeout, cfg.MaxRequestTimeout
 	return c
 }
 
@@ -98,18 +111,33 @@ func (c *Client) Version() sarama.KafkaVersion { return c.conf.Version }
 // timeout, whichever is first: its connection is cut (see deadline.go). A
 // broker that timed out earlier in the same poll is not asked again.
 func (c *Client) do(ctx context.Context, api string, b *sarama.Broker, send func(*sarama.Broker) error) error {
+	return c.doSized(ctx, api, b, 0, send)
+}
+
+// doSized is do for a request that carries many groups or partitions:
+// work is the allowance it earns on top of the request timeout (see
+// deadlineFor). It goes over the connection ctx's lane names, and its
+// deadline starts once that connection is free and the in-flight bound
+// lets it go.
+func (c *Client) doSized(ctx context.Context, api string, b *sarama.Broker, work time.Duration, send func(*sarama.Broker) error) error {
 	if scopeOf(ctx).hasTimedOut(b.Addr()) {
 		return fmt.Errorf("%s to %s: %w", api, b.Addr(), ErrBrokerTimedOut)
 	}
+	b = c.onLane(ctx, b)
+	release, err := c.turn(ctx, b)
+	if err != nil {
+		return err
+	}
+	defer release()
 	select {
 	case c.inFlight <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	defer func() { <-c.inFlight }()
-	if c.requestTimeout > 0 {
+	if timeout := c.deadlineFor(work); timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.requestTimeout)
+		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
 	return c.deadlined(ctx, api, b.Addr(), func() error {
@@ -242,9 +270,11 @@ func (c *Client) adoptBrokers(listed []*sarama.Broker) {
 	for id, old := range c.brokers {
 		if next[id] != old {
 			_ = old.Close()
+			delete(c.turns, old)
 		}
 	}
 	c.brokers = next
+	c.dropLanes(func(id int32, addr string) bool { b, ok := next[id]; return ok && b.Addr() == addr })
 }
 
 // broker returns the broker with the given id from the last metadata.
@@ -277,6 +307,9 @@ func (c *Client) Close() {
 	}
 	for _, b := range c.seeds {
 		_ = b.Close()
+	}
+	for _, lanes := range c.lanes {
+		closeBrokers(lanes)
 	}
 }
 

@@ -13,12 +13,13 @@ import (
 )
 
 // Groups per DescribeGroups, ConsumerGroupDescribe and OffsetFetch request.
-// One request per coordinator is what keeps the requests of a poll a
-// function of the brokers, not of the groups: 10,000 groups on a single
-// coordinator still take one request each way. The cap only bounds one
-// response (about 2 MB of OffsetFetch for 10,000 groups × 10 partitions)
-// on clusters far beyond that.
-const groupsPerRequest = 10000
+// Many groups per request keep the requests of a poll nearly a function of
+// the brokers, not of the groups: 10,000 groups on one coordinator take 5
+// requests each way. Batches of this size are sent in parallel over
+// several connections to the coordinator, each with a deadline sized to
+// it (see batches.go), where one request of 10,000 groups was one long
+// wait that a single fixed deadline cut off on every poll.
+const groupsPerRequest = 2000
 
 // The group types, as ListGroups v5 names them: the classic rebalance
 // protocol, the Kafka 4 consumer protocol (KIP-848), share groups (KIP-932)
@@ -193,7 +194,8 @@ type Member struct {
 // missing from the result could not be described; the error says why.
 func (c *Client) DescribeGroups(ctx context.Context, groups []ListedGroup) (map[string]GroupDescription, error) {
 	batches := batchesByCoordinator(groups, func(g ListedGroup) bool { return g.GroupType() != ProtocolShare })
-	return gather(batches, func(bt groupBatch) (map[string]GroupDescription, error) {
+	coordinator := func(bt groupBatch) int32 { return bt.coordinator }
+	return gatherInLanes(ctx, batches, coordinator, func(ctx context.Context, bt groupBatch) (map[string]GroupDescription, error) {
 		switch bt.groupType {
 		case ProtocolConsumer:
 			return c.describeConsumerProtocolGroups(ctx, bt.coordinator, bt.names)
@@ -247,7 +249,7 @@ func (c *Client) describeClassicGroups(ctx context.Context, coordinator int32, n
 	}
 	req := &sarama.DescribeGroupsRequest{Version: describeGroupsVersion(c.conf.Version), Groups: names}
 	var resp *sarama.DescribeGroupsResponse
-	err := c.do(ctx, "DescribeGroups", b, func(b *sarama.Broker) (err error) {
+	err := c.doSized(ctx, "DescribeGroups", b, perGroupAllowance*time.Duration(len(names)), func(b *sarama.Broker) (err error) {
 		resp, err = b.DescribeGroups(req)
 		return err
 	})
@@ -293,7 +295,7 @@ func (c *Client) describeConsumerProtocolGroups(ctx context.Context, coordinator
 	req := sarama.NewConsumerGroupDescribeRequest(c.conf.Version)
 	req.GroupIDs = names
 	var resp *sarama.ConsumerGroupDescribeResponse
-	err := c.do(ctx, "ConsumerGroupDescribe", b, func(b *sarama.Broker) (err error) {
+	err := c.doSized(ctx, "ConsumerGroupDescribe", b, perGroupAllowance*time.Duration(len(names)), func(b *sarama.Broker) (err error) {
 		resp, err = b.ConsumerGroupDescribe(req)
 		return err
 	})
@@ -411,7 +413,8 @@ func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (ma
 			requests = append(requests, chunk{coordinator, names})
 		}
 	}
-	return gather(requests, func(r chunk) (map[string]map[TopicPartition]int64, error) {
+	coordinator := func(r chunk) int32 { return r.coordinator }
+	return gatherInLanes(ctx, requests, coordinator, func(ctx context.Context, r chunk) (map[string]map[TopicPartition]int64, error) {
 		return c.fetchCommitted(ctx, r.coordinator, r.names)
 	})
 }
@@ -430,7 +433,7 @@ func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []
 		}
 	}
 	var resp *sarama.OffsetFetchResponse
-	err := c.do(ctx, "OffsetFetch", b, func(b *sarama.Broker) (err error) {
+	err := c.doSized(ctx, "OffsetFetch", b, perGroupAllowance*time.Duration(len(names)), func(b *sarama.Broker) (err error) {
 		resp, err = b.FetchOffset(req)
 		return err
 	})

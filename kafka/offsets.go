@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -79,7 +80,7 @@ func (c *Client) listOffsets(ctx context.Context, b *sarama.Broker, tps []TopicP
 		req.AddBlock(tp.Topic, tp.Partition, timestamp, 1)
 	}
 	var resp *sarama.OffsetResponse
-	err := c.do(ctx, "ListOffsets", b, func(b *sarama.Broker) (err error) {
+	err := c.doSized(ctx, "ListOffsets", b, perPartitionAllowance*time.Duration(len(tps)), func(b *sarama.Broker) (err error) {
 		resp, err = b.GetAvailableOffsets(req)
 		return err
 	})

@@ -1,0 +1,182 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/lagwatch/lagwatch/lagcalc"
+)
+
+// slowGroups is more groups on one coordinator than one request carries
+// (groupsPerRequest in package kafka is 2,000): their DescribeGroups and
+// OffsetFetch take two batches each.
+const slowGroups = 4000
+
+// slowCluster is a one-broker kfake cluster whose broker coordinates
+// slowGroups groups, each committed on the one partition of topic "slow".
+func slowCluster(t *testing.T) *kfake.Cluster {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "slow"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	records := make([]*kgo.Record, 10)
+	for i := range records {
+		records[i] = &kgo.Record{Topic: "slow", Partition: 0, Value: []byte("x")}
+	}
+	if err := cl.ProduceSync(ctx, records...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	var (
+		wg       sync.WaitGroup
+		firstErr atomic.Pointer[error]
+	)
+	for w := range 8 {
+		wg.Go(func() {
+			for g := w; g < slowGroups; g += 8 {
+				offsets := kadm.Offsets{}
+				offsets.AddOffset("slow", 0, 4, -1)
+				resp, err := adm.CommitOffsets(ctx, fmt.Sprintf("slow.group-%04d", g), offsets)
+				if err == nil {
+					err = resp.Error()
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := firstErr.Load(); err != nil {
+		t.Fatalf("commit offsets: %v", *err)
+	}
+	return c
+}
+
+// delay makes the cluster answer every request of key only after d,
+// without holding up its other connections, and reports how many such
+// requests it held at once at most.
+func delay(c *kfake.Cluster, key kmsg.Key, d time.Duration) (maxAtOnce func() int64) {
+	var now, most atomic.Int64
+	c.ControlKey(key.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		n := now.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		c.SleepControl(func() { time.Sleep(d) })
+		now.Add(-1)
+		return nil, nil, false
+	})
+	return most.Load
+}
+
+// A coordinator that takes longer than the old fixed deadline (half the
+// poll interval, at least 1 s) to answer DescribeGroups and OffsetFetch
+// for 4,000 groups is slow, not failed: each batch of 2,000 groups gets a
+// deadline sized to it (1 s + 1 ms per group), the batches go out in
+// parallel on their own connections, every poll completes, and the
+// series are served without a gap even though each poll takes longer
+// than --kafka.stale-after (4 intervals of 200 ms).
+func TestSlowCoordinatorIsWaitedForAndItsGroupsNeverVanish(t *testing.T) {
+	c := slowCluster(t)
+	const slowness = 1500 * time.Millisecond
+	describesAtOnce := delay(c, kmsg.DescribeGroups, slowness)
+	fetchesAtOnce := delay(c, kmsg.OffsetFetch, slowness)
+
+	p, err := NewPoller(Config{Servers: c.ListenAddrs(), PollInterval: 200 * time.Millisecond, Lag: lagcalc.Settings{Window: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.cfg.RequestTimeout >= slowness || p.cfg.StaleAfter >= slowness {
+		t.Fatalf("request timeout %v and stale-after %v: the test needs both below the coordinator's %v", p.cfg.RequestTimeout, p.cfg.StaleAfter, slowness)
+	}
+
+	// One poll at a time first, to count its requests: two batches of
+	// 2,000 groups each way, not one request of 4,000, held by the
+	// coordinator at the same time.
+	for range 2 {
+		before := p.Health().Requests
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		err := p.PollOnce(ctx)
+		cancel()
+		if err != nil || !p.Snapshot().Complete {
+			t.Fatalf("poll of a slow coordinator failed: %v", err)
+		}
+		if n := committedGroups(p.Snapshot()); n != slowGroups {
+			t.Fatalf("the snapshot has %d groups with committed offsets, want %d", n, slowGroups)
+		}
+		after := p.Health().Requests
+		for _, api := range []string{"DescribeGroups", "OffsetFetch"} {
+			if n := after[api] - before[api]; n != 2 {
+				t.Errorf("%s: %d requests in a poll of %d groups on one coordinator, want 2", api, n, slowGroups)
+			}
+		}
+	}
+	if d, f := describesAtOnce(), fetchesAtOnce(); d < 2 || f < 2 {
+		t.Errorf("the coordinator held at most %d DescribeGroups and %d OffsetFetch at once: the batches were not sent in parallel", d, f)
+	}
+
+	// Then polling as the binary does: every poll overruns the interval
+	// and takes longer than stale-after, and at no moment may the groups
+	// be missing or the snapshot stale.
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	first := p.Health()
+	const polls = 3
+	deadline := time.Now().Add(3 * time.Minute)
+	for p.Health().PollDurations.Count < first.PollDurations.Count+polls {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d polls within 3 minutes, want %d", p.Health().PollDurations.Count-first.PollDurations.Count, polls)
+		}
+		if p.Stale(time.Now()) {
+			t.Fatal("the snapshot went stale while the coordinator answered, slowly")
+		}
+		if n := committedGroups(p.Snapshot()); n != slowGroups {
+			t.Fatalf("the snapshot has %d groups with committed offsets, want %d", n, slowGroups)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	last := p.Health()
+	for stage, n := range last.PollErrors {
+		if n != first.PollErrors[stage] {
+			t.Errorf("stage %s failed %d times in %d polls of a slow coordinator", stage, n-first.PollErrors[stage], polls)
+		}
+	}
+	if last.Overruns == first.Overruns {
+		t.Error("no poll overran the interval: the coordinator was not slow")
+	}
+	t.Logf("%d polls of %d groups, coordinator slow by %v: %.2f s per poll on average",
+		last.PollDurations.Count-first.PollDurations.Count, slowGroups, slowness,
+		(last.PollDurations.Sum-first.PollDurations.Sum)/float64(last.PollDurations.Count-first.PollDurations.Count))
+}
+
+func committedGroups(snap *Snapshot) int {
+	n := 0
+	for _, g := range snap.Groups {
+		if len(g.Partitions) > 0 {
+			n++
+		}
+	}
+	return n
+}
