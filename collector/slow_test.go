@@ -180,3 +180,64 @@ func committedGroups(snap *Snapshot) int {
 	}
 	return n
 }
+
+// A batch that takes longer than even its sized deadline is cut off, and
+// its groups read as of their last answer (lastKnown) rather than vanish:
+// the poll reports the failed stage, the snapshot keeps every group's
+// committed offsets, and it is not stale.
+func TestBatchThatTimesOutIsServedFromItsLastAnswer(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "late"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	for g := range 3 {
+		offsets := kadm.Offsets{}
+		offsets.AddOffset("late", 0, 0, -1)
+		if resp, err := adm.CommitOffsets(ctx, fmt.Sprintf("late.group-%d", g), offsets); err != nil || resp.Error() != nil {
+			t.Fatalf("commit: %v %v", err, resp.Error())
+		}
+	}
+	clock := t0
+	p, err := NewPoller(Config{
+		Servers: c.ListenAddrs(), PollInterval: time.Second, MaxRequestTimeout: 300 * time.Millisecond,
+		Lag: lagcalc.Settings{Window: time.Minute}, Now: func() time.Time { return clock },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.PollOnce(ctx); err != nil {
+		t.Fatalf("first poll: %v", err)
+	}
+
+	delay(c, kmsg.OffsetFetch, 2*time.Second)
+	clock = clock.Add(time.Second)
+	err = p.PollOnce(ctx)
+	if err == nil {
+		t.Fatal("a poll whose OffsetFetch took 2 s against a 300 ms ceiling reported no error")
+	}
+	snap := p.Snapshot()
+	if snap.PolledAt != clock || snap.Complete {
+		t.Fatalf("the late poll published no incomplete snapshot of its own (polled at %v, complete %v)", snap.PolledAt, snap.Complete)
+	}
+	if n := committedGroups(snap); n != 3 {
+		t.Errorf("%d of 3 groups kept their committed offsets after a timed-out OffsetFetch", n)
+	}
+	for _, g := range snap.Groups {
+		if !g.CommittedAt.Equal(t0) {
+			t.Errorf("group %s: committed offsets read at %v, want the last answer's %v", g.Name, g.CommittedAt, t0)
+		}
+	}
+	if p.Stale(clock) {
+		t.Error("one late batch made the snapshot stale")
+	}
+}
