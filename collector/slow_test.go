@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -240,4 +241,57 @@ func TestBatchThatTimesOutIsServedFromItsLastAnswer(t *testing.T) {
 	if p.Stale(clock) {
 		t.Error("one late batch made the snapshot stale")
 	}
+}
+
+// A coordinator slower than even the sized deadline fails a poll or two,
+// not every poll: each time a sized request runs out of its deadline, the
+// next one of that API to that broker gets twice as long (up to
+// --kafka.request-timeout), so polls complete again once the deadline
+// has caught up with the broker's pace, and stay complete.
+func TestCoordinatorSlowerThanItsSizedDeadlineIsGivenLongerNextPoll(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "paced"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	for g := range 3 {
+		offsets := kadm.Offsets{}
+		offsets.AddOffset("paced", 0, 0, -1)
+		if resp, err := adm.CommitOffsets(ctx, fmt.Sprintf("paced.group-%d", g), offsets); err != nil || resp.Error() != nil {
+			t.Fatalf("commit: %v %v", err, resp.Error())
+		}
+	}
+	// 200 ms for any request, 3 ms more for 3 groups: the coordinator's
+	// 600 ms is three times that, and a tenth of the 6 s ceiling.
+	delay(c, kmsg.OffsetFetch, 600*time.Millisecond)
+	p, err := NewPoller(Config{
+		Servers: c.ListenAddrs(), PollInterval: time.Second, RequestTimeout: 200 * time.Millisecond, MaxRequestTimeout: 6 * time.Second,
+		Lag: lagcalc.Settings{Window: time.Minute},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var outcomes []bool
+	for range 7 {
+		err := p.PollOnce(ctx)
+		outcomes = append(outcomes, err == nil)
+	}
+	// 203 ms, 406 ms and 812 ms: two failed polls, then complete ones.
+	firstComplete := slices.Index(outcomes, true)
+	if firstComplete < 0 || firstComplete > 3 || slices.Contains(outcomes[firstComplete:], false) {
+		t.Fatalf("polls complete: %v; want complete from the fourth poll at the latest, and from then on", outcomes)
+	}
+	if n := committedGroups(p.Snapshot()); n != 3 {
+		t.Errorf("%d of 3 groups have committed offsets", n)
+	}
+	t.Logf("polls complete: %v", outcomes)
 }

@@ -42,6 +42,56 @@ const (
 // over at once; the client's in-flight bound applies across them all.
 const lanesPerBroker = 4
 
+// maxPace bounds how many times its sized deadline a request may be given
+// (MaxRequestTimeout bounds it too).
+const maxPace = 64
+
+// paceKey is one API on one broker.
+type paceKey struct{ addr, api string }
+
+// errRequestTimedOut is the cause of a request's own deadline, told apart
+// from the poll's context ending.
+var errRequestTimedOut = errors.New("request deadline")
+
+// paced is the deadline of a sized request on addr: its sized deadline
+// times the pace the broker has shown for the API. A broker slower than
+// the allowances (a busy cluster, a slow disk under the offsets topic)
+// then fails one poll's batch, not every poll's: slow is not failed, up
+// to MaxRequestTimeout, which says when slow is failed. Unsized requests
+// keep their deadline, so a broker that does not answer at all is still
+// found out by the first small request of each poll.
+func (c *Client) paced(addr, api string, deadline time.Duration) time.Duration {
+	c.mu.Lock()
+	pace := max(c.pace[paceKey{addr, api}], 1)
+	c.mu.Unlock()
+	d := deadline * time.Duration(pace)
+	if c.maxRequestTimeout > 0 {
+		d = min(d, c.maxRequestTimeout)
+	}
+	return d
+}
+
+// learnPace doubles the pace of the API on addr after a request of it ran
+// out of its own deadline, and halves it after one answered within a
+// quarter of its deadline.
+func (c *Client) learnPace(addr, api string, deadline, took time.Duration, timedOut bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := paceKey{addr, api}
+	pace := max(c.pace[k], 1)
+	switch {
+	case timedOut:
+		pace = min(2*pace, maxPace)
+	case took < deadline/4:
+		pace = max(pace/2, 1)
+	}
+	if pace == 1 {
+		delete(c.pace, k)
+		return
+	}
+	c.pace[k] = pace
+}
+
 // deadlineFor is the deadline of a request whose size earns it work on
 // top of the base request timeout, capped by the maximum.
 func (c *Client) deadlineFor(work time.Duration) time.Duration {

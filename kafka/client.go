@@ -71,6 +71,9 @@ type Client struct {
 	// flight per connection (see batches.go).
 	lanes map[int32][]*sarama.Broker
 	turns map[*sarama.Broker]chan struct{}
+	// pace is, per broker and API, how many times its sized deadline a
+	// request is given (see paced); absent is 1.
+	pace map[paceKey]int
 }
 
 // New prepares a client; it connects to a broker on the first request.
@@ -95,6 +98,7 @@ func New(cfg Config) *Client {
 		kmsgBrokers: map[int32]*kmsgBroker{},
 		lanes:       map[int32][]*sarama.Broker{},
 		turns:       map[*sarama.Broker]chan struct{}{},
+		pace:        map[paceKey]int{},
 	}
 	for _, addr := range cfg.Bootstrap {
 		c.seeds = append(c.seeds, sarama.NewBroker(addr))
@@ -135,18 +139,27 @@ func (c *Client) doSized(ctx context.Context, api string, b *sarama.Broker, work
 		return ctx.Err()
 	}
 	defer func() { <-c.inFlight }()
-	if timeout := c.deadlineFor(work); timeout > 0 {
+	timeout := c.deadlineFor(work)
+	if work > 0 {
+		timeout = c.paced(b.Addr(), api, timeout)
+	}
+	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, errRequestTimedOut)
 		defer cancel()
 	}
-	return c.deadlined(ctx, api, b.Addr(), func() error {
+	started := time.Now()
+	err = c.deadlined(ctx, api, b.Addr(), func() error {
 		if err := c.connect(b); err != nil {
 			return err
 		}
 		c.count(api)
 		return send(b)
 	})
+	if work > 0 && timeout > 0 {
+		c.learnPace(b.Addr(), api, timeout, time.Since(started), errors.Is(context.Cause(ctx), errRequestTimedOut))
+	}
+	return err
 }
 
 // connectLock is the lock that serialises (re)connects to one address.
