@@ -112,7 +112,7 @@ func addKafkaFlags(app *kingpin.Application, f *flagValues) {
 		Default(sarama.MaxVersion.String()).StringVar(&f.kafkaVersion)
 	app.Flag("kafka.poll-interval", "How often to poll the cluster. Scrapes serve the last poll and never wait for one.").
 		Default(collector.DefaultPollInterval.String()).IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
-	app.Flag("kafka.stale-after", fmt.Sprintf("How long to keep serving consumer-group series after polls stopped succeeding, and the part of a broker that fails a request as of its last answer (0: %d poll intervals).", collector.DefaultStaleAfterPolls)).
+	app.Flag("kafka.stale-after", fmt.Sprintf("How long to keep serving consumer-group series after polls stopped succeeding (counted from the end of the last poll that published; a slow poll still running drops nothing), and the part of a broker that fails a request as of its last answer (0: %d poll intervals).", collector.DefaultStaleAfterPolls)).
 		Default("0s").SetValue(durationValue{"kafka.stale-after", &f.staleAfter})
 	app.Flag("kafka.request-timeout", "Longest a Kafka request may take. Small requests get half the poll interval (at least 1s); DescribeGroups, OffsetFetch and ListOffsets get more for each group or partition they carry, up to this.").
 		Default(collector.DefaultMaxRequestTimeout.String()).SetValue(durationValue{"kafka.request-timeout", &f.requestTimeout})
