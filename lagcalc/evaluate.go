@@ -186,11 +186,17 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 	r.Committed, r.Position = gps.committed, effectivePosition(gps)
 	r.Rewinds = gps.rewinds
 	f := partitionFacts{
-		committed:    gps.committed,
-		membersKnown: gps.group.membersKnown,
-		hasMembers:   gps.group.hasMembers,
-		stallAfter:   t.stallAfter,
-		wasLagging:   gps.prevStatus == StatusLagging,
+		committed:     gps.committed,
+		membersKnown:  gps.group.membersKnown,
+		hasMembers:    gps.group.hasMembers,
+		wasLagging:    gps.prevStatus == StatusLagging,
+		neverMoved:    !gps.group.moved,
+		inactiveAfter: t.inactiveAfter,
+	}
+	t.stallFacts(&f, gps)
+	if gps.held && gps.committed >= 0 {
+		t.heldResult(r, gps, pr, policy, recordTimes)
+		return
 	}
 	if gps.committed < 0 {
 		r.Status = partitionStatus(&f)
@@ -206,9 +212,14 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 		return
 	}
 	t.lagNumbers(r, gps, pr, policy, nowRel, recordTimes)
-	f.lagKnown, f.lag = true, r.Lag
+	f.lagKnown, f.lag, f.lagSeconds = true, r.Lag, r.LagSeconds
 	f.pastEndPolls = gps.pastEndPolls
 	f.stuckFor = t.last - max(gps.movedAt, gps.lagFreeAt)
+	f.stillFor = t.last - gps.movedAt
+	if subs := gps.group.subscribed; subs != nil && gps.group.hasMembers {
+		_, subscribed := subs[gps.key.Topic]
+		f.leftBehind = !subscribed
+	}
 	t.fillTrend(&f, gps, windowStart)
 	r.Status = partitionStatus(&f)
 }
@@ -238,10 +249,15 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowS
 	ps := gps.partition
 	from := max(windowStart, gps.history.first().t, ps.end.first().t, ps.gap.first().t,
 		gps.history.lastBackward, ps.end.lastBackward)
+	if 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= float64(t.settings.AllowedLagGrowth) {
+		// Too small over the whole history to pass the allowed growth,
+		// however short the history (see isOK).
+		f.cannotLag = true
+	}
 	if t.last-from < t.minTrendSpan {
 		return
 	}
-	if gps.status != StatusLagging && 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= float64(t.settings.AllowedLagGrowth) {
+	if gps.status != StatusLagging && f.cannotLag {
 		// A least-squares line through values in [0, M] rises by at most
 		// 1.5·M, and the lag over the span never exceeds the log end now
 		// minus the committed offset at its start (neither went backwards

@@ -2,13 +2,17 @@ package lagcalc
 
 import (
 	"math"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
 )
 
-// Status scenarios use a 60 s window, the default StallAfter (90 s) and a
-// poll every 5 s unless they say otherwise.
+// Status scenarios use a 60 s window, a StallAfter of 90 s (the default
+// before it became 60 s; their timings were written for it) given as the
+// group's threshold (no cadence warm-up, see TestWarmUp…), and a poll every
+// 5 s unless they say otherwise.
+const caseStallAfter = 90 * time.Second
 
 // statusCase is one status scenario: polls, then the status at the last one.
 type statusCase struct {
@@ -21,7 +25,7 @@ func runStatusCases(t *testing.T, cases []statusCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := scenario{window: time.Minute, polls: tc.polls}.billingResult(t)
+			r := scenario{window: time.Minute, stallAfter: caseStallAfter, polls: tc.polls}.billingResult(t)
 			if r.Status != tc.want {
 				t.Errorf("status = %v, want %v (result %+v)", r.Status, tc.want, r)
 			}
@@ -291,9 +295,9 @@ func TestLaggingWhenLagTrendsUpward(t *testing.T) {
 			want:  StatusOK,
 		},
 		{
-			name:  "not with two samples only: no trend yet",
+			name:  "not with two samples only: no trend yet, so unknown (not ok)",
 			polls: []obs{{at: 0, end: 1000, committed: 500}, {at: 5, end: 1100, committed: 550}},
-			want:  StatusOK,
+			want:  StatusUnknown,
 		},
 		{
 			name:  "not when caught up now",
@@ -430,12 +434,12 @@ func TestOutOfRangeWhenCommittedPastTheLogEnd(t *testing.T) {
 			want: StatusUnknown,
 		},
 		{
-			name: "not once the log end passed the offset",
+			name: "not once the log end passed the offset (unknown: two samples rule out no lagging)",
 			polls: []obs{
 				{at: 0, end: 1000, committed: 1010},
 				{at: 15, end: 1150, committed: 1010},
 			},
-			want: StatusOK,
+			want: StatusUnknown,
 		},
 	})
 	r := scenario{polls: []obs{{at: 0, end: 1000, committed: 1200}, {at: 15, end: 1000, committed: 1200}}}.billingResult(t)
@@ -459,8 +463,13 @@ func TestUnknownOnlyWithTooLittleData(t *testing.T) {
 			want:  StatusUnknown,
 		},
 		{
-			name:  "second sample with lag is already decided",
+			name:  "second sample with a large lag: too little history to rule out lagging",
 			polls: []obs{{at: 0, end: 1000, committed: 10}, {at: 15, end: 1000, committed: 10}},
+			want:  StatusUnknown,
+		},
+		{
+			name:  "second sample with a lag too small ever to pass the allowed growth is ok",
+			polls: []obs{{at: 0, end: 1000, committed: 950}, {at: 15, end: 1010, committed: 960}},
 			want:  StatusOK,
 		},
 	})
@@ -542,7 +551,7 @@ func TestStalledAndStoppedAreExclusive(t *testing.T) {
 }
 
 func TestGroupStatusIsWorstPartitionStatus(t *testing.T) {
-	tr := NewTracker(Settings{Window: time.Minute})
+	tr := NewTracker(Settings{Window: time.Minute, GroupStallAfter: []GroupStallAfter{{Pattern: regexp.MustCompile("billing"), StallAfter: DefaultStallAfter}}})
 	stuck := TopicPartition{Topic: "orders", Partition: 1}
 	for s := 0.0; s <= 120; s += 5 {
 		end := 1000 + int64(10*s)
@@ -604,7 +613,7 @@ func TestStatusLabelsInFixedStateSetOrder(t *testing.T) {
 	for _, s := range Statuses() {
 		labels = append(labels, s.String())
 	}
-	want := []string{"unknown", "ok", "lagging", "stalled", "stopped", "rewound", "no_commit", "out_of_range"}
+	want := []string{"unknown", "ok", "lagging", "stalled", "stopped", "rewound", "no_commit", "out_of_range", "inactive"}
 	if !slices.Equal(labels, want) {
 		t.Errorf("Statuses() labels = %v, want %v", labels, want)
 	}
@@ -617,7 +626,7 @@ func TestStatusLabelsInFixedStateSetOrder(t *testing.T) {
 }
 
 func TestGroupSeverityOrder(t *testing.T) {
-	worstFirst := []Status{StatusOutOfRange, StatusStalled, StatusStopped, StatusLagging, StatusRewound, StatusNoCommit, StatusUnknown, StatusOK}
+	worstFirst := []Status{StatusOutOfRange, StatusStalled, StatusStopped, StatusLagging, StatusRewound, StatusNoCommit, StatusUnknown, StatusInactive, StatusOK}
 	for i := 1; i < len(worstFirst); i++ {
 		if worstFirst[i-1].Severity() <= worstFirst[i].Severity() {
 			t.Errorf("%v must be worse than %v", worstFirst[i-1], worstFirst[i])
