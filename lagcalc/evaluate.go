@@ -220,7 +220,7 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 		_, subscribed := subs[gps.key.Topic]
 		f.leftBehind = !subscribed
 	}
-	t.fillTrend(&f, gps, windowStart)
+	t.fillTrend(&f, gps, pr, windowStart)
 	r.Status = partitionStatus(&f)
 }
 
@@ -242,7 +242,7 @@ func (t *Tracker) lagNumbers(r *GroupPartitionResult, gps *groupPartitionState, 
 // window start, the first points and the last backward steps (of the
 // committed offset, or of the log end: a truncation) spans at least the
 // minimum trend span, and sets the bar a rise must pass (see isLagging).
-func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowStart int64) {
+func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, pr *PartitionResult, windowStart int64) {
 	if f.lag == 0 {
 		return // the trend cannot make a caught-up partition lagging
 	}
@@ -254,7 +254,11 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowS
 		// however short the history (see isOK).
 		f.cannotLag = true
 	}
-	if t.last-from < t.minTrendSpan {
+	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
+	if t.last-from < max(t.minTrendSpan, min(2*cadence, t.window)) {
+		// The span must hold two of the partition's commit intervals, or
+		// the whole window: a shorter
+		// span can hold one tooth of its sawtooth, which looks like growth.
 		return
 	}
 	if gps.status != StatusLagging && f.cannotLag {
@@ -267,7 +271,23 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowS
 	}
 	rise, swing := lagTrend(&ps.end, &ps.gap, &gps.history, from, t.last)
 	f.trendKnown, f.rise = true, rise
-	f.riseBar = max(float64(t.settings.AllowedLagGrowth), lagSwingFactor*swing)
+	f.windowShare = min(float64(t.last-from)/float64(t.window), 1)
+	f.riseBar = max(float64(t.settings.AllowedLagGrowth), lagSwingFactor*swing, toothHeight(pr, cadence))
+}
+
+// toothHeight is the height of one tooth of a healthy periodic committer's
+// lag sawtooth: what producers write in one commit interval (produce rate ×
+// learned cadence). A window that holds little more than one tooth can fit
+// it as a rise of up to about its height with almost no swing around the
+// line (a consumer committing every 10 minutes, seen through a 10-minute
+// window), so the rise must pass it too. It only matters when the cadence is
+// long against the window: with several teeth in the window, seven swings
+// are more.
+func toothHeight(pr *PartitionResult, cadence int64) float64 {
+	if !pr.HasProduceRate {
+		return 0
+	}
+	return nonNegativeFinite(toothMargin * pr.ProduceRate * float64(cadence) / 1e9)
 }
 
 // recordLookup finds the record timestamps the collector passed to Evaluate.
@@ -393,3 +413,8 @@ func saturatingAdd(a, b int64) int64 {
 	}
 	return a + b
 }
+
+// toothMargin: the rise must pass this many teeth (see toothHeight); a
+// commit interval jitters, and the fitted line of a window that holds one
+// tooth and the start of the next rises by a little more than one.
+const toothMargin = 1.5

@@ -158,6 +158,9 @@ type partitionFacts struct {
 	cannotLag  bool
 	rise       float64
 	riseBar    float64
+	// windowShare is the share of the window the trend was fitted over (1
+	// once the history spans the window).
+	windowShare float64
 	// wasLagging: the status at the previously evaluated poll was lagging.
 	wasLagging bool
 }
@@ -346,15 +349,27 @@ func isLagging(f *partitionFacts) bool {
 // isOK: the lag is known and either 0 (caught up, even at the first poll:
 // no history is needed for that), or there is more than one sample, no
 // other rule holds (keeping up, catching up, or not stuck yet) and the
-// history rules lagging out: the trend was measured over at least the
-// minimum span, or the lag was too small all along to pass AllowedLagGrowth.
-// A partition whose history is too short to tell (after a restart of
-// lagwatch, or of its history) is unknown, not ok, so a held alert keeps
-// its page. A committed offset past the log end at a single poll is not ok
-// yet (see isOutOfRange).
+// history rules lagging out (lagRuledOut). A partition whose history is too
+// short to tell (after a restart of lagwatch, or of its history) is
+// unknown, not ok, so a held alert keeps its page. A committed offset past
+// the log end at a single poll is not ok yet (see isOutOfRange).
 func isOK(f *partitionFacts) bool {
 	if !f.lagKnown || f.pastEndPolls > 0 {
 		return false
 	}
-	return f.lag == 0 || (f.seenBefore && (f.trendKnown || f.cannotLag))
+	return f.lag == 0 || (f.seenBefore && lagRuledOut(f))
+}
+
+// lagRuledOut: the history shows the partition is not lagging. Either the
+// lag was too small all along to pass AllowedLagGrowth, or the trend was
+// fitted over the whole window and stayed below the bar (isLagging), or,
+// over a shorter history, its rise stayed below the bar's share for that
+// history: a lag rising at a steady pace reaches the bar within the window
+// only if it passes that share on the way, so a rise above it could still
+// be lagging, and is unknown until the window says.
+func lagRuledOut(f *partitionFacts) bool {
+	if f.cannotLag {
+		return true
+	}
+	return f.trendKnown && f.rise <= f.riseBar*f.windowShare
 }

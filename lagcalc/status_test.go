@@ -489,13 +489,14 @@ func TestLogEndMissingFromPollGivesNoLagNumbers(t *testing.T) {
 }
 
 // TestStatusRulesPrecedence checks the documented order
-// no_commit > out_of_range > stalled = stopped > rewound > lagging > ok >
-// unknown directly on the facts, where several rules hold at once.
+// no_commit > out_of_range > inactive > stalled = stopped > unknown
+// (warm-up) > rewound > lagging > ok > unknown directly on the facts, where
+// several rules hold at once.
 func TestStatusRulesPrecedence(t *testing.T) {
 	stuck := partitionFacts{committed: 5, seenBefore: true, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
-		stuckFor: 100, stallAfter: 90}
+		stuckFor: 100, stillFor: 100, stallAfter: 90, settled: true, warmUpLimit: 900}
 	lagging := partitionFacts{committed: 5, seenBefore: true, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
-		stallAfter: 90, trendKnown: true, rise: 500, riseBar: 100}
+		stallAfter: 90, settled: true, warmUpLimit: 900, trendKnown: true, rise: 500, riseBar: 100, windowShare: 1}
 	with := func(f partitionFacts, change func(*partitionFacts)) partitionFacts {
 		change(&f)
 		return f
@@ -517,6 +518,25 @@ func TestStatusRulesPrecedence(t *testing.T) {
 		{"rise below the bar is ok", with(lagging, func(f *partitionFacts) { f.rise = 90 }), StatusOK},
 		{"hysteresis: was lagging, rise above half the bar stays lagging", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 60, true }), StatusLagging},
 		{"hysteresis: was lagging, rise below half the bar is ok", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 40, true }), StatusOK},
+		{"abandoned (no members, never moved, backlog older than inactive-after): inactive over stopped",
+			with(stuck, func(f *partitionFacts) { f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 90000, 86400 }), StatusInactive},
+		{"a group seen moving, then gone, is stopped however old its backlog",
+			with(stuck, func(f *partitionFacts) { f.hasMembers, f.lagSeconds, f.inactiveAfter = false, 90000, 86400 }), StatusStopped},
+		{"never moved, but the backlog is younger than inactive-after: stopped",
+			with(stuck, func(f *partitionFacts) { f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 3600, 86400 }), StatusStopped},
+		{"a topic no member subscribes to: inactive over stalled", with(stuck, func(f *partitionFacts) { f.leftBehind = true }), StatusInactive},
+		{"a topic no member subscribes to whose offset moved lately: not inactive",
+			with(lagging, func(f *partitionFacts) { f.leftBehind, f.stillFor = true, 30 }), StatusLagging},
+		{"warm-up: still past StallAfter before the cadence is learned is unknown, not stalled",
+			with(stuck, func(f *partitionFacts) { f.settled = false }), StatusUnknown},
+		{"warm-up: still past the warm-up limit is stalled, learned or not",
+			with(stuck, func(f *partitionFacts) { f.settled, f.stuckFor = false, 900 }), StatusStalled},
+		{"warm-up: not lagging and still past StallAfter is unknown, not ok",
+			with(lagging, func(f *partitionFacts) { f.settled, f.rise, f.stuckFor = false, 10, 100 }), StatusUnknown},
+		{"short history: a rise above the bar's share of it is unknown",
+			with(lagging, func(f *partitionFacts) { f.rise, f.windowShare = 50, 0.3 }), StatusUnknown},
+		{"short history: a rise below the bar's share of it is ok",
+			with(lagging, func(f *partitionFacts) { f.rise, f.windowShare = 20, 0.3 }), StatusOK},
 		{"lag 0 is never lagging or stuck", with(lagging, func(f *partitionFacts) { f.lag, f.stuckFor = 0, 1000 }), StatusOK},
 		{"first sample with lag is unknown", partitionFacts{committed: 5, lagKnown: true, lag: 10, stallAfter: 90}, StatusUnknown},
 		{"first poll past the end is unknown", partitionFacts{committed: 5, lagKnown: true, pastEndPolls: 1, stallAfter: 90}, StatusUnknown},
