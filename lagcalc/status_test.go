@@ -519,11 +519,15 @@ func TestStatusRulesPrecedence(t *testing.T) {
 		{"hysteresis: was lagging, rise above half the bar stays lagging", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 60, true }), StatusLagging},
 		{"hysteresis: was lagging, rise below half the bar is ok", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 40, true }), StatusOK},
 		{"abandoned (no members, never moved, backlog older than inactive-after): inactive over stopped",
-			with(stuck, func(f *partitionFacts) { f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 90000, 86400 }), StatusInactive},
+			with(stuck, func(f *partitionFacts) {
+				f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 90000, 86400
+			}), StatusInactive},
 		{"a group seen moving, then gone, is stopped however old its backlog",
 			with(stuck, func(f *partitionFacts) { f.hasMembers, f.lagSeconds, f.inactiveAfter = false, 90000, 86400 }), StatusStopped},
 		{"never moved, but the backlog is younger than inactive-after: stopped",
-			with(stuck, func(f *partitionFacts) { f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 3600, 86400 }), StatusStopped},
+			with(stuck, func(f *partitionFacts) {
+				f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 3600, 86400
+			}), StatusStopped},
 		{"a topic no member subscribes to: inactive over stalled", with(stuck, func(f *partitionFacts) { f.leftBehind = true }), StatusInactive},
 		{"a topic no member subscribes to whose offset moved lately: not inactive",
 			with(lagging, func(f *partitionFacts) { f.leftBehind, f.stillFor = true, 30 }), StatusLagging},
