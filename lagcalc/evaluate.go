@@ -249,16 +249,15 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, pr *Par
 	ps := gps.partition
 	from := max(windowStart, gps.history.first().t, ps.end.first().t, ps.gap.first().t,
 		gps.history.lastBackward, ps.end.lastBackward)
-	if 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= float64(t.settings.AllowedLagGrowth) {
-		// Too small over the whole history to pass the allowed growth,
-		// however short the history (see isOK).
-		f.cannotLag = true
-	}
+	allowed := float64(t.settings.AllowedLagGrowth)
+	f.cannotLag = 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= allowed
 	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
 	if t.last-from < max(t.minTrendSpan, min(2*cadence, t.window)) {
 		// The span must hold two of the partition's commit intervals, or
-		// the whole window: a shorter
-		// span can hold one tooth of its sawtooth, which looks like growth.
+		// the whole window: a shorter span can hold one tooth of its
+		// sawtooth, which looks like growth. Meanwhile a lag that stayed
+		// small all along rules lagging out (see isOK).
+		f.cannotLag = f.cannotLag || 1.5*lagMax(&ps.end, &ps.gap, &gps.history, from, t.last) <= allowed
 		return
 	}
 	if gps.status != StatusLagging && f.cannotLag {

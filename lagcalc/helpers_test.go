@@ -192,3 +192,8 @@ func checkResultInvariants(t testing.TB, res Result) {
 func approx(got, want, tol float64) bool {
 	return math.Abs(got-want) <= tol
 }
+
+// everyGroup is a --group.stall-after override for every group.
+func everyGroup(d time.Duration) []GroupStallAfter {
+	return []GroupStallAfter{{Pattern: regexp.MustCompile(".*"), StallAfter: d}}
+}
