@@ -30,8 +30,12 @@ func TestShareStatusRules(t *testing.T) {
 		{"StoppedWhenNoMembersAndLagAllAlong", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall, false }), StatusStopped},
 		{"NotStoppedWithinStallAfterOfLosingMembers", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall-time.Second, false }), StatusOK},
 		{"NotStoppedWithoutLag", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 0, stall, false }), StatusOK},
-		{"LaggingWhenTheTrendRoseAboveTheBar", with(func(f *shareFacts) { f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 101, 1 }), StatusLagging},
-		{"NotLaggingWhenTheRiseIsWithinTheBar", with(func(f *shareFacts) { f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 100, 1 }), StatusOK},
+		{"LaggingWhenTheTrendRoseAboveTheBar", with(func(f *shareFacts) {
+			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 101, 1
+		}), StatusLagging},
+		{"NotLaggingWhenTheRiseIsWithinTheBar", with(func(f *shareFacts) {
+			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 100, 1
+		}), StatusOK},
 		{"HysteresisStaysLaggingAboveHalfTheBar", with(func(f *shareFacts) {
 			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare, f.wasLagging = 500, false, true, 60, 1, true
 		}), StatusLagging},
