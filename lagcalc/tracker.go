@@ -302,6 +302,7 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 		if ps, ok := t.partitions[c.TopicPartition]; ok && ps.seen == t.gen {
 			gps.partition = ps
 		}
+		wasHeld := gps.held
 		gps.held = isReused(c.ReadAt, pollTime) || (gps.partition != nil && gps.partition.reused)
 		if gps.held && ok {
 			// A reused answer is not news: no move, no stillness, no lag
@@ -312,7 +313,9 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 			continue
 		}
 		gapped := ok && now-t.prev > t.stallAfter
-		if ok && c.Committed >= 0 && gps.committed >= 0 && c.Committed != gps.committed && !gapped {
+		if ok && c.Committed >= 0 && gps.committed >= 0 && c.Committed != gps.committed && !gapped && !wasHeld {
+			// A move seen right after reused answers ends a stillness
+			// nobody watched: not learned.
 			t.learnCadence(gps)
 		}
 		gps.observe(c, !ok, now, t.prev, windowStart)
