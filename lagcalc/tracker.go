@@ -22,12 +22,13 @@ import (
 // last had no lag) and its last status, for hysteresis.
 //
 // Memory, measured with runtime.MemStats by BenchmarkEvaluate
-// (tracker-B/group-partition): 638 bytes per group-partition for everything
+// (tracker-B/group-partition): 655 bytes per group-partition for everything
 // the Tracker holds, at the default 10 m window, in steady state after 60
 // polls at 15 s, for 100,000 group-partitions (10,000 groups × 10 partitions
 // over 2,000 topics × 5 partitions) whose offsets all move every poll (613
 // bytes before the stall and trend state: 16 bytes more per group-partition
-// for it, 8 for its share of the LSO gap series). Of that, about 146 bytes
+// for it, 8 for its share of the LSO gap series; 637 before the learned
+// commit cadence and the time of the last fresh read: 18 bytes more). Of that, about 146 bytes
 // are the group-partition's share of its partition's history (about 1.5 KB
 // per partition, read by 10 groups); the rest is the group-partition's own
 // state, names and capped committed history (up to 16 points of 16 bytes).
