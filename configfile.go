@@ -19,6 +19,7 @@ import (
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/kafka"
+	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
 // clusterLabel is the label every series of a --config.file cluster
@@ -43,6 +44,17 @@ type clusterConfig struct {
 	GroupExclude *string           `yaml:"group_exclude" json:"group_exclude"`
 	TopicFilter  *string           `yaml:"topic_filter" json:"topic_filter"`
 	TopicExclude *string           `yaml:"topic_exclude" json:"topic_exclude"`
+	// GroupStallAfter is --group.stall-after for this cluster; its
+	// entries come before the flag's.
+	GroupStallAfter []groupStallAfterConfig `yaml:"group_stall_after" json:"group_stall_after"`
+}
+
+// groupStallAfterConfig is one --group.stall-after override in
+// --config.file: the groups the regular expression (anchored) matches, and
+// their stall floor.
+type groupStallAfterConfig struct {
+	Group      string `yaml:"group" json:"group"`
+	StallAfter string `yaml:"stall_after" json:"stall_after"`
 }
 
 type tlsConfig struct {
@@ -208,6 +220,15 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 		}
 		*r.dst = re
 	}
+	overrides := make([]lagcalc.GroupStallAfter, 0, len(cc.GroupStallAfter)+len(base.Lag.GroupStallAfter))
+	for i, o := range cc.GroupStallAfter {
+		gs, err := groupStallAfter(o.Group, o.StallAfter, base.PollInterval)
+		if err != nil {
+			return clusterSpec{}, fmt.Errorf("group_stall_after[%d]: %v", i, err)
+		}
+		overrides = append(overrides, gs)
+	}
+	cfg.Lag.GroupStallAfter = append(overrides, base.Lag.GroupStallAfter...)
 	return clusterSpec{name: cc.Name, labels: labels, config: cfg, fingerprint: cc.fingerprint(secrets)}, nil
 }
 

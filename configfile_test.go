@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/IBM/sarama"
 
@@ -46,6 +47,7 @@ clusters:
     sasl: {enabled: true, mechanism: scram-sha512, username: lagwatch, password_file: `+passwordFile+`}
     group_filter: "billing.*"
     topic_exclude: "__.*"
+    group_stall_after: [{group: "sink-.*", stall_after: 10m}]
   - name: prod-us
     servers: [kafka-us:9092]
     sasl: {enabled: true, username: lagwatch, password_env: LAGWATCH_TEST_US_PASSWORD}
@@ -72,6 +74,12 @@ clusters:
 	}
 	if sasl := us.config.Sarama.Net.SASL; sasl.Mechanism != sarama.SASLTypePlaintext || sasl.Password != "from-env" {
 		t.Errorf("prod-us SASL %v (password from the environment)", sasl.Mechanism)
+	}
+	if o := eu.config.Lag.GroupStallAfter; len(o) != 1 || !o[0].Pattern.MatchString("sink-s3") || o[0].Pattern.MatchString("my-sink-s3") || o[0].StallAfter != 10*time.Minute {
+		t.Errorf("prod-eu group stall overrides %+v, want sink-.* (anchored) = 10m", o)
+	}
+	if o := us.config.Lag.GroupStallAfter; len(o) != 0 {
+		t.Errorf("prod-us group stall overrides %+v, want none", o)
 	}
 	f := eu.config.Filters
 	if !f.GroupInclude.MatchString("billing-1") || f.GroupInclude.MatchString("orders") || !f.TopicExclude.MatchString("__consumer_offsets") {
@@ -112,6 +120,8 @@ func TestBadConfigFileIsOneLineNamingTheFileTheClusterAndTheField(t *testing.T) 
 		{"reserved label", "clusters:\n  - {name: a, servers: [a:1], labels: {consumergroup: b}}\n", []string{`cluster "a"`, "labels", "consumergroup"}},
 		{"bad version", "clusters:\n  - {name: a, servers: [a:1], version: 9.9.9}\n", []string{`cluster "a"`, "version"}},
 		{"bad group filter", "clusters:\n  - {name: a, servers: [a:1], group_filter: '('}\n", []string{`cluster "a"`, "group_filter"}},
+		{"bad group stall-after regex", "clusters:\n  - {name: a, servers: [a:1], group_stall_after: [{group: '(', stall_after: 5m}]}\n", []string{`cluster "a"`, "group_stall_after[0]"}},
+		{"bad group stall-after duration", "clusters:\n  - {name: a, servers: [a:1], group_stall_after: [{group: 'x', stall_after: soon}]}\n", []string{`cluster "a"`, "group_stall_after[0]", "soon"}},
 		{"bad topic exclude", "clusters:\n  - {name: a, servers: [a:1], topic_exclude: '['}\n", []string{`cluster "a"`, "topic_exclude"}},
 		{"tls file without tls", "clusters:\n  - {name: a, servers: [a:1], tls: {ca_file: /x}}\n", []string{`cluster "a"`, "tls.ca_file is set but tls.enabled is not"}},
 		{"missing ca file", "clusters:\n  - {name: a, servers: [a:1], tls: {enabled: true, ca_file: /nonexistent/ca.pem}}\n", []string{`cluster "a"`, "tls.ca_file"}},

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,6 +49,8 @@ type flagValues struct {
 	stallAfter       time.Duration
 	stallAfterSet    bool
 	allowedLagGrowth int64
+	groupStallAfter  []string
+	inactiveAfter    time.Duration
 	configRefresh    time.Duration
 	groupFilter      string
 	groupExclude     string
@@ -138,6 +141,10 @@ func addLagFlags(app *kingpin.Application, f *flagValues) {
 func addSelectionFlags(app *kingpin.Application, f *flagValues) {
 	app.Flag("group.filter", "Regular expression (anchored) of the consumer groups to poll.").Default(".*").StringVar(&f.groupFilter)
 	app.Flag("group.exclude", "Regular expression (anchored) of the consumer groups not to poll.").Default("^$").StringVar(&f.groupExclude)
+	app.Flag("group.stall-after", "REGEX=DURATION: for the consumer groups whose name the regular expression (anchored) matches, the least time a committed offset must sit still with lag before stalled or stopped, instead of --lag.stall-after (the learned commit cadence can still raise it), and judged from the first poll, without the cadence warm-up. Repeatable; the first that matches wins. E.g. 'nightly-.*=26h'.").
+		PlaceHolder("REGEX=DURATION").StringsVar(&f.groupStallAfter)
+	app.Flag("group.inactive-after", "How old the oldest unconsumed message of a memberless group that lagwatch never saw consume must be for the group to read inactive (offsets left behind; never pages) rather than stopped.").
+		Default(lagcalc.DefaultInactiveAfter.String()).SetValue(durationValue{"group.inactive-after", &f.inactiveAfter})
 	app.Flag("group.member-detail", "Export kafka_consumergroup_member_assigned_partitions, one series per group member (high cardinality).").
 		Default("false").BoolVar(&f.memberDetail)
 	app.Flag("topic.filter", "Regular expression (anchored) of the topics to poll.").Default(".*").StringVar(&f.topicFilter)
@@ -180,6 +187,34 @@ func (v durationValue) Set(s string) error {
 }
 
 func (v durationValue) String() string { return v.dst.String() }
+
+// parseGroupStallAfter parses one REGEX=DURATION of --group.stall-after
+// (split at the last '=', which a duration never holds). The duration must
+// span two polls, as --lag.stall-after must.
+func parseGroupStallAfter(arg string, pollInterval time.Duration) (lagcalc.GroupStallAfter, error) {
+	i := strings.LastIndex(arg, "=")
+	if i < 0 {
+		return lagcalc.GroupStallAfter{}, errors.New("want REGEX=DURATION, e.g. 'nightly-.*=26h'")
+	}
+	return groupStallAfter(arg[:i], arg[i+1:], pollInterval)
+}
+
+// groupStallAfter validates one group stall override, from a flag or from
+// --config.file.
+func groupStallAfter(expr, duration string, pollInterval time.Duration) (lagcalc.GroupStallAfter, error) {
+	re, err := collector.Anchored(expr)
+	if err != nil {
+		return lagcalc.GroupStallAfter{}, err
+	}
+	d, err := time.ParseDuration(duration)
+	if err != nil {
+		return lagcalc.GroupStallAfter{}, fmt.Errorf("%q is not a duration such as 90s or 26h", duration)
+	}
+	if d < 2*pollInterval || d < time.Second {
+		return lagcalc.GroupStallAfter{}, fmt.Errorf("%s must span at least two polls (--kafka.poll-interval %s)", d, pollInterval)
+	}
+	return lagcalc.GroupStallAfter{Pattern: re, StallAfter: d}, nil
+}
 
 // namedValue makes a flag value's parse error name the flag.
 type namedValue struct {
@@ -253,7 +288,7 @@ func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 // stay valid.
 func (f *flagValues) timing(cfg *collector.Config, demoMode bool) error {
 	cfg.PollInterval = f.pollInterval
-	cfg.Lag = lagcalc.Settings{Window: f.lagWindow, StallAfter: f.stallAfter, AllowedLagGrowth: f.allowedLagGrowth}
+	cfg.Lag = lagcalc.Settings{Window: f.lagWindow, StallAfter: f.stallAfter, AllowedLagGrowth: f.allowedLagGrowth, InactiveAfter: f.inactiveAfter}
 	if demoMode && !f.pollSet {
 		cfg.PollInterval = demoPollInterval
 	}
@@ -273,6 +308,7 @@ func (f *flagValues) timing(cfg *collector.Config, demoMode bool) error {
 		{"--lag.stall-after", cfg.Lag.StallAfter, time.Second},
 		{"--kafka.config-refresh-interval", f.configRefresh, time.Second},
 		{"--kafka.stale-after", f.staleAfter, 0},
+		{"--group.inactive-after", f.inactiveAfter, time.Minute},
 	} {
 		if d.value < d.min {
 			return fmt.Errorf("%s must be at least %s, got %s", d.name, d.min, d.value)
@@ -283,6 +319,13 @@ func (f *flagValues) timing(cfg *collector.Config, demoMode bool) error {
 	}
 	if cfg.Lag.StallAfter < 2*cfg.PollInterval {
 		return fmt.Errorf("--lag.stall-after (%s) must span at least two polls (--kafka.poll-interval %s)", cfg.Lag.StallAfter, cfg.PollInterval)
+	}
+	for _, arg := range f.groupStallAfter {
+		o, err := parseGroupStallAfter(arg, cfg.PollInterval)
+		if err != nil {
+			return fmt.Errorf("--group.stall-after %q: %v", arg, err)
+		}
+		cfg.Lag.GroupStallAfter = append(cfg.Lag.GroupStallAfter, o)
 	}
 	if f.allowedLagGrowth < 0 {
 		return fmt.Errorf("--lag.allowed-growth must not be negative, got %d", f.allowedLagGrowth)

@@ -95,5 +95,8 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = kafka.DefaultMaxInFlight
 	}
+	// A status held for answers reused for a failing broker turns unknown
+	// when they would be dropped.
+	cfg.Lag.StaleAfter = cfg.StaleAfter
 	return cfg
 }

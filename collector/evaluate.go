@@ -225,9 +225,12 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 		}
 		for _, part := range t.Partitions {
 			if part.HasOffsets {
+				// OffsetsAt before PolledAt marks the last answer of a
+				// failing leader: lagcalc derives nothing from it.
 				poll.Partitions = append(poll.Partitions, lagcalc.PartitionOffsets{
 					TopicPartition: lagcalc.TopicPartition{Topic: t.Name, Partition: part.ID},
 					LogStart:       part.LogStart, LogEnd: part.LogEnd, LastStable: part.LastStable,
+					ReadAt: part.OffsetsAt,
 				})
 			}
 		}
@@ -237,14 +240,16 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 		// A group not described has unknown members: left out, lagcalc
 		// decides what unknown membership means.
 		if g.Described {
-			poll.Groups = append(poll.Groups, lagcalc.GroupState{Group: g.Name, HasMembers: len(g.Members) > 0})
+			poll.Groups = append(poll.Groups, lagcalc.GroupState{Group: g.Name, HasMembers: len(g.Members) > 0, Subscribed: subscribedTopics(g)})
 		}
 		for i := range g.Partitions {
 			// Commits whose partition's log offsets failed this poll are
 			// passed anyway: lagcalc keeps their history and reports them
 			// unknown instead of forgetting them.
 			gp := &g.Partitions[i]
-			c := lagcalc.Commit{GroupPartition: groupPartitionKey(g.Name, gp), Committed: gp.Committed}
+			// CommittedAt before PolledAt marks the last answer of a
+			// failing coordinator: lagcalc derives nothing from it.
+			c := lagcalc.Commit{GroupPartition: groupPartitionKey(g.Name, gp), Committed: gp.Committed, ReadAt: g.CommittedAt}
 			if r, ok := reads[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}]; ok {
 				c.Position = r.DataAt
 			}
@@ -252,6 +257,22 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 		}
 	}
 	return poll
+}
+
+// subscribedTopics is what lagcalc needs of a group's subscriptions: the
+// topics, for a group with members whose assignment lagwatch reads (see
+// Group.TracksAssignment); nil otherwise (unknown, never "none").
+func subscribedTopics(g *Group) []string {
+	if len(g.Members) == 0 || len(g.Subscribed) == 0 || !g.TracksAssignment() {
+		return nil
+	}
+	topics := make([]string, 0, len(g.Subscribed))
+	for t, ok := range g.Subscribed {
+		if ok {
+			topics = append(topics, t)
+		}
+	}
+	return topics
 }
 
 // applyResult copies lagcalc's numbers into the snapshot.

@@ -72,9 +72,9 @@ func groupOf(lg kafka.ListedGroup, a answers, last *lastKnown, now time.Time) Gr
 		g.Protocol = t
 	}
 	if d, ok := a.described[lg.Name]; ok {
-		g.Described, g.State, g.Members, g.DescribedAt = true, d.State, d.Members, now
+		g.Described, g.State, g.Members, g.DescribedAt, g.Subscribed = true, d.State, d.Members, now, d.Subscribed
 	} else if known, ok := last.description(lg.Name); ok {
-		g.Described, g.State, g.Members, g.DescribedAt = true, known.State, known.Members, known.DescribedAt
+		g.Described, g.State, g.Members, g.DescribedAt, g.Subscribed = true, known.State, known.Members, known.DescribedAt, known.Subscribed
 	}
 	return g
 }

@@ -76,6 +76,7 @@ func (p *Poller) fillShareGroups(snap *Snapshot, sa shareAnswers, last *lastKnow
 				SharePartition: lagcalc.SharePartition{Group: g.Name, TopicPartition: lagcalc.TopicPartition{Topic: sp.Topic, Partition: sp.Partition}},
 				StartOffset:    sp.StartOffset, Lag: sp.Lag,
 				MembersKnown: g.Described, HasMembers: len(g.Members) > 0,
+				ReadAt: g.OffsetsAt, // before PolledAt: a failing coordinator's last answer
 			})
 		}
 		snap.ShareGroups = append(snap.ShareGroups, g)

@@ -116,6 +116,11 @@ type Group struct {
 	Partitions []GroupPartition
 	// Topics is per topic the group consumes: the assignment summary.
 	Topics []GroupTopic
+	// Subscribed are the topics its members subscribe to, as described
+	// (nil when not described, or for protocols whose subscriptions are
+	// not read): lagcalc calls a topic with offsets but no subscriber left
+	// behind (inactive).
+	Subscribed map[string]bool
 
 	Status lagcalc.Status
 	// MaxLagSeconds is the largest lag in seconds of the group's

@@ -142,7 +142,7 @@ var Table = []*Family{
 	shareGroupTopicFamily("kafka_sharegroup_assigned_partitions", "Partitions of the topic at least one member of the share group is assigned (several members may share one).",
 		func(gt *collector.GroupTopic) value { return always(float64(gt.Assigned)) }),
 	shareLagSumFamily("kafka_sharegroup_lag_sum", "Sum of the share group's lag over the topic's partitions."),
-	sharePartitionStatusFamily("kafka_sharegroup_partition_status", "Status of the share group on the partition: one series, value 1, whose status label is the current status: ok; lagging (the lag rose within --lag.window by more than --lag.allowed-growth); stalled (members present, lag at every poll, and neither the start offset moved nor the lag fell for --lag.stall-after); stopped (the same with no members); unknown (no lag known, or a first poll with lag)."),
+	sharePartitionStatusFamily("kafka_sharegroup_partition_status", "Status of the share group on the partition: one series, value 1, whose status label is the current status: ok; lagging (the lag's trend over --lag.window rose by more than --lag.allowed-growth and seven times its swing); stalled (members present, lag at every poll, and neither the start offset moved nor the lag fell for --lag.stall-after); stopped (the same with no members); unknown (no lag known, or too little history to rule out lagging)."),
 	sharePartitionFamily("kafka_sharegroup_start_offset", "Share-partition start offset (SPSO): every record below it is acknowledged or archived. It can stay put while records above it are acknowledged; the lag is the measure of work left.",
 		func(sp *collector.SharePartition) value {
 			return quantity(float64(sp.StartOffset), sp.StartOffset >= 0)

@@ -38,22 +38,25 @@ const referenceNotes = `
 |---|---|
 | ` + "`ok`" + ` | caught up, or the lag is not growing |
 | ` + "`lagging`" + ` | the lag trends upward over --lag.window while the offset moves |
-| ` + "`stalled`" + ` | the committed offset has not moved for --lag.stall-after while there was lag, and the group has members: a poison message or a stuck consumer |
+| ` + "`stalled`" + ` | the committed offset has not moved, while there was lag, for clearly longer than the partition's own usual interval between commits (1.5 × its learned cadence plus a poll) and at least --lag.stall-after (or the group's --group.stall-after), and the group has members: a poison message or a stuck consumer |
 | ` + "`stopped`" + ` | the same with no members: the consumers are gone (memberless committers whose commits move are not stopped) |
+| ` + "`inactive`" + ` | offsets nobody consumes: a memberless group lagwatch never saw move whose oldest unconsumed message is older than --group.inactive-after, or a topic no member of an active group subscribes to any more. Listed, never paged |
 | ` + "`rewound`" + ` | the committed offset went backwards within the window (an offset reset or replay) |
 | ` + "`out_of_range`" + ` | the committed offset is past the log end (topic deleted and re-created, or truncated): the consumer will reset on its next start, skipping or replaying data |
 | ` + "`no_commit`" + ` | a member is assigned the partition but the group never committed it |
-| ` + "`unknown`" + ` | too little history to decide |
+| ` + "`unknown`" + ` | too little history to decide: a first poll with lag; a history too short to rule out lagging (after lagwatch starts); a partition still past --lag.stall-after before its commit cadence is learned (up to 15 minutes after lagwatch starts); or the last answers read together are older than --kafka.stale-after |
+
+A partition whose committed offset or log offsets are answers reused for a failing broker keeps the status and lag of the last poll that read both: no status is derived from a reused answer.
 
 ` + "`kafka_sharegroup_partition_status`" + ` and ` + "`kafka_sharegroup_status`" + ` carry five of them, judged by the share-partition's start offset, its lag and the group's members (there is no committed offset):
 
 | status | meaning for a share group |
 |---|---|
 | ` + "`ok`" + ` | no lag, or a lag that neither rises nor sits still |
-| ` + "`lagging`" + ` | the lag rose by more than --lag.allowed-growth within --lag.window: records arrive faster than the members acknowledge them |
+| ` + "`lagging`" + ` | the lag's trend over --lag.window rose by more than --lag.allowed-growth and seven times the lag's swing around it (the consumer groups' rule, with its hysteresis): records arrive faster than the members acknowledge them |
 | ` + "`stalled`" + ` | members present, lag at every poll, and for --lag.stall-after neither the start offset moved nor the lag fell: the members release every record, or hold records until their locks time out |
 | ` + "`stopped`" + ` | the same with no members: the workers are gone |
-| ` + "`unknown`" + ` | no lag known (a member joined but has not fetched yet), or a first poll with lag |
+| ` + "`unknown`" + ` | no lag known (a member joined but has not fetched yet), a first poll with lag, or too little history to rule out lagging |
 
 ## Notes
 

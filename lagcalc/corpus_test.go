@@ -303,8 +303,10 @@ func TestCorpusAssignModeCommitterWithoutMembers(t *testing.T) {
 		onlyStatus(t, p, warmUp, c.stopAt, StatusOK)
 		detected := firstWith(p, c.stopAt, StatusStopped)
 		t.Logf("assign() committer stopped at %v s: stopped after %.0f s", c.stopAt, detected-c.stopAt)
-		if detected-c.stopAt > 120 || detected-c.stopAt < 60 {
-			t.Errorf("stopped %.0f s after the commits stopped, want 60–120 s", detected-c.stopAt)
+		// StallAfter (60 s) counts from the last poll before the last
+		// commit seen, up to a poll interval and a commit interval earlier.
+		if detected-c.stopAt > 120 || detected-c.stopAt < 40 {
+			t.Errorf("stopped %.0f s after the commits stopped, want 40–120 s", detected-c.stopAt)
 		}
 		onlyStatus(t, p, detected, math.Inf(1), StatusStopped)
 	})
@@ -446,7 +448,8 @@ func TestCorpusCompactedTopicOffsetGaps(t *testing.T) {
 			Commits: []Commit{{GroupPartition: billing, Committed: committed}}, Groups: []GroupState{{Group: "billing", HasMembers: true}}})
 		res := tr.Evaluate(at(s), nil)
 		r, _ := res.GroupPartition(billing)
-		if s > 60 && r.Status != StatusOK || r.Lag != max(end-committed, 0) {
+		// ok once the trend spans its minimum (3 minutes); unknown before.
+		if s > 180 && r.Status != StatusOK || r.Lag != max(end-committed, 0) {
 			t.Fatalf("at %.0f s: status %v lag %d, want ok and %d", s, r.Status, r.Lag, end-committed)
 		}
 	}

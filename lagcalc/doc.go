@@ -41,17 +41,35 @@
 //
 // Each group-partition gets exactly one Status; each rule is one function
 // named is<Status> whose comment states it, applied in the precedence
-// no_commit > out_of_range > stalled = stopped > rewound > lagging > ok >
-// unknown (see partitionStatus). A group's status is its worst partition's
-// by Status.Severity: out_of_range > stalled > stopped > lagging > rewound >
-// no_commit > unknown > ok.
+// no_commit > out_of_range > inactive > stalled = stopped > unknown
+// (warm-up) > rewound > lagging > ok > unknown (see partitionStatus). A
+// group's status is its worst partition's by Status.Severity: out_of_range
+// > stalled > stopped > lagging > rewound > no_commit > unknown > inactive >
+// ok.
 //
-//   - stalled/stopped: the committed offset has not moved for
-//     Settings.StallAfter (--lag.stall-after, 90 s) with lag at every poll
-//     since; members (or unknown membership) make it stalled, none stopped.
+//   - stalled/stopped: the committed offset has not moved, with lag at
+//     every poll since, for the stall threshold: 1.5 × the partition's
+//     learned commit cadence plus a poll, and at least Settings.StallAfter
+//     (--lag.stall-after, 60 s) or the group's GroupStallAfter override
+//     (see stallThreshold, learnCadence); members (or unknown membership)
+//     make it stalled, none stopped. Before the cadence is learned (two
+//     moves), a partition still past StallAfter is unknown, and stuck once
+//     still for 15 minutes.
+//   - inactive: a memberless group never seen to move whose oldest
+//     unconsumed message is older than InactiveAfter (--group.inactive-after,
+//     a day), or a topic no member subscribes to (see isInactive).
 //   - lagging: the least-squares line through the lag over the window
 //     (--lag.window) rises by more than max(AllowedLagGrowth, 7 swings of
-//     the lag around it), with hysteresis (it leaves at half that).
-//   - out_of_range: the same committed offset past the log end at two polls.
-//   - unknown: only a first poll with lag, or a poll without the log end.
+//     the lag around it, 1.5 teeth of a slow committer's sawtooth), with
+//     hysteresis (it leaves at half that).
+//   - out_of_range: the same committed offset past the log end at two polls
+//     that read both.
+//   - ok needs the history to rule lagging out (see lagRuledOut); unknown
+//     is what remains: a first poll with lag, a history too short to judge,
+//     a poll without the log end, or reused answers older than StaleAfter.
+//
+// Answers the collector reuses for a failing broker (Commit.ReadAt,
+// PartitionOffsets.ReadAt, ShareSample.ReadAt earlier than the poll) make
+// no status and no lag: the group-partition keeps those of the last poll
+// that read both together (see heldResult).
 package lagcalc

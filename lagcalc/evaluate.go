@@ -186,11 +186,17 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 	r.Committed, r.Position = gps.committed, effectivePosition(gps)
 	r.Rewinds = gps.rewinds
 	f := partitionFacts{
-		committed:    gps.committed,
-		membersKnown: gps.group.membersKnown,
-		hasMembers:   gps.group.hasMembers,
-		stallAfter:   t.stallAfter,
-		wasLagging:   gps.prevStatus == StatusLagging,
+		committed:     gps.committed,
+		membersKnown:  gps.group.membersKnown,
+		hasMembers:    gps.group.hasMembers,
+		wasLagging:    gps.prevStatus == StatusLagging,
+		neverMoved:    !gps.group.moved,
+		inactiveAfter: t.inactiveAfter,
+	}
+	t.stallFacts(&f, gps)
+	if gps.held && gps.committed >= 0 {
+		t.heldResult(r, gps, pr, policy, recordTimes)
+		return
 	}
 	if gps.committed < 0 {
 		r.Status = partitionStatus(&f)
@@ -206,10 +212,15 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 		return
 	}
 	t.lagNumbers(r, gps, pr, policy, nowRel, recordTimes)
-	f.lagKnown, f.lag = true, r.Lag
+	f.lagKnown, f.lag, f.lagSeconds = true, r.Lag, r.LagSeconds
 	f.pastEndPolls = gps.pastEndPolls
 	f.stuckFor = t.last - max(gps.movedAt, gps.lagFreeAt)
-	t.fillTrend(&f, gps, windowStart)
+	f.stillFor = t.last - gps.movedAt
+	if subs := gps.group.subscribed; subs != nil && gps.group.hasMembers {
+		_, subscribed := subs[gps.key.Topic]
+		f.leftBehind = !subscribed
+	}
+	t.fillTrend(&f, gps, pr, windowStart)
 	r.Status = partitionStatus(&f)
 }
 
@@ -231,17 +242,25 @@ func (t *Tracker) lagNumbers(r *GroupPartitionResult, gps *groupPartitionState, 
 // window start, the first points and the last backward steps (of the
 // committed offset, or of the log end: a truncation) spans at least the
 // minimum trend span, and sets the bar a rise must pass (see isLagging).
-func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowStart int64) {
+func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, pr *PartitionResult, windowStart int64) {
 	if f.lag == 0 {
 		return // the trend cannot make a caught-up partition lagging
 	}
 	ps := gps.partition
 	from := max(windowStart, gps.history.first().t, ps.end.first().t, ps.gap.first().t,
 		gps.history.lastBackward, ps.end.lastBackward)
-	if t.last-from < t.minTrendSpan {
+	allowed := float64(t.settings.AllowedLagGrowth)
+	f.cannotLag = 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= allowed
+	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
+	if t.last-from < max(t.minTrendSpan, min(2*cadence, t.window)) {
+		// The span must hold two of the partition's commit intervals, or
+		// the whole window: a shorter span can hold one tooth of its
+		// sawtooth, which looks like growth. Meanwhile a lag that stayed
+		// small all along rules lagging out (see isOK).
+		f.cannotLag = f.cannotLag || 1.5*lagMax(&ps.end, &ps.gap, &gps.history, from, t.last) <= allowed
 		return
 	}
-	if gps.status != StatusLagging && 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= float64(t.settings.AllowedLagGrowth) {
+	if gps.status != StatusLagging && f.cannotLag {
 		// A least-squares line through values in [0, M] rises by at most
 		// 1.5·M, and the lag over the span never exceeds the log end now
 		// minus the committed offset at its start (neither went backwards
@@ -251,7 +270,23 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, windowS
 	}
 	rise, swing := lagTrend(&ps.end, &ps.gap, &gps.history, from, t.last)
 	f.trendKnown, f.rise = true, rise
-	f.riseBar = max(float64(t.settings.AllowedLagGrowth), lagSwingFactor*swing)
+	f.windowShare = min(float64(t.last-from)/float64(t.window), 1)
+	f.riseBar = max(float64(t.settings.AllowedLagGrowth), lagSwingFactor*swing, toothHeight(pr, cadence))
+}
+
+// toothHeight is the height of one tooth of a healthy periodic committer's
+// lag sawtooth: what producers write in one commit interval (produce rate ×
+// learned cadence). A window that holds little more than one tooth can fit
+// it as a rise of up to about its height with almost no swing around the
+// line (a consumer committing every 10 minutes, seen through a 10-minute
+// window), so the rise must pass it too. It only matters when the cadence is
+// long against the window: with several teeth in the window, seven swings
+// are more.
+func toothHeight(pr *PartitionResult, cadence int64) float64 {
+	if !pr.HasProduceRate {
+		return 0
+	}
+	return nonNegativeFinite(toothMargin * pr.ProduceRate * float64(cadence) / 1e9)
 }
 
 // recordLookup finds the record timestamps the collector passed to Evaluate.
@@ -377,3 +412,8 @@ func saturatingAdd(a, b int64) int64 {
 	}
 	return a + b
 }
+
+// toothMargin: the rise must pass this many teeth (see toothHeight); a
+// commit interval jitters, and the fitted line of a window that holds one
+// tooth and the start of the next rises by a little more than one.
+const toothMargin = 1.5

@@ -1,7 +1,9 @@
 package lagcalc
 
 import (
+	"cmp"
 	"math"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -74,6 +76,12 @@ type scenario struct {
 	retention  map[string]RetentionPolicy
 	evalDelay  float64
 	records    map[TopicPartitionOffset]time.Time
+	// warmUp leaves the partition's commit cadence to be learned, as after
+	// lagwatch starts. Without it, the scenario's group has its stall
+	// threshold given (a --group.stall-after override of stallAfter), so
+	// that a scenario about the stall rule needs no learned moves; the
+	// warm-up has its own tests.
+	warmUp bool
 }
 
 func (s scenario) run(t *testing.T) (*Tracker, Result) {
@@ -85,7 +93,11 @@ func (s scenario) run(t *testing.T) (*Tracker, Result) {
 	if window == 0 {
 		window = time.Minute
 	}
-	tr := NewTracker(Settings{Window: window, StallAfter: s.stallAfter})
+	settings := Settings{Window: window, StallAfter: s.stallAfter}
+	if !s.warmUp {
+		settings.GroupStallAfter = []GroupStallAfter{{Pattern: regexp.MustCompile(".*"), StallAfter: cmp.Or(s.stallAfter, DefaultStallAfter)}}
+	}
+	tr := NewTracker(settings)
 	for i, o := range s.polls {
 		tr.Observe(o.poll(s.retention))
 		if i < len(s.polls)-1 {
@@ -179,4 +191,9 @@ func checkResultInvariants(t testing.TB, res Result) {
 // approx reports whether got is within tol of want.
 func approx(got, want, tol float64) bool {
 	return math.Abs(got-want) <= tol
+}
+
+// everyGroup is a --group.stall-after override for every group.
+func everyGroup(d time.Duration) []GroupStallAfter {
+	return []GroupStallAfter{{Pattern: regexp.MustCompile(".*"), StallAfter: d}}
 }

@@ -11,7 +11,7 @@ import "time"
 // then archived. The rules below judge a share-partition by its SPSO, its
 // lag and the group's members, with the consumer groups' statuses and
 // settings: StallAfter for stalled and stopped, Window and AllowedLagGrowth
-// for lagging.
+// for lagging, judged by the consumer groups' trend rule.
 
 // SharePartition names one partition as seen by one share group.
 type SharePartition struct {
@@ -31,6 +31,12 @@ type ShareSample struct {
 	// poll; HasMembers then means nothing.
 	MembersKnown bool
 	HasMembers   bool
+	// ReadAt is when StartOffset and Lag were read. The zero value, or the
+	// poll's time, means in this poll; an earlier time marks an answer
+	// reused for a coordinator that failed now: nothing is derived from it,
+	// and the share-partition keeps the status of its last fresh read until
+	// that is older than Settings.StaleAfter (then unknown).
+	ReadAt time.Time
 }
 
 // ShareTracker remembers, per share-partition, what the status rules need
@@ -39,6 +45,12 @@ type ShareSample struct {
 type ShareTracker struct {
 	settings Settings
 	parts    map[SharePartition]*shareHistory
+	// epoch is the first poll's time: lag histories count nanoseconds from
+	// it, as the consumer groups' do (see Tracker.rel). last is the last
+	// poll's relative time.
+	epoch   time.Time
+	started bool
+	last    int64
 }
 
 // shareHistory is one share-partition's memory.
@@ -49,14 +61,18 @@ type shareHistory struct {
 	// progress or had nothing to do (see shareProgressed), or the first
 	// poll it was seen.
 	progressAt time.Time
-	// lags are the known lags of the polls within the window, oldest first.
-	lags []shareLag
+	// readAt is the last poll that read the share-partition fresh.
+	readAt time.Time
+	// lags is the known lag over the window (and one older anchor), as a
+	// series fitted like a consumer group's lag (see lagTrend).
+	lags series
+	// status is the status given at the last poll.
+	status Status
 }
 
-type shareLag struct {
-	at  time.Time
-	lag int64
-}
+// maxShareLagPoints bounds a share-partition's lag history: a window of 10
+// minutes at a 15 s poll interval fits without thinning.
+const maxShareLagPoints = maxLogEndPoints
 
 // NewShareTracker starts a tracker with no history; zero settings take
 // their defaults.
@@ -64,38 +80,72 @@ func NewShareTracker(s Settings) *ShareTracker {
 	return &ShareTracker{settings: s.withDefaults(), parts: map[SharePartition]*shareHistory{}}
 }
 
+// rel converts a time to nanoseconds since the first poll, clamped as
+// Tracker.rel does.
+func (t *ShareTracker) rel(x time.Time) int64 {
+	return min(max(int64(x.Sub(t.epoch)), -maxRelTime), maxRelTime)
+}
+
 // Observe records one poll's samples and returns the status of each
 // share-partition in them. Share-partitions missing from samples are
-// forgotten: a share-partition seen again starts a new history.
+// forgotten: a share-partition seen again starts a new history. A poll
+// before the previous one drops the lag histories (they cannot be placed on
+// the new timeline).
 func (t *ShareTracker) Observe(now time.Time, samples []ShareSample) map[SharePartition]Status {
+	if !t.started {
+		t.started, t.epoch = true, now
+	}
+	nowRel := t.rel(now)
+	if nowRel < t.last {
+		for _, h := range t.parts {
+			h.lags.reset()
+		}
+	}
+	t.last = nowRel
+	windowStart := nowRel - int64(t.settings.Window)
 	out := make(map[SharePartition]Status, len(samples))
 	next := make(map[SharePartition]*shareHistory, len(samples))
 	for _, s := range samples {
+		if _, dup := next[s.SharePartition]; dup {
+			continue
+		}
 		h, seen := t.parts[s.SharePartition]
+		if seen && isReused(s.ReadAt, now) {
+			// An earlier answer is not news: the last fresh status
+			// stands until it is stale.
+			next[s.SharePartition] = h
+			out[s.SharePartition] = heldShareStatus(h, now, t.settings.StaleAfter)
+			continue
+		}
 		if !seen {
-			h = &shareHistory{startOffset: s.StartOffset, lag: s.Lag, progressAt: now}
+			h = &shareHistory{startOffset: s.StartOffset, lag: s.Lag, progressAt: now, lags: newSeries()}
 		} else if shareProgressed(h, s) {
 			h.progressAt = now
 		}
-		h.startOffset, h.lag = s.StartOffset, s.Lag
-		h.lags = appendLag(h.lags, now, s.Lag, t.settings.Window)
+		h.startOffset, h.lag, h.readAt = s.StartOffset, s.Lag, now
+		if s.Lag >= 0 {
+			h.lags.add(nowRel, s.Lag, windowStart, maxShareLagPoints)
+		}
 		next[s.SharePartition] = h
-		out[s.SharePartition] = shareStatus(shareFactsOf(h, s, seen, now, t.settings))
+		f := shareFactsOf(h, s, seen, now, nowRel, windowStart, t.settings)
+		h.status = shareStatus(f)
+		if !seen && isReused(s.ReadAt, now) {
+			h.status = StatusUnknown // nothing fresh to judge from yet
+		}
+		out[s.SharePartition] = h.status
 	}
 	t.parts = next
 	return out
 }
 
-// appendLag adds a known lag and drops those older than the window.
-func appendLag(lags []shareLag, now time.Time, lag int64, window time.Duration) []shareLag {
-	if lag >= 0 {
-		lags = append(lags, shareLag{now, lag})
+// heldShareStatus is the status of a share-partition whose answer this
+// poll was reused: the last fresh status, unknown once the last fresh read
+// is older than staleAfter (0: no limit).
+func heldShareStatus(h *shareHistory, now time.Time, staleAfter time.Duration) Status {
+	if h.readAt.IsZero() || (staleAfter > 0 && now.Sub(h.readAt) > staleAfter) {
+		return StatusUnknown
 	}
-	drop := 0
-	for drop < len(lags) && now.Sub(lags[drop].at) > window {
-		drop++
-	}
-	return append(lags[:0], lags[drop:]...)
+	return h.status
 }
 
 // shareProgressed: the share-partition made progress since the last poll
@@ -121,29 +171,41 @@ type shareFacts struct {
 	// (see shareProgressed); stallAfter is Settings.StallAfter.
 	stuckFor   time.Duration
 	stallAfter time.Duration
-	// rise is the lag now minus the smallest lag within the window, over a
-	// history of span; riseBar and minSpan are what rise and span must
-	// exceed and reach for lagging.
-	rise    int64
-	span    time.Duration
-	riseBar int64
-	minSpan time.Duration
+	// The lag's trend, as for consumer groups (see isLagging): trendKnown
+	// when fitted over at least the minimum span; rise is the fitted
+	// line's rise and riseBar the larger of AllowedLagGrowth and seven
+	// swings; windowShare the share of the window the fit spans;
+	// cannotLag when the lag stayed too small all along for any trend to
+	// pass AllowedLagGrowth; wasLagging is the last poll's status.
+	trendKnown  bool
+	cannotLag   bool
+	rise        float64
+	riseBar     float64
+	windowShare float64
+	wasLagging  bool
 }
 
-func shareFactsOf(h *shareHistory, s ShareSample, seen bool, now time.Time, settings Settings) *shareFacts {
+func shareFactsOf(h *shareHistory, s ShareSample, seen bool, now time.Time, nowRel, windowStart int64, settings Settings) *shareFacts {
 	f := &shareFacts{
 		lagKnown: s.Lag >= 0, lag: s.Lag, seenBefore: seen,
 		membersKnown: s.MembersKnown, hasMembers: s.HasMembers,
 		stuckFor: now.Sub(h.progressAt), stallAfter: settings.StallAfter,
-		riseBar: settings.AllowedLagGrowth, minSpan: settings.minTrendSpan(),
+		wasLagging: h.status == StatusLagging,
 	}
-	if len(h.lags) > 0 && f.lagKnown {
-		least := h.lags[0].lag
-		for _, l := range h.lags {
-			least = min(least, l.lag)
-		}
-		f.rise, f.span = s.Lag-least, now.Sub(h.lags[0].at)
+	if !f.lagKnown || f.lag == 0 || len(h.lags.pts) == 0 {
+		return f
 	}
+	from := max(windowStart, h.lags.first().t)
+	var none series
+	allowed := float64(settings.AllowedLagGrowth)
+	f.cannotLag = 1.5*lagMax(&h.lags, &none, &none, from, nowRel) <= allowed
+	if nowRel-from < int64(settings.minTrendSpan()) {
+		return f
+	}
+	rise, swing := lagTrend(&h.lags, &none, &none, from, nowRel)
+	f.trendKnown, f.rise = true, rise
+	f.riseBar = max(allowed, lagSwingFactor*swing)
+	f.windowShare = min(float64(nowRel-from)/float64(settings.Window), 1)
 	return f
 }
 
@@ -153,8 +215,8 @@ func shareFactsOf(h *shareHistory, s ShareSample, seen bool, now time.Time, sett
 //	unknown (no lag) > stopped = stalled > lagging > ok > unknown
 //
 // Stopped and stalled exclude each other (membership decides). ok needs a
-// second poll unless the lag is 0, as for consumer groups: one poll with
-// lag tells nothing of progress.
+// second poll unless the lag is 0, and a history that rules lagging out,
+// as for consumer groups: one poll with lag tells nothing of progress.
 func shareStatus(f *shareFacts) Status {
 	switch {
 	case !f.lagKnown:
@@ -195,20 +257,31 @@ func isShareStalled(f *shareFacts) bool {
 	return isShareStuck(f) && (f.hasMembers || !f.membersKnown)
 }
 
-// isShareLagging: the lag rose within the window by more than
-// AllowedLagGrowth above its smallest value there, over at least the
-// minimum trend span: records arrive faster than the members acknowledge
-// them. It holds until the lag is back within AllowedLagGrowth of the
-// window's low, so a backlog being worked off stays lagging until it is
-// nearly gone or the window forgets its start.
+// isShareLagging: the consumer groups' trend rule (isLagging) on the
+// share-partition's lag: there is lag and the least-squares line through it
+// over the window rose by more than the larger of AllowedLagGrowth and seven
+// times the lag's swing around the line; once lagging, it stays lagging
+// until the rise falls below half that. A lag that jumps about without a
+// trend (members acknowledging in bursts) is not lagging.
 func isShareLagging(f *shareFacts) bool {
-	return f.lag > 0 && f.span >= f.minSpan && f.rise > f.riseBar
+	if f.lag <= 0 || !f.trendKnown {
+		return false
+	}
+	bar := f.riseBar
+	if f.wasLagging {
+		bar /= 2
+	}
+	return f.rise > bar
 }
 
-// isShareOK: no lag, or a lag seen before that none of the rules above
-// objects to.
+// isShareOK: no lag, or a lag seen before whose history rules lagging out
+// (as lagRuledOut does for consumer groups) and that none of the rules
+// above objects to.
 func isShareOK(f *shareFacts) bool {
-	return f.lag == 0 || f.seenBefore
+	if f.lag == 0 {
+		return true
+	}
+	return f.seenBefore && (f.cannotLag || (f.trendKnown && f.rise <= f.riseBar*f.windowShare))
 }
 
 // WorstShareStatus is a share group's status: the most severe of its

@@ -1,13 +1,15 @@
 package lagcalc
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
 
 func TestShareStatusRules(t *testing.T) {
 	const stall = 90 * time.Second
-	base := shareFacts{lagKnown: true, seenBefore: true, membersKnown: true, hasMembers: true, stallAfter: stall, riseBar: 100, minSpan: 3 * time.Minute}
+	base := shareFacts{lagKnown: true, seenBefore: true, membersKnown: true, hasMembers: true, stallAfter: stall, riseBar: 100, cannotLag: true}
 	with := func(change func(f *shareFacts)) *shareFacts {
 		f := base
 		change(&f)
@@ -28,10 +30,20 @@ func TestShareStatusRules(t *testing.T) {
 		{"StoppedWhenNoMembersAndLagAllAlong", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall, false }), StatusStopped},
 		{"NotStoppedWithinStallAfterOfLosingMembers", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 5, stall-time.Second, false }), StatusOK},
 		{"NotStoppedWithoutLag", with(func(f *shareFacts) { f.lag, f.stuckFor, f.hasMembers = 0, stall, false }), StatusOK},
-		{"LaggingWhenLagRoseAboveBarOverSpan", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 101, 3*time.Minute }), StatusLagging},
-		{"NotLaggingWhenRiseWithinBar", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 100, 3*time.Minute }), StatusOK},
-		{"NotLaggingOnShortHistory", with(func(f *shareFacts) { f.lag, f.rise, f.span = 500, 400, 2*time.Minute }), StatusOK},
-		{"StalledBeatsLagging", with(func(f *shareFacts) { f.lag, f.rise, f.span, f.stuckFor = 500, 400, 3*time.Minute, stall }), StatusStalled},
+		{"LaggingWhenTheTrendRoseAboveTheBar", with(func(f *shareFacts) {
+			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 101, 1
+		}), StatusLagging},
+		{"NotLaggingWhenTheRiseIsWithinTheBar", with(func(f *shareFacts) {
+			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 100, 1
+		}), StatusOK},
+		{"HysteresisStaysLaggingAboveHalfTheBar", with(func(f *shareFacts) {
+			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare, f.wasLagging = 500, false, true, 60, 1, true
+		}), StatusLagging},
+		{"UnknownOnShortHistoryWithALargeLag", with(func(f *shareFacts) { f.lag, f.cannotLag = 500, false }), StatusUnknown},
+		{"UnknownWhenTheRiseExceedsTheBarsShareOfAShortHistory", with(func(f *shareFacts) {
+			f.lag, f.cannotLag, f.trendKnown, f.rise, f.windowShare = 500, false, true, 50, 0.3
+		}), StatusUnknown},
+		{"StalledBeatsLagging", with(func(f *shareFacts) { f.lag, f.trendKnown, f.rise, f.stuckFor = 500, true, 400, stall }), StatusStalled},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -105,9 +117,14 @@ func TestShareStuckClockStartsAtTheLastPollWithoutLag(t *testing.T) {
 func TestShareLaggingWhenLagClimbsOverTheWindow(t *testing.T) {
 	var polls []sharePoll
 	for i := range 13 {
-		want := StatusOK
+		// ok while the lag is too small to lag (0, then 50), unknown until
+		// the trend spans its minimum (3 minutes), then lagging.
+		want := StatusUnknown
 		at := time.Duration(i) * 15 * time.Second
-		if at >= 3*time.Minute {
+		switch {
+		case i < 2:
+			want = StatusOK
+		case at >= 3*time.Minute:
 			want = StatusLagging
 		}
 		// The start offset keeps moving: members work, just too slowly.
@@ -149,11 +166,53 @@ func FuzzShareTrackerNeverPanicsAndKeepsLagsInWindow(f *testing.F) {
 			if s := st[sp]; s >= NumStatuses {
 				t.Fatalf("status %d out of range", s)
 			}
-			for _, l := range tr.parts[sp].lags {
-				if now.Sub(l.at) > tr.settings.Window || l.lag < 0 {
-					t.Fatalf("kept lag %+v outside the window or negative", l)
+			pts := tr.parts[sp].lags.pts
+			for i, l := range pts {
+				if (i > 0 && tr.last-l.t > int64(tr.settings.Window)) || l.v < 0 {
+					t.Fatalf("kept lag %+v outside the window (beyond one anchor) or negative", l)
 				}
 			}
 		}
 	})
+}
+
+func TestShareLagThatJumpsAboutWithoutATrendIsNotLagging(t *testing.T) {
+	// An hour of lag drawn at random between 200 and 1,200 at every 15 s
+	// poll, the start offset moving: no trend, so no lagging and no status
+	// change once the trend can be judged (the rule that only asked whether
+	// the lag rose 100 above its window's low changed status 57 times).
+	for seed := range uint64(5) {
+		rng := rand.New(rand.NewPCG(seed, 19))
+		tr := NewShareTracker(Settings{})
+		sp := SharePartition{Group: "q", TopicPartition: TopicPartition{Topic: "jobs"}}
+		var seq []simPoll
+		for s := 0.0; s <= 3600; s += 15 {
+			lag := 200 + rng.Int64N(1001)
+			st := tr.Observe(at(s), []ShareSample{{SharePartition: sp, StartOffset: int64(100 * s), Lag: lag, MembersKnown: true, HasMembers: true}})[sp]
+			seq = append(seq, simPoll{at: s, status: st, lag: lag})
+		}
+		n, h := statusChanges(seq, 180)
+		t.Logf("seed %d: %d status changes in %.1f h after the first 3 minutes; statuses %v", seed, n, h, statusCounts(seq, 0, math.Inf(1)))
+		if n != 0 {
+			t.Errorf("seed %d: %d status changes, want 0", seed, n)
+		}
+		onlyStatus(t, seq, 180, math.Inf(1), StatusOK)
+	}
+}
+
+func TestShareAnswerReusedForAFailingCoordinatorKeepsTheLastStatus(t *testing.T) {
+	tr := NewShareTracker(Settings{StaleAfter: time.Minute})
+	sp := SharePartition{Group: "q", TopicPartition: TopicPartition{Topic: "jobs"}}
+	var seq []simPoll
+	for s := 0.0; s <= 300; s += 15 {
+		sample := ShareSample{SharePartition: sp, StartOffset: 10, Lag: 5, MembersKnown: true, HasMembers: true}
+		if s >= 45 {
+			// The coordinator fails: the answer of 30 s stands in. Were it
+			// judged as fresh, the share-partition would read stalled.
+			sample.ReadAt = at(30)
+		}
+		seq = append(seq, simPoll{at: s, status: tr.Observe(at(s), []ShareSample{sample})[sp]})
+	}
+	onlyStatus(t, seq, 15, 91, StatusOK)
+	onlyStatus(t, seq, 91, math.Inf(1), StatusUnknown)
 }

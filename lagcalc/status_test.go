@@ -2,13 +2,17 @@ package lagcalc
 
 import (
 	"math"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
 )
 
-// Status scenarios use a 60 s window, the default StallAfter (90 s) and a
-// poll every 5 s unless they say otherwise.
+// Status scenarios use a 60 s window, a StallAfter of 90 s (the default
+// before it became 60 s; their timings were written for it) given as the
+// group's threshold (no cadence warm-up, see TestWarmUp…), and a poll every
+// 5 s unless they say otherwise.
+const caseStallAfter = 90 * time.Second
 
 // statusCase is one status scenario: polls, then the status at the last one.
 type statusCase struct {
@@ -21,7 +25,7 @@ func runStatusCases(t *testing.T, cases []statusCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := scenario{window: time.Minute, polls: tc.polls}.billingResult(t)
+			r := scenario{window: time.Minute, stallAfter: caseStallAfter, polls: tc.polls}.billingResult(t)
 			if r.Status != tc.want {
 				t.Errorf("status = %v, want %v (result %+v)", r.Status, tc.want, r)
 			}
@@ -291,9 +295,9 @@ func TestLaggingWhenLagTrendsUpward(t *testing.T) {
 			want:  StatusOK,
 		},
 		{
-			name:  "not with two samples only: no trend yet",
+			name:  "not with two samples only: no trend yet, so unknown (not ok)",
 			polls: []obs{{at: 0, end: 1000, committed: 500}, {at: 5, end: 1100, committed: 550}},
-			want:  StatusOK,
+			want:  StatusUnknown,
 		},
 		{
 			name:  "not when caught up now",
@@ -430,12 +434,12 @@ func TestOutOfRangeWhenCommittedPastTheLogEnd(t *testing.T) {
 			want: StatusUnknown,
 		},
 		{
-			name: "not once the log end passed the offset",
+			name: "not once the log end passed the offset (unknown: two samples rule out no lagging)",
 			polls: []obs{
 				{at: 0, end: 1000, committed: 1010},
 				{at: 15, end: 1150, committed: 1010},
 			},
-			want: StatusOK,
+			want: StatusUnknown,
 		},
 	})
 	r := scenario{polls: []obs{{at: 0, end: 1000, committed: 1200}, {at: 15, end: 1000, committed: 1200}}}.billingResult(t)
@@ -459,8 +463,13 @@ func TestUnknownOnlyWithTooLittleData(t *testing.T) {
 			want:  StatusUnknown,
 		},
 		{
-			name:  "second sample with lag is already decided",
+			name:  "second sample with a large lag: too little history to rule out lagging",
 			polls: []obs{{at: 0, end: 1000, committed: 10}, {at: 15, end: 1000, committed: 10}},
+			want:  StatusUnknown,
+		},
+		{
+			name:  "second sample with a lag too small ever to pass the allowed growth is ok",
+			polls: []obs{{at: 0, end: 1000, committed: 950}, {at: 15, end: 1010, committed: 960}},
 			want:  StatusOK,
 		},
 	})
@@ -480,13 +489,14 @@ func TestLogEndMissingFromPollGivesNoLagNumbers(t *testing.T) {
 }
 
 // TestStatusRulesPrecedence checks the documented order
-// no_commit > out_of_range > stalled = stopped > rewound > lagging > ok >
-// unknown directly on the facts, where several rules hold at once.
+// no_commit > out_of_range > inactive > stalled = stopped > unknown
+// (warm-up) > rewound > lagging > ok > unknown directly on the facts, where
+// several rules hold at once.
 func TestStatusRulesPrecedence(t *testing.T) {
 	stuck := partitionFacts{committed: 5, seenBefore: true, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
-		stuckFor: 100, stallAfter: 90}
+		stuckFor: 100, stillFor: 100, stallAfter: 90, settled: true, warmUpLimit: 900}
 	lagging := partitionFacts{committed: 5, seenBefore: true, lagKnown: true, lag: 10, membersKnown: true, hasMembers: true,
-		stallAfter: 90, trendKnown: true, rise: 500, riseBar: 100}
+		stallAfter: 90, settled: true, warmUpLimit: 900, trendKnown: true, rise: 500, riseBar: 100, windowShare: 1}
 	with := func(f partitionFacts, change func(*partitionFacts)) partitionFacts {
 		change(&f)
 		return f
@@ -508,6 +518,29 @@ func TestStatusRulesPrecedence(t *testing.T) {
 		{"rise below the bar is ok", with(lagging, func(f *partitionFacts) { f.rise = 90 }), StatusOK},
 		{"hysteresis: was lagging, rise above half the bar stays lagging", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 60, true }), StatusLagging},
 		{"hysteresis: was lagging, rise below half the bar is ok", with(lagging, func(f *partitionFacts) { f.rise, f.wasLagging = 40, true }), StatusOK},
+		{"abandoned (no members, never moved, backlog older than inactive-after): inactive over stopped",
+			with(stuck, func(f *partitionFacts) {
+				f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 90000, 86400
+			}), StatusInactive},
+		{"a group seen moving, then gone, is stopped however old its backlog",
+			with(stuck, func(f *partitionFacts) { f.hasMembers, f.lagSeconds, f.inactiveAfter = false, 90000, 86400 }), StatusStopped},
+		{"never moved, but the backlog is younger than inactive-after: stopped",
+			with(stuck, func(f *partitionFacts) {
+				f.hasMembers, f.neverMoved, f.lagSeconds, f.inactiveAfter = false, true, 3600, 86400
+			}), StatusStopped},
+		{"a topic no member subscribes to: inactive over stalled", with(stuck, func(f *partitionFacts) { f.leftBehind = true }), StatusInactive},
+		{"a topic no member subscribes to whose offset moved lately: not inactive",
+			with(lagging, func(f *partitionFacts) { f.leftBehind, f.stillFor = true, 30 }), StatusLagging},
+		{"warm-up: still past StallAfter before the cadence is learned is unknown, not stalled",
+			with(stuck, func(f *partitionFacts) { f.settled = false }), StatusUnknown},
+		{"warm-up: still past the warm-up limit is stalled, learned or not",
+			with(stuck, func(f *partitionFacts) { f.settled, f.stuckFor = false, 900 }), StatusStalled},
+		{"warm-up: not lagging and still past StallAfter is unknown, not ok",
+			with(lagging, func(f *partitionFacts) { f.settled, f.rise, f.stuckFor = false, 10, 100 }), StatusUnknown},
+		{"short history: a rise above the bar's share of it is unknown",
+			with(lagging, func(f *partitionFacts) { f.rise, f.windowShare = 50, 0.3 }), StatusUnknown},
+		{"short history: a rise below the bar's share of it is ok",
+			with(lagging, func(f *partitionFacts) { f.rise, f.windowShare = 20, 0.3 }), StatusOK},
 		{"lag 0 is never lagging or stuck", with(lagging, func(f *partitionFacts) { f.lag, f.stuckFor = 0, 1000 }), StatusOK},
 		{"first sample with lag is unknown", partitionFacts{committed: 5, lagKnown: true, lag: 10, stallAfter: 90}, StatusUnknown},
 		{"first poll past the end is unknown", partitionFacts{committed: 5, lagKnown: true, pastEndPolls: 1, stallAfter: 90}, StatusUnknown},
@@ -542,7 +575,7 @@ func TestStalledAndStoppedAreExclusive(t *testing.T) {
 }
 
 func TestGroupStatusIsWorstPartitionStatus(t *testing.T) {
-	tr := NewTracker(Settings{Window: time.Minute})
+	tr := NewTracker(Settings{Window: time.Minute, GroupStallAfter: []GroupStallAfter{{Pattern: regexp.MustCompile("billing"), StallAfter: DefaultStallAfter}}})
 	stuck := TopicPartition{Topic: "orders", Partition: 1}
 	for s := 0.0; s <= 120; s += 5 {
 		end := 1000 + int64(10*s)
@@ -604,7 +637,7 @@ func TestStatusLabelsInFixedStateSetOrder(t *testing.T) {
 	for _, s := range Statuses() {
 		labels = append(labels, s.String())
 	}
-	want := []string{"unknown", "ok", "lagging", "stalled", "stopped", "rewound", "no_commit", "out_of_range"}
+	want := []string{"unknown", "ok", "lagging", "stalled", "stopped", "rewound", "no_commit", "out_of_range", "inactive"}
 	if !slices.Equal(labels, want) {
 		t.Errorf("Statuses() labels = %v, want %v", labels, want)
 	}
@@ -617,7 +650,7 @@ func TestStatusLabelsInFixedStateSetOrder(t *testing.T) {
 }
 
 func TestGroupSeverityOrder(t *testing.T) {
-	worstFirst := []Status{StatusOutOfRange, StatusStalled, StatusStopped, StatusLagging, StatusRewound, StatusNoCommit, StatusUnknown, StatusOK}
+	worstFirst := []Status{StatusOutOfRange, StatusStalled, StatusStopped, StatusLagging, StatusRewound, StatusNoCommit, StatusUnknown, StatusInactive, StatusOK}
 	for i := 1; i < len(worstFirst); i++ {
 		if worstFirst[i-1].Severity() <= worstFirst[i].Severity() {
 			t.Errorf("%v must be worse than %v", worstFirst[i-1], worstFirst[i])

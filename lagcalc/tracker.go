@@ -2,6 +2,7 @@ package lagcalc
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"time"
 )
@@ -21,12 +22,13 @@ import (
 // last had no lag) and its last status, for hysteresis.
 //
 // Memory, measured with runtime.MemStats by BenchmarkEvaluate
-// (tracker-B/group-partition): 638 bytes per group-partition for everything
+// (tracker-B/group-partition): 655 bytes per group-partition for everything
 // the Tracker holds, at the default 10 m window, in steady state after 60
 // polls at 15 s, for 100,000 group-partitions (10,000 groups × 10 partitions
 // over 2,000 topics × 5 partitions) whose offsets all move every poll (613
 // bytes before the stall and trend state: 16 bytes more per group-partition
-// for it, 8 for its share of the LSO gap series). Of that, about 146 bytes
+// for it, 8 for its share of the LSO gap series; 637 before the learned
+// commit cadence and the time of the last fresh read: 18 bytes more). Of that, about 146 bytes
 // are the group-partition's share of its partition's history (about 1.5 KB
 // per partition, read by 10 groups); the rest is the group-partition's own
 // state, names and capped committed history (up to 16 points of 16 bytes).
@@ -37,10 +39,12 @@ import (
 // Observe, UnresolvedOffsets, VerifyCandidates and Evaluate in turn, and
 // hands the Result (which shares nothing with the Tracker) to the exporter.
 type Tracker struct {
-	settings     Settings
-	window       int64 // nanoseconds
-	stallAfter   int64 // nanoseconds
-	minTrendSpan int64 // nanoseconds
+	settings      Settings
+	window        int64 // nanoseconds
+	stallAfter    int64 // nanoseconds
+	minTrendSpan  int64 // nanoseconds
+	staleAfter    int64 // nanoseconds; 0: no limit
+	inactiveAfter float64
 
 	started bool
 	epoch   time.Time // the first poll's time; relative times count from it
@@ -77,16 +81,28 @@ type partitionState struct {
 	// lastStableMoved: the LSO differs from the previous poll's, or this is
 	// the partition's first poll.
 	lastStableMoved bool
-	seen            uint64
-	index           int // position in partitionOrder
+	// reused: the offsets of the last poll were an earlier poll's answer
+	// standing in for a failing leader (see PartitionOffsets.ReadAt).
+	reused bool
+	seen   uint64
+	index  int // position in partitionOrder
 }
 
 type groupState struct {
 	name         string
 	membersKnown bool
 	hasMembers   bool
-	seen         uint64
-	index        int // position in groupOrder
+	// moved: some partition of the group moved while lagwatch watched
+	// (see isAbandoned).
+	moved bool
+	// overridden: a --group.stall-after pattern matched; stallAfter is the
+	// group's stall floor (see stallThreshold).
+	overridden bool
+	stallAfter int64
+	// subscribed are the topics the members subscribe to, nil when unknown.
+	subscribed map[string]struct{}
+	seen       uint64
+	index      int // position in groupOrder
 }
 
 type groupPartitionState struct {
@@ -115,6 +131,17 @@ type groupPartitionState struct {
 	// changed: the committed offset differs from the previous poll's, or
 	// this is its first poll.
 	changed bool
+	// held: the last poll's committed offset or its partition's offsets
+	// were reused answers (see Commit.ReadAt): nothing was learned from it,
+	// and the status of readAt stands.
+	held bool
+	// moves counts (saturating) the moves the cadence learned from;
+	// cadenceMs is the learned cadence (see learnCadence).
+	moves     uint8
+	cadenceMs uint32
+	// readAt is the last poll at which the committed offset and the
+	// partition's offsets were both read fresh, noTime if none.
+	readAt int64
 }
 
 // NewTracker returns a Tracker with the given settings; zero fields mean
@@ -126,6 +153,8 @@ func NewTracker(s Settings) *Tracker {
 		window:          int64(s.Window),
 		stallAfter:      int64(s.StallAfter),
 		minTrendSpan:    int64(s.minTrendSpan()),
+		staleAfter:      int64(s.StaleAfter),
+		inactiveAfter:   s.InactiveAfter.Seconds(),
 		retention:       map[string]RetentionPolicy{},
 		partitions:      map[TopicPartition]*partitionState{},
 		groups:          map[string]*groupState{},
@@ -153,8 +182,8 @@ func (t *Tracker) Observe(p Poll) {
 		t.retention[topic] = policy
 	}
 	newGroups := t.observeGroups(p.Groups)
-	newPartitions := t.observePartitions(p.Partitions, now, windowStart)
-	newGroupPartitions := t.observeCommits(p.Commits, now, windowStart, &newGroups)
+	newPartitions := t.observePartitions(p.Partitions, p.Time, now, windowStart)
+	newGroupPartitions := t.observeCommits(p.Commits, p.Time, now, windowStart, &newGroups)
 	t.updateOrders(newPartitions, newGroups, newGroupPartitions)
 }
 
@@ -186,6 +215,13 @@ func (t *Tracker) observeGroups(groups []GroupState) (added []*groupState) {
 			continue
 		}
 		gs.seen, gs.membersKnown, gs.hasMembers = t.gen, true, g.HasMembers
+		gs.subscribed = nil
+		if g.HasMembers && len(g.Subscribed) > 0 {
+			gs.subscribed = make(map[string]struct{}, len(g.Subscribed))
+			for _, topic := range g.Subscribed {
+				gs.subscribed[topic] = struct{}{}
+			}
+		}
 	}
 	return added
 }
@@ -195,14 +231,21 @@ func (t *Tracker) groupState(name string) (gs *groupState, isNew bool) {
 	if gs, ok := t.groups[name]; ok {
 		return gs, false
 	}
-	gs = &groupState{name: name}
+	floor, overridden := t.settings.groupStallAfter(name)
+	gs = &groupState{name: name, stallAfter: int64(floor), overridden: overridden}
 	t.groups[name] = gs
 	return gs, true
 }
 
+// isReused reports whether an answer read at readAt is an earlier poll's,
+// standing in at a poll taken at pollTime.
+func isReused(readAt, pollTime time.Time) bool {
+	return !readAt.IsZero() && readAt.Before(pollTime)
+}
+
 // observePartitions records log offsets; it returns the partitions seen for
 // the first time.
-func (t *Tracker) observePartitions(partitions []PartitionOffsets, now, windowStart int64) (added []*partitionState) {
+func (t *Tracker) observePartitions(partitions []PartitionOffsets, pollTime time.Time, now, windowStart int64) (added []*partitionState) {
 	for _, po := range partitions {
 		ps, ok := t.partitions[po.TopicPartition]
 		if !ok {
@@ -212,8 +255,15 @@ func (t *Tracker) observePartitions(partitions []PartitionOffsets, now, windowSt
 		} else if ps.seen == t.gen {
 			continue
 		}
-		ps.observe(po, !ok, now, windowStart)
 		ps.seen = t.gen
+		ps.reused = isReused(po.ReadAt, pollTime)
+		if ps.reused && ok {
+			// An earlier answer tells nothing new: the history keeps
+			// what was read, and no point is dated now.
+			ps.lastStableMoved = false
+			continue
+		}
+		ps.observe(po, !ok, now, windowStart)
 	}
 	return added
 }
@@ -237,11 +287,11 @@ func (ps *partitionState) observe(po PartitionOffsets, first bool, now, windowSt
 // observeCommits records committed offsets, creating groups only seen here
 // (their membership unknown); it returns the group-partitions seen for the
 // first time.
-func (t *Tracker) observeCommits(commits []Commit, now, windowStart int64, newGroups *[]*groupState) (added []*groupPartitionState) {
+func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, windowStart int64, newGroups *[]*groupState) (added []*groupPartitionState) {
 	for _, c := range commits {
 		gps, ok := t.groupPartitions[c.GroupPartition]
 		if !ok {
-			gps = &groupPartitionState{key: c.GroupPartition, committed: -1, history: newSeries(), lagFreeAt: noTime, movedAt: now}
+			gps = &groupPartitionState{key: c.GroupPartition, committed: -1, history: newSeries(), lagFreeAt: noTime, movedAt: now, readAt: noTime}
 			t.groupPartitions[c.GroupPartition] = gps
 			added = append(added, gps)
 		} else if gps.seen == t.gen {
@@ -253,8 +303,30 @@ func (t *Tracker) observeCommits(commits []Commit, now, windowStart int64, newGr
 		if ps, ok := t.partitions[c.TopicPartition]; ok && ps.seen == t.gen {
 			gps.partition = ps
 		}
+		wasHeld := gps.held
+		gps.held = isReused(c.ReadAt, pollTime) || (gps.partition != nil && gps.partition.reused)
+		if gps.held && ok {
+			// A reused answer is not news: no move, no stillness, no lag
+			// and no past-the-end reading is derived from it (see
+			// heldResult). Lag needs a committed offset and log offsets
+			// read together; one of them is old.
+			gps.changed = false
+			continue
+		}
+		gapped := ok && now-t.prev > t.stallAfter
+		if ok && c.Committed >= 0 && gps.committed >= 0 && c.Committed != gps.committed && !gapped && !wasHeld {
+			// A move seen right after reused answers ends a stillness
+			// nobody watched: not learned.
+			t.learnCadence(gps)
+		}
 		gps.observe(c, !ok, now, t.prev, windowStart)
-		if ok && now-t.prev > t.stallAfter && gps.status != StatusStalled && gps.status != StatusStopped {
+		if gps.changed && ok {
+			gps.group.moved = true
+		}
+		if !gps.held && gps.partition != nil {
+			gps.readAt = now
+		}
+		if gapped && gps.status != StatusStalled && gps.status != StatusStopped {
 			// No poll saw the partition for longer than StallAfter (Kafka
 			// or lagwatch was down): an offset nobody watched cannot be
 			// called still, and consumers cannot commit while Kafka is
@@ -265,6 +337,55 @@ func (t *Tracker) observeCommits(commits []Commit, now, windowStart int64, newGr
 		}
 	}
 	return added
+}
+
+// Learning a partition's commit cadence. The cadence is how long the
+// partition's committed offset usually sits still with lag before it moves,
+// measured at each move as the stillness (isStuck's clock) reached at the
+// poll before it. It is kept as a decaying maximum: a move raises it to its
+// stillness if longer, and each move first lowers it by cadenceDecay, so it
+// follows the longest recent interval and forgets an old one within a few
+// dozen moves. Four bytes and a counter per group-partition.
+const (
+	// cadenceDecay is what a learned cadence keeps at each move.
+	cadenceDecay = 0.9
+	// settledAfterMoves is how many moves must be seen before the cadence
+	// counts as learned: the first one only bounds an interval that began
+	// before lagwatch watched.
+	settledAfterMoves = 2
+	// maxUnlearnedCadence is the longest commit interval lagwatch promises
+	// never to call stuck before it has learned it: a partition still for
+	// stallThreshold(…, maxUnlearnedCadence, …) is stuck, learned or not,
+	// so one already stuck when lagwatch starts is reported 15 minutes (plus
+	// a poll) later.
+	maxUnlearnedCadence = 10 * time.Minute
+	// maxCadenceMs bounds the stored cadence (49 days in milliseconds).
+	maxCadenceMs = math.MaxUint32
+)
+
+// learnCadence records a move of the committed offset seen at the last
+// poll: the stillness it ended is learned, unless the partition had already
+// been judged stuck on a learned cadence (a poison message fixed after 20
+// minutes is a fault, not a new cadence).
+func (t *Tracker) learnCadence(gps *groupPartitionState) {
+	if gps.moves >= settledAfterMoves && (gps.status == StatusStalled || gps.status == StatusStopped) {
+		return
+	}
+	still := max(t.prev-max(gps.movedAt, gps.lagFreeAt), 0)
+	decayed := float64(gps.cadenceMs) * cadenceDecay
+	ms := max(float64(still)/1e6, decayed)
+	gps.cadenceMs = uint32(min(ms, maxCadenceMs))
+	gps.moves = max(gps.moves, gps.moves+1)
+}
+
+// stallFacts sets the stall threshold of a group-partition and whether it
+// is settled (see stallThreshold and isStillDuringWarmUp).
+func (t *Tracker) stallFacts(f *partitionFacts, gps *groupPartitionState) {
+	pollInterval := t.last - t.prev
+	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
+	f.stallAfter = stallThreshold(gps.group.stallAfter, cadence, pollInterval)
+	f.settled = gps.group.overridden || gps.moves >= settledAfterMoves
+	f.warmUpLimit = stallThreshold(gps.group.stallAfter, int64(maxUnlearnedCadence), pollInterval)
 }
 
 // groupOfCommit returns the group of a commit. A group not described in this

@@ -119,3 +119,20 @@ func lagTrend(end, gap, committed *series, from, to int64) (rise, swing float64)
 	}
 	return rise, swing
 }
+
+// lagMax is the largest lag over [from, to], the lag taken as lagTrend
+// takes it (piecewise linear, so its largest value lies at a point of one of
+// the three series). Since the lag is never negative, a least-squares line
+// through a window whose later part (from on) stays within [0, M] rises by
+// at most about 1.5·M, whatever came before: earlier values are at least 0,
+// and higher ones only tilt the line down.
+func lagMax(end, gap, committed *series, from, to int64) float64 {
+	ce, cg, cc := seriesCursor{pts: end.pts}, seriesCursor{pts: gap.pts}, seriesCursor{pts: committed.pts}
+	lagAt := func(t int64) float64 { return ce.valueAt(t) - cg.valueAt(t) - cc.valueAt(t) }
+	hi := lagAt(from)
+	for t := from; t < to; {
+		t = min(ce.next(), cg.next(), cc.next(), to)
+		hi = max(hi, lagAt(t))
+	}
+	return hi
+}

@@ -56,6 +56,11 @@ type PartitionOffsets struct {
 	// as LogEnd" (a topic without open transactions has LSO = high
 	// watermark); any value is clamped into [LogStart, LogEnd].
 	LastStable int64
+	// ReadAt is when these offsets were read. The zero value, or the poll's
+	// Time, means in this poll; an earlier time marks an answer reused for
+	// a leader that failed now (see Poll): it keeps the partition in the
+	// output, and nothing is derived from it.
+	ReadAt time.Time
 }
 
 // Commit is one group's committed offset for one partition in a poll.
@@ -75,6 +80,10 @@ type Commit struct {
 	// measured from Position. Position ≤ Committed means "not verified" (the
 	// zero value). It applies to this poll's Committed only.
 	Position int64
+	// ReadAt is when Committed was read. The zero value, or the poll's
+	// Time, means in this poll; an earlier time marks an answer reused for
+	// a coordinator that failed now (see Poll).
+	ReadAt time.Time
 }
 
 // GroupState is what DescribeGroups (or ConsumerGroupDescribe) said about a
@@ -82,6 +91,11 @@ type Commit struct {
 type GroupState struct {
 	Group      string
 	HasMembers bool
+	// Subscribed are the topics the members subscribe to; nil (or empty)
+	// when unknown (a Connect group, a protocol whose subscriptions
+	// lagwatch does not read). A topic with committed offsets that no
+	// member subscribes to is left behind (see isLeftBehind).
+	Subscribed []string
 }
 
 // Poll is everything the collector saw in one poll.
@@ -93,6 +107,14 @@ type GroupState struct {
 // membership (see isStalled: a stuck partition of such a group reads
 // stalled, never hidden).
 // Within one poll only the first occurrence of a key counts.
+//
+// Answers reused for a failing broker (the collector's last answers, see
+// PartitionOffsets.ReadAt and Commit.ReadAt) keep their keys in the output,
+// but no status and no number is derived from them: a group-partition
+// whose committed offset or partition offsets were reused keeps the status
+// and the lag numbers of the last poll that read both fresh (lag only from
+// values read together), and reads unknown once that poll is older than
+// Settings.StaleAfter. out_of_range counts only polls that read both.
 type Poll struct {
 	// Time is when the poll was taken. Pass time.Now() as is: its monotonic
 	// reading keeps the history immune to wall-clock steps. If Time is

@@ -32,7 +32,13 @@ const defaultInterval = 15 * time.Second
 // lagStallAfterDefault is lagwatch's documented default --lag.stall-after:
 // how long a committed offset may sit still with lag before stalled or
 // stopped.
-const lagStallAfterDefault = 90 * time.Second
+const lagStallAfterDefault = 60 * time.Second
+
+// stallWarmUpLimit is how long a partition lagwatch never saw move (its
+// commit cadence unlearned) must sit still with lag before stalled or
+// stopped: 1.5 × the longest cadence lagwatch promises to wait for (10
+// minutes) plus a poll interval. Until then it is unknown.
+const stallWarmUpLimit = 15*time.Minute + defaultInterval
 
 // watcher polls lagwatch on a simulated clock: each poll advances it by one
 // poll interval, so a test sees minutes of lagwatch history in seconds. The

@@ -10,8 +10,10 @@ import (
 )
 
 // On a topic nobody writes to, a consumer that read everything is ok for
-// as long as it sits there, and one that died part-way is stopped once its
-// offset has sat still for the stall-after time.
+// as long as it sits there, and one that died part-way before lagwatch
+// started is stopped once its offset has sat still for the warm-up limit
+// (lagwatch never saw it move, so it cannot have learned its cadence), and
+// unknown, never ok, from stall-after until then.
 func TestIdleTopicCaughtUpConsumerIsOkAndConsumerThatDiedBehindIsStopped(t *testing.T) {
 	addr := kafkatest.Require(t, broker)
 	const topic, caughtUp, died = "idle-topic", "idle-caught-up", "idle-died-behind"
@@ -38,7 +40,8 @@ func TestIdleTopicCaughtUpConsumerIsOkAndConsumerThatDiedBehindIsStopped(t *test
 	w := newWatcher(t, addr, "idle-", lagSettings{})
 	var okSeq, diedSeq []string
 	firstStopped := -1
-	for i := range 12 {
+	polls := 2 + int(stallWarmUpLimit/w.interval)
+	for i := range polls {
 		s := w.poll()
 		ok, gone := find(s, caughtUp, topic, 0), find(s, died, topic, 0)
 		okSeq, diedSeq = append(okSeq, ok.status()), append(diedSeq, gone.status())
@@ -53,16 +56,20 @@ func TestIdleTopicCaughtUpConsumerIsOkAndConsumerThatDiedBehindIsStopped(t *test
 		}
 		// Until the offset has sat still for stall-after, lagwatch cannot
 		// tell a dead consumer from one that commits once a minute, so ok
-		// or unknown are both honest; stalled (no members) and lagging
-		// (lag constant) never are.
+		// or unknown are both honest; after it, until the warm-up limit,
+		// only unknown is (it might commit every 10 minutes); stalled (no
+		// members) and lagging (lag constant) never are.
 		if gone.status() == "stalled" || gone.status() == "lagging" {
 			t.Errorf("poll %d: dead consumer with lag 40 and no members: %s", i+1, gone)
 		}
+		if still := time.Duration(i) * w.interval; still > lagStallAfterDefault && gone.status() == "ok" {
+			t.Errorf("poll %d: dead consumer still for %v with lag 40: ok", i+1, still)
+		}
 	}
 	t.Logf("caught up: %v; died behind: %v, first stopped at poll %d", counts(okSeq), counts(diedSeq), firstStopped)
-	// lagwatch first sees the offset at poll 1; it has sat still for
-	// stall-after by poll 1 + stall-after/interval.
-	if limit := 1 + int(lagStallAfterDefault/w.interval) + 1; firstStopped < 0 || firstStopped > limit {
+	// lagwatch first sees the offset at poll 1; it has sat still for the
+	// warm-up limit by poll 1 + limit/interval.
+	if limit := 1 + int(stallWarmUpLimit/w.interval) + 1; firstStopped < 0 || firstStopped > limit {
 		t.Errorf("dead consumer first stopped at poll %d, want by poll %d; sequence %v", firstStopped, limit, diedSeq)
 	}
 }

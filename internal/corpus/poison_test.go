@@ -9,7 +9,7 @@ import (
 
 // A consumer stuck on a poison message keeps its membership and either
 // re-commits the same offset (many frameworks commit on a timer) or commits
-// nothing. With lagwatch's defaults (15 s polls, 90 s stall-after) the
+// nothing. With lagwatch's defaults (15 s polls, 60 s stall-after) the
 // partition must read stalled within 2 minutes of the consumer reaching the
 // poison message.
 func TestConsumerStuckOnAPoisonMessageIsStalledWithinTwoMinutesWithDefaults(t *testing.T) {

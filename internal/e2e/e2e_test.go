@@ -508,8 +508,12 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 		"--web.listen-address="+lagwatchAddr,
 		"--kafka.poll-interval=1s",
 		"--lag.window=10s",
-		// Stalled once the offset has sat still for 5 s (default 90 s).
+		// Stalled once the offset has sat still for 5 s (default 60 s).
 		"--lag.stall-after=5s",
+		// The consumer is stuck before lagwatch ever sees it move: without
+		// an override lagwatch waits out the cadence warm-up (15 min)
+		// before calling a partition it never saw move stalled.
+		"--group.stall-after=e2e-.*=5s",
 		// Group series dropped 3 s after polls stop succeeding, as the
 		// default (a few polls) does in production: the held status must
 		// keep the page up without them.

@@ -1,0 +1,150 @@
+package lagcalc
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// The commit-cadence learner on long jittered histories, default settings,
+// polled every 15 s ± 2 s: a consumer that commits every 1 s to every 10
+// minutes (±10%) and keeps up is never stalled or stopped, from lagwatch's
+// first poll on; a stuck one is still caught.
+
+func TestHealthyCommittersFrom1sTo10MinAreNeverStalledOrStopped(t *testing.T) {
+	for _, every := range []float64{1, 5, 30, 60, 120, 240, 300, 600} {
+		for _, members := range []bool{true, false} {
+			name := fmt.Sprintf("commits every %v s, members %v", every, members)
+			t.Run(name, func(t *testing.T) {
+				total, hours := 0, 0.0
+				counts := map[Status]int{}
+				for k := range 3 {
+					c := simConsumer{capacity: 150, commitEvery: every, members: members, poisonAt: -1}
+					p := simRun{hours: 3, seed: uint64(2000 + 100*every + float64(k)), rate: steadyRate(100), consumer: c}.run(t)
+					for s, n := range statusCounts(p, 0, math.Inf(1)) {
+						counts[s] += n
+					}
+					n, h := statusChanges(p, warmUp+2*every)
+					total, hours = total+n, hours+h
+				}
+				t.Logf("%s: statuses %v; %d status changes in %.1f partition-hours after warm-up", name, counts, total, hours)
+				if counts[StatusStalled]+counts[StatusStopped] > 0 {
+					t.Errorf("stalled or stopped at some poll: %v", counts)
+				}
+				if total != 0 {
+					t.Errorf("%d status changes after warm-up, want 0", total)
+				}
+			})
+		}
+	}
+}
+
+func TestCronConsumerEveryFiveMinutesDoesNotFlap(t *testing.T) {
+	// Joins every 5 minutes, drains, commits, leaves: seen from Kafka, a
+	// memberless group whose committed offset jumps every 5 minutes.
+	c := simConsumer{capacity: 100000, commitEvery: 300, poisonAt: -1}
+	p := simRun{hours: 2, seed: 2500, rate: steadyRate(50), consumer: c}.run(t)
+	all, _ := statusChanges(p, 0)
+	n, h := statusChanges(p, warmUp+600)
+	counts := statusCounts(p, 0, math.Inf(1))
+	t.Logf("cron every 5 min: %d status changes from lagwatch's first poll (warm-up: unknown until the cadence is learned), %d in %.1f hours after warm-up; statuses %v", all, n, h, counts)
+	if counts[StatusStopped]+counts[StatusStalled] > 0 {
+		t.Errorf("stopped or stalled at some poll: %v", counts)
+	}
+	if n > 0 {
+		t.Errorf("%d status changes after warm-up, want 0", n)
+	}
+}
+
+func TestPoisonBehindAFiveSecondCommitterStalledWithin75s(t *testing.T) {
+	worst, best := 0.0, math.Inf(1)
+	for trial := range 20 {
+		poisonTime := 1800 + 37.3*float64(trial)
+		c := simConsumer{capacity: 1500, commitEvery: 5, members: true, poisonAt: int64(1000 * poisonTime)}
+		p, poisonedAt := simRun{hours: 0.75, seed: uint64(2600 + trial), rate: steadyRate(1000), consumer: c}.replay(t)
+		stalled := firstWith(p, 0, StatusStalled)
+		worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
+		onlyStatus(t, p, stalled, math.Inf(1), StatusStalled)
+	}
+	t.Logf("poison behind a 5 s committer: stalled %.0f–%.0f s after the consumer reached it (20 trials)", best, worst)
+	if worst > 80 {
+		t.Errorf("stalled %.0f s after the poison message, want ≤ 80 s (60 s stall-after, one poll, one commit)", worst)
+	}
+}
+
+func TestPoisonBehindAFourMinuteCommitterStalledAfterItsLearnedCadence(t *testing.T) {
+	// A sink that commits when it flushes, every 4 minutes: stuck once
+	// still clearly longer than that (1.5 × its cadence plus a poll).
+	worst, best := 0.0, math.Inf(1)
+	for trial := range 10 {
+		poisonTime := 3600 + 61.7*float64(trial)
+		c := simConsumer{capacity: 1500, commitEvery: 240, members: true, poisonAt: int64(1000 * poisonTime)}
+		p, poisonedAt := simRun{hours: 1.5, seed: uint64(2700 + trial), rate: steadyRate(1000), consumer: c}.replay(t)
+		stalled := firstWith(p, 0, StatusStalled)
+		worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
+		if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
+			t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
+		}
+	}
+	t.Logf("poison behind a 4-minute committer: stalled %.0f–%.0f s after the consumer reached it (10 trials)", best, worst)
+	if worst > 8*60 {
+		t.Errorf("stalled %.0f s after the poison message, want within 8 minutes", worst)
+	}
+}
+
+func TestWarmUpAPartitionAlreadyStuckAtStartIsUnknownThenStalled(t *testing.T) {
+	// lagwatch starts while the partition is already stuck: no move to
+	// learn a cadence from. Unknown (never ok) until still for the warm-up
+	// limit, 1.5 × maxUnlearnedCadence plus a poll, then stalled.
+	tr := NewTracker(Settings{})
+	var statuses []simPoll
+	for s := 0.0; s <= 1200; s += 15 {
+		tr.Observe(Poll{Time: at(s), Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: 1000 + int64(10*s)}},
+			Commits: []Commit{{GroupPartition: billing, Committed: 900}}, Groups: []GroupState{{Group: "billing", HasMembers: true}}})
+		r, _ := tr.Evaluate(at(s), nil).GroupPartition(billing)
+		statuses = append(statuses, simPoll{at: s, status: r.Status})
+	}
+	stalled := firstWith(statuses, 0, StatusStalled)
+	limit := 1.5*maxUnlearnedCadence.Seconds() + 15
+	t.Logf("already stuck at start: stalled at %.0f s (limit %.0f s)", stalled, limit)
+	onlyStatus(t, statuses, 15, stalled, StatusUnknown)
+	if stalled < limit || stalled > limit+15 {
+		t.Errorf("stalled at %.0f s, want at %.0f s (one poll)", stalled, limit)
+	}
+	onlyStatus(t, statuses, stalled, math.Inf(1), StatusStalled)
+}
+
+func TestWarmUpAnOverriddenGroupIsJudgedAtOnce(t *testing.T) {
+	tr := NewTracker(Settings{GroupStallAfter: []GroupStallAfter{{Pattern: regexp.MustCompile("^bill.*$"), StallAfter: 2 * time.Minute}}})
+	var statuses []simPoll
+	for s := 0.0; s <= 300; s += 15 {
+		tr.Observe(Poll{Time: at(s), Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: 1000 + int64(10*s)}},
+			Commits: []Commit{{GroupPartition: billing, Committed: 900}}, Groups: []GroupState{{Group: "billing", HasMembers: true}}})
+		r, _ := tr.Evaluate(at(s), nil).GroupPartition(billing)
+		statuses = append(statuses, simPoll{at: s, status: r.Status})
+	}
+	if got := firstWith(statuses, 0, StatusStalled); got != 120 {
+		t.Errorf("stalled at %v s, want at 120 s (--group.stall-after=billing.*=2m)", got)
+	}
+}
+
+func TestStallThreshold(t *testing.T) {
+	s, m := int64(time.Second), int64(time.Minute)
+	cases := []struct {
+		name                 string
+		floor, cadence, poll int64
+		want                 int64
+	}{
+		{"a 5 s committer polled every 15 s: the floor", 60 * s, 15 * s, 15 * s, 60 * s},
+		{"a minutely committer: 1.5 × 60 s + 15 s", 60 * s, 60 * s, 15 * s, 105 * s},
+		{"a 4-minute committer: 1.5 × 4 min + 15 s", 60 * s, 4 * m, 15 * s, 375 * s},
+		{"an override above the learned threshold wins", 10 * m, 4 * m, 15 * s, 10 * m},
+	}
+	for _, tc := range cases {
+		if got := stallThreshold(tc.floor, tc.cadence, tc.poll); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, time.Duration(got), time.Duration(tc.want))
+		}
+	}
+}
