@@ -187,6 +187,22 @@ func TestAlertmanagerInhibitsConsequencesOfOneProblem(t *testing.T) {
 			alert("KafkaConsumerGroupsStuckClusterWide", "page"))
 		checkActive(t, base, blind)
 	})
+	t.Run("a lagwatch that cannot be scraped is one page, LagwatchDown, for every cluster it watches", func(t *testing.T) {
+		base := startAlertmanager(t)
+		// LagwatchDown has the target's labels only (from up); what the
+		// target wrote has its cluster label too. The stale page of each
+		// cluster was already firing (it is held while LagwatchDown's `for`
+		// runs, and the rules never start it once up == 0).
+		down := alert("LagwatchDown", "page")
+		otherTarget := alert("LagwatchSnapshotStale", "page", "instance", "lagwatch-eu:9308", "cluster", "prod-eu")
+		postAlerts(t, base, down, otherTarget,
+			alert("LagwatchSnapshotStale", "page", "cluster", "prod-eu"),
+			alert("LagwatchSnapshotStale", "page", "cluster", "prod-us"),
+			alert("LagwatchPollsFailing", "warning", "cluster", "prod-us"),
+			alert("KafkaConsumerPartitionStalled", "page", "cluster", "prod-eu", "consumergroup", "billing", "topic", "orders", "partition", "0", "status", "stalled"),
+			alert("KafkaPartitionOffline", "page", "cluster", "prod-us", "topic", "orders"))
+		checkActive(t, base, down, otherTarget)
+	})
 	t.Run("one lagwatch watching two clusters groups and inhibits each apart", func(t *testing.T) {
 		base := startAlertmanager(t)
 		// prod-eu: one stalled partition of billing. prod-us, same lagwatch:

@@ -16,5 +16,9 @@ var broker *kafkatest.Broker
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func TestMain(m *testing.M) {
-	os.Exit(kafkatest.Main(m, kafkatest.Options{}, &broker))
+	os.Exit(kafkatest.Main(m, kafkatest.Options{ServerProperties: map[string]string{
+		// Retention every 2 s rather than every 5 minutes, so that a
+		// short-retention topic loses its old segments within a test.
+		"log.retention.check.interval.ms": "2000",
+	}}, &broker))
 }

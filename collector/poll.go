@@ -80,19 +80,37 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 		a  answers
 		wg sync.WaitGroup
 	)
-	committedRead := make(chan struct{})
+	// The committed offsets are read between the two ends of the log, so
+	// that neither end can cross them:
+	//   - log starts before: an application that deletes its own records up
+	//     to its committed offset (Kafka Streams purges its repartition
+	//     topics after each commit) moves the log start only to offsets it
+	//     has committed, so a log start read before the commit is never
+	//     above it, and a log start above the committed offset means
+	//     messages really were deleted unread;
+	//   - log ends after: a consumer commits only offsets it has read, so
+	//     a log end read after the commit is never below it, and a
+	//     committed offset past the log end means the log really is
+	//     shorter (the topic was re-created or truncated).
+	// Still three ListOffsets per leader: one for the starts, two for the
+	// ends and last stable offsets. The starts run alongside ListGroups,
+	// which the committed offsets wait for anyway.
+	byLeader := partitionsByLeader(snap.Topics)
+	var starts map[kafka.TopicPartition]int64
+	startsRead, committedRead := make(chan struct{}), make(chan struct{})
 	wg.Go(func() {
-		defer close(committedRead)
-		p.readGroups(ctx, snap.Brokers, last, &a, errs)
+		defer close(startsRead)
+		var err error
+		starts, err = p.kafka.LogStarts(ctx, byLeader)
+		errs.set(StageLogOffsets, err)
 	})
 	wg.Go(func() {
-		// Log offsets are read once the committed offsets are in: a
-		// consumer commits only offsets it has read, so a log end read
-		// after the commit is never below it, and a committed offset past
-		// the log end then means the log really is shorter (the topic was
-		// re-created or truncated), not that the two reads crossed.
+		defer close(committedRead)
+		p.readGroups(ctx, snap.Brokers, last, &a, errs, startsRead)
+	})
+	wg.Go(func() {
 		<-committedRead
-		offsets, err := p.kafka.LogOffsets(ctx, partitionsByLeader(snap.Topics))
+		offsets, err := p.kafka.LogOffsets(ctx, byLeader, starts)
 		a.offsets = offsets
 		errs.set(StageLogOffsets, err)
 	})
@@ -134,8 +152,9 @@ var errNoTopicVisible = errors.New("Metadata lists no topic: the principal may D
 // readGroups lists the groups on every broker, then describes them and
 // fetches their committed offsets from their coordinators, concurrently:
 // the two go to the same coordinators but do not depend on each other.
-// Share groups take their own two requests, concurrently too.
-func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKnown, a *answers, errs *stageErrors) {
+// Share groups take their own two requests, concurrently too. The
+// committed offsets are fetched once startsRead is closed (see poll).
+func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKnown, a *answers, errs *stageErrors, startsRead <-chan struct{}) {
 	ids := make([]int32, len(brokers))
 	for i, b := range brokers {
 		ids[i] = b.ID
@@ -154,6 +173,7 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 		errs.set(StageDescribeGroups, err)
 	})
 	wg.Go(func() {
+		<-startsRead
 		var err error
 		a.committed, err = p.kafka.CommittedOffsets(ctx, a.listed)
 		errs.set(StageCommittedOffsets, err)

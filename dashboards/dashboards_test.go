@@ -421,6 +421,7 @@ func TestEmptyWhenHealthyMarksOnlyTroublePanels(t *testing.T) {
 	trouble := map[string]bool{
 		"Stalled partitions": true, "Retention risk": true, "Dead-letter topics receiving messages": true,
 		"Offset rewinds": true, "Time to drain": true, "Retention headroom": true, "Share-partitions not ok": true,
+		"Inactive groups": true,
 	}
 	for _, q := range queries(t) {
 		if q.EmptyWhenHealthy != trouble[q.Panel] {

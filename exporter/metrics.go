@@ -113,12 +113,12 @@ var Table = []*Family{
 		func(gp *collector.GroupPartition) value {
 			return quantity(gp.Eval.TimeToDrainSeconds, isBacklog(gp) && gp.Eval.HasTimeToDrain)
 		}),
-	groupPartitionFamily("kafka_consumergroup_retention_headroom_seconds", gauge, "Seconds until retention may delete the oldest message the group has not consumed: the smaller of retention.ms - lag seconds and the distance to the log-start offset over the rate it advances. Written only on topics whose cleanup.policy deletes, for a backlog (lag at least 5 minutes old) or when retention is less than a day away.", false,
+	groupPartitionFamily("kafka_consumergroup_retention_headroom_seconds", gauge, "Seconds until retention may delete a message the group has not consumed: retention.ms - lag seconds once the oldest unconsumed message is half the retention old, and under retention.bytes the distance to the log-start offset over the speed at which the log start gains on the group once the unconsumed messages are half the log. Written only for a backlog at risk on topics whose cleanup.policy deletes with a retention.ms or retention.bytes limit: a group that keeps up has none, and so has a topic without a limit whose records its application deletes (Kafka Streams repartition topics).", false,
 		func(gp *collector.GroupPartition) value {
 			h := gp.Eval.RetentionHeadroomSeconds
 			return quantity(h, gp.HasLag() && gp.Eval.Lag > 0 && gp.Eval.HasRetentionHeadroom && (isBacklog(gp) || h < nearRetention.Seconds()))
 		}),
-	groupPartitionFamily("kafka_consumergroup_expired_messages", gauge, "Messages retention deleted before the group consumed them: max(log-start offset - committed offset, 0). Written only when above 0, which means data loss.", false,
+	groupPartitionFamily("kafka_consumergroup_expired_messages", gauge, "Messages deleted (by retention, or DeleteRecords) before the group consumed them: max(log-start offset - committed offset, 0), the log start read before the committed offset. Written only when above 0, which means data loss.", false,
 		func(gp *collector.GroupPartition) value {
 			return quantity(float64(gp.Eval.ExpiredMessages), gp.HasLag() && gp.Eval.HasExpiredMessages && gp.Eval.ExpiredMessages > 0)
 		}),

@@ -18,19 +18,55 @@ type LogOffsets struct {
 	Start, End, LastStable int64
 }
 
-// LogOffsets asks every partition leader for the log offsets of all the
-// partitions it leads: three ListOffsets requests per leader, however many
-// partitions (Kafka accepts each partition once per request, so earliest
-// and latest cannot share one, and the isolation level is the request's).
-// Partitions whose leader failed are missing from the result; the error
-// says which leaders failed.
-func (c *Client) LogOffsets(ctx context.Context, byLeader map[int32][]TopicPartition) (map[TopicPartition]LogOffsets, error) {
-	return gatherPerBroker(byLeader, func(leader int32, tps []TopicPartition) (map[TopicPartition]LogOffsets, error) {
-		return c.leaderLogOffsets(ctx, leader, tps)
+// LogStarts asks every partition leader for the log-start offsets of all
+// the partitions it leads: one ListOffsets request per leader, however many
+// partitions. The poll reads them before the committed offsets (see
+// LogOffsets). Partitions whose leader failed are missing from the result;
+// the error says which leaders failed.
+func (c *Client) LogStarts(ctx context.Context, byLeader map[int32][]TopicPartition) (map[TopicPartition]int64, error) {
+	return gatherPerBroker(byLeader, func(leader int32, tps []TopicPartition) (map[TopicPartition]int64, error) {
+		b, ok := c.broker(leader)
+		if !ok {
+			return nil, fmt.Errorf("list log-start offsets: leader %d is not in the metadata", leader)
+		}
+		starts, err := c.listOffsets(ctx, b, tps, sarama.OffsetOldest, sarama.ReadUncommitted)
+		if err != nil {
+			return nil, fmt.Errorf("list log-start offsets on broker %d: %w", leader, err)
+		}
+		if len(starts) < len(tps) {
+			return starts, fmt.Errorf("list log-start offsets on broker %d: %d of %d partitions answered with an error", leader, len(tps)-len(starts), len(tps))
+		}
+		return starts, nil
 	})
 }
 
-func (c *Client) leaderLogOffsets(ctx context.Context, leader int32, tps []TopicPartition) (map[TopicPartition]LogOffsets, error) {
+// LogOffsets asks every partition leader for the log ends and last stable
+// offsets of the partitions it leads that have a log start in starts (read
+// earlier by LogStarts), and joins the two: two ListOffsets requests per
+// leader (Kafka accepts each partition once per request, and the isolation
+// level is the request's), so with LogStarts three per leader and poll,
+// however many partitions. Partitions without a start are not asked for
+// (their leader's failure was LogStarts' error). Partitions whose leader
+// failed now are missing from the result; the error says which leaders
+// failed.
+//
+// The log start comes from a read made before the log end, so it is never
+// above it unless the log was truncated in between; lagcalc clamps that.
+func (c *Client) LogOffsets(ctx context.Context, byLeader map[int32][]TopicPartition, starts map[TopicPartition]int64) (map[TopicPartition]LogOffsets, error) {
+	withStart := make(map[int32][]TopicPartition, len(byLeader))
+	for leader, tps := range byLeader {
+		for _, tp := range tps {
+			if _, ok := starts[tp]; ok {
+				withStart[leader] = append(withStart[leader], tp)
+			}
+		}
+	}
+	return gatherPerBroker(withStart, func(leader int32, tps []TopicPartition) (map[TopicPartition]LogOffsets, error) {
+		return c.leaderLogOffsets(ctx, leader, tps, starts)
+	})
+}
+
+func (c *Client) leaderLogOffsets(ctx context.Context, leader int32, tps []TopicPartition, starts map[TopicPartition]int64) (map[TopicPartition]LogOffsets, error) {
 	b, ok := c.broker(leader)
 	if !ok {
 		return nil, fmt.Errorf("list offsets: leader %d is not in the metadata", leader)
@@ -39,19 +75,12 @@ func (c *Client) leaderLogOffsets(ctx context.Context, leader int32, tps []Topic
 	if err != nil {
 		return nil, fmt.Errorf("list log-end offsets on broker %d: %w", leader, err)
 	}
-	starts, err := c.listOffsets(ctx, b, tps, sarama.OffsetOldest, sarama.ReadUncommitted)
-	if err != nil {
-		return nil, fmt.Errorf("list log-start offsets on broker %d: %w", leader, err)
-	}
 	// The last stable offset is optional: a broker too old to answer it
 	// (before 0.11) has no transactions, so the high watermark stands in.
 	stable, _ := c.listOffsets(ctx, b, tps, sarama.OffsetNewest, sarama.ReadCommitted)
 	out := make(map[TopicPartition]LogOffsets, len(tps))
 	for tp, end := range ends {
-		start, ok := starts[tp]
-		if !ok {
-			continue
-		}
+		start := starts[tp]
 		lso, ok := stable[tp]
 		if !ok || lso > end {
 			lso = end

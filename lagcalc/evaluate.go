@@ -235,7 +235,12 @@ func (t *Tracker) lagNumbers(r *GroupPartitionResult, gps *groupPartitionState, 
 	r.LagSeconds, r.LagSecondsLowerBound = lagSeconds(pos, lag, ps, nowRel, recordLookup{t, recordTimes})
 	r.ExpiredMessages, r.HasExpiredMessages = max(ps.logStart-gps.committed, 0), true
 	r.TimeToDrainSeconds, r.HasTimeToDrain = timeToDrain(lag, r.ConsumeRate, r.HasConsumeRate, pr.ProduceRate, pr.HasProduceRate)
-	r.RetentionHeadroomSeconds, r.HasRetentionHeadroom = retentionHeadroom(policy, pos, ps.logStart, r.LagSeconds, pr.LogStartRate, pr.HasLogStartRate)
+	r.RetentionHeadroomSeconds, r.HasRetentionHeadroom = retentionHeadroom(policy, backlog{
+		position: pos, lag: lag, lagSeconds: r.LagSeconds,
+		logStart: ps.logStart, logEnd: ps.logEnd,
+		consumeRate: r.ConsumeRate, hasConsumeRate: r.HasConsumeRate,
+		logStartRate: pr.LogStartRate, hasLogStartRate: pr.HasLogStartRate,
+	})
 }
 
 // fillTrend fits the lag's trend when the history since the later of the
@@ -359,33 +364,75 @@ func timeToDrain(lag int64, consume float64, hasConsume bool, produce float64, h
 	return d, true
 }
 
-// retentionHeadroom is the time until the oldest unconsumed message (at
-// effective position c) may be deleted. Only topics whose cleanup.policy
-// contains "delete" lose messages; compacted-only topics and topics of
-// unknown policy get no headroom. Two estimates, the smaller wins:
+// backlog is what retentionHeadroom weighs: a group's unread messages on
+// one partition and how fast both ends of the log and the group move.
+type backlog struct {
+	position, lag    int64   // effective position and lag (messages)
+	lagSeconds       float64 // age of the message at position
+	logStart, logEnd int64
+	consumeRate      float64 // messages/s the position advanced over the window
+	hasConsumeRate   bool
+	logStartRate     float64 // messages/s the log start advanced over the window
+	hasLogStartRate  bool
+}
+
+// retentionHeadroom is the time until retention may delete a message the
+// group has not read. It exists only for a backlog at risk: a group that
+// keeps up reads each message long before retention deletes it, whatever
+// the retention, so a lag of a few messages on a 1-minute-retention topic
+// has no headroom at all (it used to read "retention minus a second", which
+// a 2-hour floor turned into a page for every healthy consumer of a topic
+// kept less than 2 hours).
 //
-//   - time retention (retention.ms > 0): a message may be deleted once it is
-//     retention.ms old, so headroom = retention.ms/1000 − lag seconds;
-//   - observed deletion (any delete policy; this is how retention.bytes
-//     shows): the log start advances at the log-start rate, so it reaches c
-//     in (c − log start) ÷ rate, when that rate is > 0.
+// Only retention deletes: a topic's cleanup.policy must contain "delete"
+// and it must have a limit, retention.ms > 0 or retention.bytes > 0. A
+// log start that moves on a topic with neither (retention.ms = -1 and
+// retention.bytes = -1) is moved by DeleteRecords: Kafka Streams purges its
+// repartition topics up to its own committed offset, so the log start
+// follows the group, and that is the application's own deletion, not
+// retention about to take its data. Such topics have no headroom.
 //
-// The result is clamped at 0 (messages are already being deleted: see
-// ExpiredMessages). Absent when neither applies: infinite retention and a log
-// start that did not move in the window. Kafka deletes whole segments, every
-// log.retention.check.interval.ms (5 min by default), so the log-start rate is
-// measured over the window and is 0 in a window without a deletion.
-func retentionHeadroom(policy policyOf, c, logStart int64, lagSeconds, logStartRate float64, hasLogStartRate bool) (float64, bool) {
-	if !policy.known || !policy.Delete {
+// Two limits, the smaller headroom wins:
+//
+//   - time (retention.ms > 0): the oldest unread message may be deleted
+//     once it is retention.ms old, so headroom = retention − lag seconds. At
+//     risk once that message is at least half the retention old: a backlog
+//     that old is one outage of the same length away from loss, while a
+//     consumer that keeps up stays at an age of seconds.
+//   - size (retention.bytes > 0): deletion shows as the log start advancing
+//     at the log-start rate; the group's position advances at its consume
+//     rate, so the log start reaches it in (position − log start) ÷ (log-start
+//     rate − consume rate), and never while the group moves at least as fast
+//     as deletion. At risk once the unread messages are at least half of the
+//     log kept (the same "half way to loss" as for time).
+//
+// The result is clamped at 0 (messages are being deleted: see
+// ExpiredMessages). Absent without lag, without a limit, below half way,
+// and for a size limit when the log start did not gain on the group over
+// the window. Kafka deletes whole segments, every
+// log.retention.check.interval.ms (5 min by default), so the log-start
+// rate is measured over the window and is 0 in a window without a deletion.
+func retentionHeadroom(policy policyOf, b backlog) (float64, bool) {
+	if !policy.known || !policy.Delete || b.lag <= 0 {
 		return 0, false
 	}
 	headroom, ok := math.Inf(1), false
 	if policy.RetentionMs > 0 {
-		headroom, ok = float64(policy.RetentionMs)/1000-lagSeconds, true
+		retention := float64(policy.RetentionMs) / 1000
+		if b.lagSeconds >= retention/2 {
+			headroom, ok = retention-b.lagSeconds, true
+		}
 	}
-	if hasLogStartRate && logStartRate > 0 {
-		if h := float64(c-logStart) / logStartRate; !math.IsNaN(h) && !math.IsInf(h, 0) {
-			headroom, ok = min(headroom, h), true
+	kept := b.logEnd - b.logStart
+	if policy.RetentionBytes > 0 && b.hasLogStartRate && 2*(b.logEnd-b.position) >= kept {
+		gain := b.logStartRate
+		if b.hasConsumeRate {
+			gain -= b.consumeRate
+		}
+		if gain > 0 {
+			if h := float64(b.position-b.logStart) / gain; !math.IsNaN(h) && !math.IsInf(h, 0) {
+				headroom, ok = min(headroom, h), true
+			}
 		}
 	}
 	if !ok {

@@ -385,39 +385,70 @@ func TestRetentionHeadroom(t *testing.T) {
 		return map[string]RetentionPolicy{"orders": p}
 	}
 	hour := RetentionPolicy{Delete: true, RetentionMs: 3_600_000, RetentionBytes: -1}
-	// Producers write 10 msg/s; retention deletes 10 msg/s from log start 0;
-	// the group is 400 messages (40 s) behind.
+	// Producers write 10 msg/s; retention deletes 10 msg/s from log start 0
+	// (5,000 messages kept); the group stopped at offset 2000.
 	deleting := polls(0, 120, 5, func(s float64) obs {
+		return obs{start: int64(10 * s), end: 5000 + int64(10*s), committed: 2000}
+	})
+	// The same log, the group 400 messages behind the log end, moving as
+	// fast as deletion.
+	deletingKeepingUp := polls(0, 120, 5, func(s float64) obs {
 		end := 5000 + int64(10*s)
 		return obs{start: int64(10 * s), end: end, committed: end - 400}
 	})
+	// The group stopped at 2000; the message there was written long ago.
+	old := func(ago float64) map[TopicPartitionOffset]time.Time {
+		return map[TopicPartitionOffset]time.Time{{orders, 2000}: at(120 - ago)}
+	}
 	cases := []struct {
 		name string
 		s    scenario
 		want float64 // -1: absent
 	}{
 		{
-			name: "time retention minus lag seconds",
+			name: "time retention minus lag seconds, for a backlog at least half the retention old",
+			s:    scenario{polls: deleting, records: old(2000), retention: retention(hour)},
+			want: 3600 - 2000,
+		},
+		{
+			name: "absent for a backlog younger than half the retention",
+			s:    scenario{polls: deleting, records: old(1700), retention: retention(hour)},
+			want: -1,
+		},
+		{
+			name: "absent while the group keeps up (5 s behind on a 1-hour topic)",
 			s:    scenario{polls: steadyBehind(120, 50), retention: retention(hour)},
-			want: 3600 - 5,
+			want: -1,
 		},
 		{
-			name: "full time retention when caught up",
+			name: "absent without lag",
 			s:    scenario{polls: steadyBehind(120, 0), retention: retention(hour)},
-			want: 3600,
+			want: -1,
 		},
 		{
-			name: "log start advance (retention.bytes): distance to log start over its rate",
+			name: "size limit: distance to the log start over the speed at which it gains on the group",
 			s:    scenario{polls: deleting, retention: retention(RetentionPolicy{Delete: true, RetentionMs: -1, RetentionBytes: 1 << 30})},
-			// committed − log start = 5000 + 1200 − 400 − 1200 = 4600 at 10 msg/s.
-			want: 460,
+			// committed − log start = 2000 − 1200 = 800 at 10 msg/s.
+			want: 80,
+		},
+		{
+			name: "size limit: absent while the group moves as fast as deletion",
+			s:    scenario{polls: deletingKeepingUp, retention: retention(RetentionPolicy{Delete: true, RetentionMs: -1, RetentionBytes: 1 << 30})},
+			want: -1,
 		},
 		{
 			name: "the smaller of the two",
-			s:    scenario{polls: deleting, retention: retention(RetentionPolicy{Delete: true, RetentionMs: 300_000, RetentionBytes: 1 << 30})},
-			want: 300 - 40,
+			s:    scenario{polls: deleting, records: old(580), retention: retention(RetentionPolicy{Delete: true, RetentionMs: 600_000, RetentionBytes: 1 << 30})},
+			want: 600 - 580,
 		},
-
+		{
+			name: "absent on a topic without a limit whose log start follows the group (DeleteRecords)",
+			s: scenario{polls: polls(0, 120, 5, func(s float64) obs {
+				committed := 2000 + int64(10*s)
+				return obs{start: committed - 20, end: committed + 30, committed: committed}
+			}), retention: retention(RetentionPolicy{Delete: true, RetentionMs: -1, RetentionBytes: -1})},
+			want: -1,
+		},
 		{
 			name: "zero once the oldest unconsumed message is past retention",
 			s: scenario{polls: polls(0, 300, 5, func(s float64) obs {

@@ -204,13 +204,16 @@ type GroupPartitionResult struct {
 	TimeToDrainSeconds float64
 	HasTimeToDrain     bool
 
-	// RetentionHeadroomSeconds is the time until the oldest unconsumed
-	// message may be deleted by retention (see retentionHeadroom).
+	// RetentionHeadroomSeconds is the time until retention may delete a
+	// message the group has not consumed; only for a backlog at risk, on a
+	// topic with a retention limit (see retentionHeadroom).
 	RetentionHeadroomSeconds float64
 	HasRetentionHeadroom     bool
 
 	// ExpiredMessages is max(log start − committed, 0): messages deleted
-	// before the group read them.
+	// before the group read them. The collector reads the log start before
+	// the committed offsets, so an application that deletes up to its own
+	// committed offset (Kafka Streams) never shows here.
 	ExpiredMessages    int64
 	HasExpiredMessages bool
 }
