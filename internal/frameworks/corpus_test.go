@@ -48,6 +48,9 @@ const (
 	// The revived group consumes from the end of the warm-up for this long,
 	// then leaves with most of its old backlog unread.
 	revivedFor = 5 * time.Minute
+	// faultSpacing separates the poison, the crash and the revived group's
+	// death, in that order, from the end of the revival on.
+	faultSpacing = time.Minute
 	// observe: how long the members are watched after the warm-up.
 	observe = 20 * time.Minute
 	// poisonPageWithin is the bound for a poison message's page at
@@ -285,15 +288,20 @@ func TestFrameworkCorpusPagesOnlyForRealFaults(t *testing.T) {
 	revived := startGroupMember(t, addr, revivedGroup, []string{revivedTopic}, autoCommit, 250*time.Millisecond)
 	runUntil(revivedFrom.Add(sc.d(revivedFor)))
 
-	revived.leave()
-	byGroup(revivedGroup).faultAt = time.Now()
+	// The three faults a minute apart: separate problems, each its own
+	// page (KafkaConsumerGroupsStuckClusterWide needs 5 groups at once).
+	poisonOffset := prod.poison(poisonTopic, 0)
+	byGroup(poisonGroup).faultAt = time.Now()
+	t.Logf("%s: poison message at %s/0 offset %d", time.Now().Format("15:04:05"), poisonTopic, poisonOffset)
+	runUntil(time.Now().Add(sc.d(faultSpacing)))
 	crashing.killed = true
 	crashing.kill()
 	byGroup(crashGroup).faultAt = time.Now()
-	poisonOffset := prod.poison(poisonTopic, 0)
-	byGroup(poisonGroup).faultAt = time.Now()
-	t.Logf("faults at %s: the revived group left, the crashing consumer was killed, poison at %s/0 offset %d",
-		time.Now().Format("15:04:05"), poisonTopic, poisonOffset)
+	t.Logf("%s: the crashing consumer killed (SIGKILL)", time.Now().Format("15:04:05"))
+	runUntil(time.Now().Add(sc.d(faultSpacing)))
+	revived.leave()
+	byGroup(revivedGroup).faultAt = time.Now()
+	t.Logf("%s: the revived group's consumer left", time.Now().Format("15:04:05"))
 	runUntil(t0.Add(sc.d(warmUp + observe)))
 	end := time.Now()
 
@@ -403,6 +411,11 @@ func TestFrameworkCorpusPagesOnlyForRealFaults(t *testing.T) {
 		r := report[len(members)-1]
 		if r.lastBefore(revivedFrom) != statusInactive {
 			t.Errorf("read %q just before it came back, want %s (statuses %s)", r.lastBefore(revivedFrom), statusInactive, r.shares)
+		}
+	})
+	t.Run("no cluster-wide page: the faults are separate problems", func(t *testing.T) {
+		if other > 0 {
+			t.Errorf("%d notifications about no group", other)
 		}
 	})
 	if sc.div == 1 {
