@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -377,8 +376,8 @@ func logStarts(t *testing.T, adm *kadm.Client, topic string) map[int32]int64 {
 	return out
 }
 
-// members is the number of members of a group, by DescribeGroups or, for
-// groups of the streams protocol, StreamsGroupDescribe.
+// describeMembers returns a classic group's member count and state
+// (DescribeGroups).
 func describeMembers(adm *kadm.Client, group string) (int, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -398,9 +397,4 @@ func sum(m map[int32]int64) (s int64) {
 		s += v
 	}
 	return s
-}
-
-func parseInt(s string) int64 {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return n
 }
