@@ -62,8 +62,8 @@ const (
 type expectation int
 
 const (
-	healthy  expectation = iota // never stalled, stopped, lagging or out_of_range after the warm-up; no notification
-	inactive                    // inactive at every sample after the warm-up; no notification
+	healthy  expectation = iota // never stalled, stopped, lagging or out_of_range after the warm-up; no notification at all
+	inactive                    // inactive at every sample after the warm-up; never a page (a ticket at most)
 	fault                       // reaches status after its fault, and pages exactly once
 )
 
@@ -94,7 +94,7 @@ func (m member) owns(group, topic string) bool {
 // Connect sinks committing every minute and every 4 minutes, a cron job, a
 // consumer of a 1 h-retention topic) never read stalled, stopped or
 // lagging and send no notification; abandoned offsets read inactive and
-// send none; a poison message, a crashed consumer and an abandoned group
+// never page; a poison message, a crashed consumer and an abandoned group
 // that came back and died each page exactly once.
 func TestFrameworkCorpusPagesOnlyForRealFaults(t *testing.T) {
 	addr := kafkatest.Require(t, broker)
@@ -391,15 +391,18 @@ func TestFrameworkCorpusPagesOnlyForRealFaults(t *testing.T) {
 				if r.after[statusInactive] != r.samples || r.samples == 0 {
 					t.Errorf("want %s at every sample after the warm-up, read %s", statusInactive, r.shares)
 				}
-				if r.firing > 0 {
-					t.Errorf("%d notifications, want none: %v", r.firing, r.notes)
+				// Inactive is a ticket at most, never a page.
+				if r.pages > 0 {
+					t.Errorf("%d pages, want none: %v", r.pages, r.notes)
 				}
 			case fault:
 				if r.toStatus < 0 {
 					t.Errorf("never read %s after the fault (%s)", m.status, r.shares)
 				}
-				if r.pages != 1 || r.firing != 1 || r.pageAlert != m.alert {
-					t.Errorf("%d pages (%s), %d notifications; want exactly one, %s: %v", r.pages, r.pageAlert, r.firing, m.alert, r.notes)
+				// Tickets (KafkaConsumerLagHigh on an old backlog) are
+				// allowed beside the one page.
+				if r.pages != 1 || r.pageAlert != m.alert {
+					t.Errorf("%d pages (first: %q); want exactly one, %s: %v", r.pages, r.pageAlert, m.alert, r.notes)
 				}
 				if r.early > 0 {
 					t.Errorf("%d statuses among stalled/stopped/lagging before the fault (%s)", r.early, r.beforeFault)
@@ -420,8 +423,10 @@ func TestFrameworkCorpusPagesOnlyForRealFaults(t *testing.T) {
 	})
 	if sc.div == 1 {
 		t.Run("the poison message pages within 3 minutes", func(t *testing.T) {
-			if r := report[len(members)-3]; r.toPage < 0 || r.toPage > poisonPageWithin {
-				t.Errorf("time to page %v, want at most %v", r.toPage, poisonPageWithin)
+			if r := report[len(members)-3]; r.toPage < 0 {
+				t.Errorf("never paged, want a page within %v", poisonPageWithin)
+			} else if r.toPage > poisonPageWithin {
+				t.Errorf("time to page %v, want at most %v", r.toPage.Round(time.Second), poisonPageWithin)
 			}
 		})
 	}
