@@ -5,7 +5,7 @@ GOFLAGS   ?=
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT  ?= 25m
 
-.PHONY: all build demo test test-short deps prometheus-tools kafka-jars lint fuzz bench clean helm-sync
+.PHONY: all build demo test test-short deps prometheus-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus
 
 all: build
 
@@ -25,7 +25,7 @@ test: deps lint
 test-short:
 	$(GO) test -race -short ./...
 
-deps: prometheus-tools kafka-jars
+deps: prometheus-tools kafka-jars framework-jars
 
 # Prometheus, promtool and Alertmanager from Debian's packages.
 prometheus-tools:
@@ -41,6 +41,15 @@ prometheus-tools:
 # cached in ~/.cache/lagwatch (or $$LAGWATCH_KAFKA_HOME).
 kafka-jars:
 	$(GO) run ./internal/kafkatest/cmd/fetchjars
+
+# Kafka Streams and Kafka Connect jars for the framework corpus
+# (internal/frameworks), fetched by Maven, cached beside the broker's.
+framework-jars:
+	$(GO) run ./internal/frameworks/cmd/fetchframeworkjars
+
+## page-corpus: the framework corpus at default settings through Prometheus and Alertmanager with the shipped rules (about 30 minutes); prints each member's statuses, notifications and time to page
+page-corpus: deps
+	LAGWATCH_PAGE_CORPUS=full $(GO) test -count=1 -v -timeout 60m -run '^TestFrameworkCorpusPagesOnlyForRealFaults$$' ./internal/frameworks
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
