@@ -254,13 +254,17 @@ func (t *Tracker) observeCommits(commits []Commit, now, windowStart int64, newGr
 			gps.partition = ps
 		}
 		gps.observe(c, !ok, now, t.prev, windowStart)
-		if ok && now-t.prev > t.stallAfter && gps.status != StatusStalled && gps.status != StatusStopped {
+		if ok && now-t.prev > t.stallAfter && t.prev-max(gps.movedAt, gps.lagFreeAt) < t.stallAfter {
 			// No poll saw the partition for longer than StallAfter (Kafka
 			// or lagwatch was down): an offset nobody watched cannot be
 			// called still, and consumers cannot commit while Kafka is
 			// away. Stillness counts from this poll. A partition already
-			// stuck before the gap stays stuck: a lagwatch that was blind
-			// must not resolve the page it had raised.
+			// stuck before the gap (still, with lag, for StallAfter as of
+			// the last poll) stays stuck: a lagwatch that was blind must
+			// not resolve the page it had raised. That is read from the
+			// stillness clock, not from the last status: a poll while
+			// Kafka came back may have lacked the partition's log end
+			// (status unknown), and the stall must survive that too.
 			gps.movedAt = now
 		}
 	}
