@@ -5,7 +5,7 @@ GOFLAGS   ?=
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT  ?= 25m
 
-.PHONY: all build demo test test-short deps prometheus-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus
+.PHONY: all build demo test test-short test-busy stress-tools deps prometheus-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus
 
 all: build
 
@@ -24,6 +24,20 @@ test: deps lint
 ## test-short: the tests that need no real broker, Prometheus or Alertmanager
 test-short:
 	$(GO) test -race -short ./...
+
+## test-busy: make test on a deliberately busy machine: a second make test in a fresh clone and stress-ng's CPU and I/O workers run beside it, deadlines stretched by LAGWATCH_TEST_SLOWDOWN (3 unless set); see scripts/test-busy.sh
+test-busy: deps stress-tools
+	./scripts/test-busy.sh
+
+# stress-ng from Debian's package, for test-busy.
+stress-tools:
+	@if ! command -v stress-ng >/dev/null; then \
+		echo "Installing Debian's stress-ng package"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends stress-ng >/dev/null; \
+	fi
+	@stress-ng --version 2>&1 | head -1
 
 deps: prometheus-tools kafka-jars framework-jars
 

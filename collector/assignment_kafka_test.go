@@ -15,6 +15,7 @@ import (
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -63,12 +64,13 @@ func joinClassicGroup(t *testing.T, addr, group, topic string, strategy sarama.B
 	return leave
 }
 
-// pollUntil polls until the scrape satisfies check, failing after 60 s.
+// pollUntil polls until the scrape satisfies check, failing after 60 s
+// (times LAGWATCH_TEST_SLOWDOWN).
 func pollUntil(t *testing.T, p *collector.Poller, metrics http.Handler, what string, check func(series) error) series {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitfor.Scaled(60 * time.Second))
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitfor.Scaled(30*time.Second))
 		_ = p.PollOnce(ctx)
 		cancel()
 		s := scrape(t, metrics)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 func TestStoppedPollerLeavesNoGoroutinesBehind(t *testing.T) {
@@ -18,10 +19,11 @@ func TestStoppedPollerLeavesNoGoroutinesBehind(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
-	deadline := time.Now().Add(30 * time.Second)
+	within := waitfor.Scaled(30 * time.Second)
+	deadline := time.Now().Add(within)
 	for scrape(t, metrics)["lagwatch_up{}"] != 1 {
 		if time.Now().After(deadline) {
-			t.Fatal("no complete poll within 30s")
+			t.Fatalf("no complete poll within %s", within)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

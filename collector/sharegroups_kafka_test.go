@@ -19,6 +19,7 @@ import (
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -48,12 +49,13 @@ func newSharePoller(t *testing.T, addr string) (*collector.Poller, func() time.T
 }
 
 // pollShareUntil polls (advancing the clock each time) until check accepts
-// the snapshot's share group, failing after 60 s of real time.
+// the snapshot's share group, failing after 60 s of real time (times
+// LAGWATCH_TEST_SLOWDOWN).
 func pollShareUntil(t *testing.T, p *collector.Poller, tick func() time.Time, group, what string, check func(*collector.ShareGroup) error) *collector.ShareGroup {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(waitfor.Scaled(60 * time.Second))
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitfor.Scaled(30*time.Second))
 		err := p.PollOnce(ctx)
 		cancel()
 		var g *collector.ShareGroup
@@ -358,7 +360,7 @@ func joinStreamsGroup(t *testing.T, addr, group, topic string) *streamsMember {
 		cancel()
 		t.Fatalf("find coordinator of %s: %v", group, err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(waitfor.Scaled(30 * time.Second)); ; time.Sleep(200 * time.Millisecond) {
 		err := m.heartbeat(ctx, true)
 		if err == nil {
 			break
@@ -392,14 +394,14 @@ func joinStreamsGroup(t *testing.T, addr, group, topic string) *streamsMember {
 		cancel()
 		<-done
 		m.epoch = -1 // leave the group
-		leaveCtx, cancelLeave := context.WithTimeout(context.Background(), 5*time.Second)
+		leaveCtx, cancelLeave := context.WithTimeout(context.Background(), waitfor.Scaled(5*time.Second))
 		defer cancelLeave()
 		_ = m.heartbeat(leaveCtx, false)
 	})
 	select {
 	case <-assigned:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("streams group %s: no tasks assigned within 30 s", group)
+	case <-time.After(waitfor.Scaled(30 * time.Second)):
+		t.Fatalf("streams group %s: no tasks assigned within %s", group, waitfor.Scaled(30*time.Second))
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -40,8 +40,8 @@ type member struct {
 	instanceID     string        // static membership: closing the client does not leave the group
 	sessionTimeout time.Duration // 0 keeps kgo's default, 45 s
 
-	leaveAfter  time.Duration // commit, then leave the group cleanly
-	crashAfter  time.Duration // stop without committing or leaving
+	leaveAfter  time.Duration // commit, then leave the group cleanly; counted from the first commit
+	crashAfter  time.Duration // stop without committing or leaving; counted from the first commit
 	stuckAfter  time.Duration // from then on, the next record on partition stuckOn is a poison message
 	stuckOn     int32
 	rewindFirst time.Duration // reset the committed offsets back rewindBy messages, then every rewindEvery
@@ -81,6 +81,9 @@ type consumer struct {
 	// poison is the offset of the record the member cannot process, -1
 	// until it meets it.
 	poison int64
+	// firstCommit is when a commit of the member first succeeded; zero
+	// until then.
+	firstCommit time.Time
 
 	fetchProblems, commitProblems, deadLetterProblems *problemLog
 }
@@ -170,7 +173,7 @@ func (c *consumer) loop(ctx context.Context, commitEvery time.Duration) {
 	for {
 		now := time.Now()
 		if !now.Before(nextCommit) {
-			if c.crashAfter > 0 && now.Sub(start) >= c.crashAfter {
+			if c.crashAfter > 0 && c.sinceFirstCommit(now) >= c.crashAfter {
 				c.crash()
 				return
 			}
@@ -180,7 +183,7 @@ func (c *consumer) loop(ctx context.Context, commitEvery time.Duration) {
 				nextRewind = nextRewind.Add(c.rewindEvery)
 			}
 			c.cl.AllowRebalance()
-			if c.leaveAfter > 0 && now.Sub(start) >= c.leaveAfter {
+			if c.leaveAfter > 0 && c.sinceFirstCommit(now) >= c.leaveAfter {
 				c.leave()
 				return
 			}
@@ -210,6 +213,19 @@ func (c *consumer) loop(ctx context.Context, commitEvery time.Duration) {
 			c.cl.AllowRebalance()
 		}
 	}
+}
+
+// sinceFirstCommit is how long ago the member's first commit succeeded, 0
+// before it has one. A crash or a departure is timed from there, not from
+// the member's start: on a busy cluster joining the group and the first
+// fetch can take longer than the whole script, and a member that crashed
+// or left before committing anything leaves a group without offsets, which
+// shows nothing of its scenario.
+func (c *consumer) sinceFirstCommit(now time.Time) time.Duration {
+	if c.firstCommit.IsZero() {
+		return 0
+	}
+	return now.Sub(c.firstCommit)
 }
 
 // process handles polled records and returns how many it took.
@@ -346,6 +362,9 @@ func (c *consumer) commitOffsets(ctx context.Context, offsets map[int32]kgo.Epoc
 						continue
 					}
 					c.committed[p.Partition] = offsets[p.Partition].Offset
+					if c.firstCommit.IsZero() {
+						c.firstCommit = time.Now()
+					}
 				}
 			}
 		})

@@ -89,9 +89,9 @@ type workload struct {
 	retentionShare float64 // demo-retention-slow: far below 1, so it falls behind retention
 	rewindShare    float64 // demo-rewind: above 1, so it keeps up and replays a rewind at a visible pace
 
-	leaveAfter          time.Duration // demo-departed's member leaves the group
+	leaveAfter          time.Duration // demo-departed's member leaves the group, this long after its first commit
 	stuckAfter          time.Duration // demo-stalled meets its poison message
-	crashAfter          time.Duration // demo-crashed's member dies without leaving
+	crashAfter          time.Duration // demo-crashed's member dies without leaving, this long after its first commit
 	crashSessionTimeout time.Duration // how long the broker keeps the dead member
 	rewindFirst         time.Duration // demo-rewind's first offset reset
 	rewindEvery         time.Duration // and the time between resets

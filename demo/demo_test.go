@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 // fastWorkload is the demo's workload on a clock short enough for a test:
@@ -36,7 +38,10 @@ func fastWorkload() workload {
 	w.rewindBy = 20
 	w.retention = 2 * time.Second
 	w.segmentAge = time.Second
-	w.createTimeout = 3 * time.Second
+	// Creating the topics keeps the demo's own bound (a minute), scaled:
+	// on a busy machine a real broker can take longer than a few seconds
+	// to create a topic, and a workload that gave up shows nothing.
+	w.createTimeout = waitfor.Scaled(w.createTimeout)
 	w.deadLetterEvery = 10
 	w.retryBackoff = 10 * time.Millisecond
 	return w
@@ -44,8 +49,11 @@ func fastWorkload() workload {
 
 const (
 	// conditionTimeout bounds each wait for the workload to show a
-	// scenario; every one is due within about 10 s of the start.
+	// scenario; every one is due within about 10 s of the start on a
+	// quiet machine. It is scaled by LAGWATCH_TEST_SLOWDOWN, as is
+	// requestTimeout, which bounds one round of a condition's requests.
 	conditionTimeout = 40 * time.Second
+	requestTimeout   = 5 * time.Second
 	pollEvery        = 100 * time.Millisecond
 )
 
@@ -470,19 +478,20 @@ func testWorkload(t *testing.T, addrs []string) {
 		if err != nil {
 			t.Errorf("Run returned %v after its context was cancelled, want nil", err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("Run did not return within 30 s of its context being cancelled")
+	case <-time.After(waitfor.Scaled(30 * time.Second)):
+		t.Fatalf("Run did not return within %s of its context being cancelled", waitfor.Scaled(30*time.Second))
 	}
 }
 
 func TestRunReturnsErrorWhenTopicsCannotBeCreated(t *testing.T) {
 	w := fastWorkload()
+	w.createTimeout = 3 * time.Second
 	start := time.Now()
 	err := run(context.Background(), []string{deadAddr(t)}, testLogger(t), w)
 	if err == nil || !strings.Contains(err.Error(), "create topic") {
 		t.Fatalf("run against a dead address returned %v, want a create topic error", err)
 	}
-	if took := time.Since(start); took > w.createTimeout+10*time.Second {
+	if took := time.Since(start); took > w.createTimeout+waitfor.Scaled(10*time.Second) {
 		t.Errorf("run gave up after %s, want about its create timeout %s", took, w.createTimeout)
 	}
 }
@@ -549,16 +558,17 @@ func TestTokenBucketLimitsRecordsToItsRate(t *testing.T) {
 // last explanation if that does not happen within conditionTimeout.
 func eventually(t *testing.T, cond func(ctx context.Context) string) {
 	t.Helper()
-	deadline := time.Now().Add(conditionTimeout)
+	within := waitfor.Scaled(conditionTimeout)
+	deadline := time.Now().Add(within)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), waitfor.Scaled(requestTimeout))
 		why := cond(ctx)
 		cancel()
 		if why == "" {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", conditionTimeout, why)
+			t.Fatalf("not within %s: %s", within, why)
 		}
 		time.Sleep(pollEvery)
 	}
@@ -614,7 +624,9 @@ func shareGroup(ctx context.Context, adm *kadm.Client, group string) (members in
 }
 
 // committedOffsets returns the group's committed offset per partition of
-// topic, leaving out partitions it never committed.
+// topic, leaving out partitions it never committed. A partition's error
+// (a retriable one such as UNSTABLE_OFFSET_COMMIT) is returned beside the
+// others' offsets, so a condition that keeps failing says why.
 func committedOffsets(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
 	resp, err := adm.FetchOffsets(ctx, group)
 	if err != nil {
@@ -622,11 +634,15 @@ func committedOffsets(ctx context.Context, adm *kadm.Client, group, topic string
 	}
 	committed := make(map[int32]int64)
 	for p, o := range resp[topic] {
-		if o.Err == nil && o.At >= 0 {
+		if o.Err != nil {
+			err = fmt.Errorf("partition %d: %w", p, o.Err)
+			continue
+		}
+		if o.At >= 0 {
 			committed[p] = o.At
 		}
 	}
-	return committed, nil
+	return committed, err
 }
 
 func logOffsets(ctx context.Context, list func(context.Context, ...string) (kadm.ListedOffsets, error), topic string) (map[int32]int64, error) {
@@ -646,7 +662,7 @@ func logOffsets(ctx context.Context, list func(context.Context, ...string) (kadm
 // does not exist yet.
 func endOffsetsIfAny(t *testing.T, adm *kadm.Client, topic string) map[int32]int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitfor.Scaled(10*time.Second))
 	defer cancel()
 	end, err := logOffsets(ctx, adm.ListEndOffsets, topic)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {

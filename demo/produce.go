@@ -21,7 +21,13 @@ func produceSteadily(ctx context.Context, cl *kgo.Client, topic string, rate flo
 	}
 	problems := &problemLog{logger: logger.With("topic", topic), what: "produce"}
 	period := time.Duration(float64(time.Second) / rate)
-	timer := time.NewTimer(jittered(period))
+	// Each record is due a jittered period after the one before, on a
+	// schedule rather than after the last write: a timer that fires late
+	// on a busy machine is made up for by the next records, so the rate
+	// holds (and a group reading a share of it still falls behind). A
+	// schedule more than a second behind drops the rest of its backlog.
+	due := time.Now().Add(jittered(period))
+	timer := time.NewTimer(time.Until(due))
 	defer timer.Stop()
 	logger.Debug("demo: producing", "topic", topic, "messages_per_second", rate)
 	for n := 0; ; n++ {
@@ -30,7 +36,11 @@ func produceSteadily(ctx context.Context, cl *kgo.Client, topic string, rate flo
 			return
 		case <-timer.C:
 		}
-		timer.Reset(jittered(period))
+		due = due.Add(jittered(period))
+		if behind := time.Now().Add(-time.Second); due.Before(behind) {
+			due = behind
+		}
+		timer.Reset(time.Until(due))
 		// Small values keep the demo's CPU and memory negligible.
 		value := fmt.Appendf(nil, `{"id":%d,"amount_cents":%d}`, n, 100+n%9900)
 		cl.TryProduce(ctx, &kgo.Record{Topic: topic, Value: value}, func(_ *kgo.Record, err error) {

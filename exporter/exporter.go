@@ -152,6 +152,15 @@ func (e *Exporter) Write(out *bufio.Writer) {
 		// (lagwatch_up 0, the last successful poll) say why. A poll
 		// that is slow, not failed, drops nothing (Poller.Stale).
 		r.fresh = r.snap != nil && !c.source.Stale(c.source.Now())
+		// A snapshot too old to serve is blindness, whatever the last
+		// finished poll said: the poll that will report the failure may
+		// still be waiting on a dead broker. lagwatch_up 0 goes out in
+		// the very scrape that drops the series, so no scrape ever shows
+		// them gone while lagwatch_up reads 1, which is what the alert
+		// rules' hold of the last known status relies on.
+		if !r.fresh {
+			r.health.Up = false
+		}
 	}
 	process := rendering{opts: e.opts, reload: e.reload.Load()}
 	w := newTextWriter(out)

@@ -232,6 +232,33 @@ func TestStaleSnapshotDropsEveryKafkaSeriesAndKeepsLagwatchsOwn(t *testing.T) {
 	}
 }
 
+// The alert rules hold the last known status of a partition while
+// lagwatch_up is 0: the scrape in which the group series go stale must
+// already say lagwatch_up 0, even when the poll that will report the
+// failure is still waiting on a dead broker (the last finished poll
+// succeeded). Under load that poll can outlast --kafka.stale-after.
+func TestLagwatchUpIsZeroInTheScrapeThatDropsStaleSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		now    time.Time
+		wantUp float64
+	}{
+		{"fresh snapshot after a good poll", t0.Add(30 * time.Second), 1},
+		{"snapshot older than stale-after, last finished poll good", t0.Add(2 * time.Minute), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := healthySource{fixedSource{snap: sampleSnapshot(), now: tc.now, staleAfter: time.Minute}, sampleHealth()}
+			s := scrape(t, Handler(New(src, Options{}), prometheus.NewRegistry(), slog.New(slog.DiscardHandler)))
+			if got := s.Value(t, "lagwatch_up"); got != tc.wantUp {
+				t.Errorf("lagwatch_up = %v, want %v", got, tc.wantUp)
+			}
+			if fresh := s.Mentions("consumergroup", "billing"); fresh != (tc.wantUp == 1) {
+				t.Errorf("group series served: %v, with lagwatch_up %v", fresh, tc.wantUp)
+			}
+		})
+	}
+}
+
 func TestNoSnapshotRendersOnlyLagwatchsOwnSeries(t *testing.T) {
 	s := render(t, nil, t0)
 	for k := range s {

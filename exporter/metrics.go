@@ -150,7 +150,7 @@ var Table = []*Family{
 	sharePartitionFamily("kafka_sharegroup_lag", "Records of the partition the share group has not yet acknowledged or archived, as Kafka reports it (DescribeShareGroupOffsets v1, KIP-1226, Kafka 4.2+); a redelivered record counts until it is acknowledged or archived after share.delivery.count.limit deliveries. Where kafka_sharegroup_lag_computed is 1, log end minus start offset.",
 		func(sp *collector.SharePartition) value { return quantity(float64(sp.Lag), sp.Lag >= 0) }),
 
-	exporterFamily("lagwatch_up", gauge, "1 when the last poll read the core figures without fault: metadata listing at least one topic, group listing, committed offsets and log offsets. Optional stages (descriptions, configs, record timestamps) report in lagwatch_stage_success; resources Kafka denies in lagwatch_kafka_denied_resources.", nil,
+	exporterFamily("lagwatch_up", gauge, "1 when the last poll read the core figures without fault: metadata listing at least one topic, group listing, committed offsets and log offsets. 0 as well once no poll has succeeded for --kafka.stale-after, in the scrape that drops the Kafka series, even while a poll is still running. Optional stages (descriptions, configs, record timestamps) report in lagwatch_stage_success; resources Kafka denies in lagwatch_kafka_denied_resources.", nil,
 		func(w *textWriter, h *collector.HealthReport) { w.sample(nil, oneIf(h.Up)) }),
 	exporterFamily("lagwatch_poll_duration_seconds", histogram, "Wall time of a poll of Kafka.", nil,
 		func(w *textWriter, h *collector.HealthReport) { writeHistogram(w, &h.PollDurations) }),

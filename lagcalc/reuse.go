@@ -40,5 +40,10 @@ func (t *Tracker) heldResult(r *GroupPartitionResult, gps *groupPartitionState, 
 	r.LagSeconds, r.LagSecondsLowerBound = lagSeconds(pos, lag, ps, at, recordLookup{t, recordTimes})
 	r.ExpiredMessages, r.HasExpiredMessages = max(start-gps.committed, 0), true
 	r.TimeToDrainSeconds, r.HasTimeToDrain = timeToDrain(lag, r.ConsumeRate, r.HasConsumeRate, pr.ProduceRate, pr.HasProduceRate)
-	r.RetentionHeadroomSeconds, r.HasRetentionHeadroom = retentionHeadroom(policy, pos, start, r.LagSeconds, pr.LogStartRate, pr.HasLogStartRate)
+	r.RetentionHeadroomSeconds, r.HasRetentionHeadroom = retentionHeadroom(policy, backlog{
+		position: pos, lag: lag, lagSeconds: r.LagSeconds,
+		logStart: start, logEnd: end,
+		consumeRate: r.ConsumeRate, hasConsumeRate: r.HasConsumeRate,
+		logStartRate: pr.LogStartRate, hasLogStartRate: pr.HasLogStartRate,
+	})
 }

@@ -661,6 +661,29 @@ func TestGroupSeverityOrder(t *testing.T) {
 	}
 }
 
+// While Kafka comes back, a poll can read the group's committed offsets but
+// not yet the partition's log end (no leader yet): the partition reads
+// unknown for that poll. If polls then fail again for longer than
+// StallAfter, the stall seen before must still stand afterwards, not read
+// ok until StallAfter has passed once more (which resolved the page in the
+// e2e test on a loaded machine).
+func TestAStallSurvivesAPollWithoutTheLogEndBeforeAGapInPolls(t *testing.T) {
+	still := func(float64) obs { return obs{end: 1000, committed: 900} }
+	noLogEnd := func(float64) obs { return obs{end: 1000, committed: 900, noPartition: true} }
+	runStatusCases(t, []statusCase{
+		{
+			name:  "stalled, one poll without the log end, a 2-minute gap, still after it: stalled",
+			polls: append(append(polls(0, 120, 5, still), polls(125, 125, 5, noLogEnd)...), polls(245, 250, 5, still)...),
+			want:  StatusStalled,
+		},
+		{
+			name:  "still for less than StallAfter, one poll without the log end, a 2-minute gap: the clock restarts",
+			polls: append(append(polls(0, 30, 5, still), polls(35, 35, 5, noLogEnd)...), polls(155, 215, 5, still)...),
+			want:  StatusOK,
+		},
+	})
+}
+
 // While Kafka (or lagwatch) is down nobody sees the offset, and consumers
 // cannot commit: the time lagwatch could not poll is not stillness.
 func TestAGapInPollsLongerThanStallAfterRestartsTheStillnessClock(t *testing.T) {

@@ -326,13 +326,14 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 		if !gps.held && gps.partition != nil {
 			gps.readAt = now
 		}
-		if gapped && gps.status != StatusStalled && gps.status != StatusStopped {
+		if gapped && !t.stuckBeforeGap(gps) {
 			// No poll saw the partition for longer than StallAfter (Kafka
 			// or lagwatch was down): an offset nobody watched cannot be
 			// called still, and consumers cannot commit while Kafka is
 			// away. Stillness counts from this poll. A partition already
-			// stuck before the gap stays stuck: a lagwatch that was blind
-			// must not resolve the page it had raised.
+			// stuck before the gap (stuckBeforeGap) stays stuck: a
+			// lagwatch that was blind must not resolve the page it had
+			// raised.
 			gps.movedAt = now
 		}
 	}
@@ -386,6 +387,23 @@ func (t *Tracker) stallFacts(f *partitionFacts, gps *groupPartitionState) {
 	f.stallAfter = stallThreshold(gps.group.stallAfter, cadence, pollInterval)
 	f.settled = gps.group.overridden || gps.moves >= settledAfterMoves
 	f.warmUpLimit = stallThreshold(gps.group.stallAfter, int64(maxUnlearnedCadence), pollInterval)
+}
+
+// stuckBeforeGap reports whether the group-partition was stuck as of the
+// poll before a gap in polls: judged stalled or stopped then, or still with
+// lag all along for its stall threshold (its learned cadence once settled,
+// the warm-up limit before). It reads the stillness clock, not only the last
+// status, because a poll while Kafka came back may have lacked the
+// partition's log end (status unknown), and a stall must survive that too.
+func (t *Tracker) stuckBeforeGap(gps *groupPartitionState) bool {
+	if gps.status == StatusStalled || gps.status == StatusStopped {
+		return true
+	}
+	threshold := stallThreshold(gps.group.stallAfter, int64(maxUnlearnedCadence), 0)
+	if gps.group.overridden || gps.moves >= settledAfterMoves {
+		threshold = stallThreshold(gps.group.stallAfter, int64(gps.cadenceMs)*int64(time.Millisecond), 0)
+	}
+	return t.prev-max(gps.movedAt, gps.lagFreeAt) >= threshold
 }
 
 // groupOfCommit returns the group of a commit. A group not described in this

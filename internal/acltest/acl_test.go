@@ -108,8 +108,8 @@ func setUp(t *testing.T, principal, prefix string, grants []grant) {
 func newLagwatch(t *testing.T, principal string, filters collector.Filters) (*collector.Poller, *exporter.Exporter, *lockedBuffer) {
 	t.Helper()
 	conf := kafka.NewSaramaConfig()
-	conf.Net.DialTimeout = 5 * time.Second
-	conf.Net.ReadTimeout = 10 * time.Second
+	conf.Net.DialTimeout = waitfor.Scaled(5 * time.Second)
+	conf.Net.ReadTimeout = waitfor.Scaled(10 * time.Second)
 	if err := (kafka.Security{SASL: &kafka.SASL{Mechanism: "scram-sha256", User: principal, Password: password}}).Apply(conf); err != nil {
 		t.Fatal(err)
 	}

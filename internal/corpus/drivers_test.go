@@ -20,8 +20,9 @@ import (
 	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
-// driverTimeout bounds every wait on the broker inside a driver.
-const driverTimeout = 30 * time.Second
+// driverTimeout bounds every wait on the broker inside a driver: 30 s
+// times LAGWATCH_TEST_SLOWDOWN.
+var driverTimeout = waitfor.Scaled(30 * time.Second)
 
 // saramaMember is a real member of a classic consumer group (sarama speaks
 // only the classic protocol). It consumes every record it is assigned and

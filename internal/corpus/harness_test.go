@@ -11,6 +11,7 @@ import (
 
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 // The real Apache Kafka broker every behaviour runs against, shared by the
@@ -82,7 +83,7 @@ func (w *watcher) poll() *collector.Snapshot {
 	w.mu.Lock()
 	w.now = w.now.Add(w.interval)
 	w.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waitfor.Scaled(30*time.Second))
 	defer cancel()
 	w.polls++
 	if err := w.p.PollOnce(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func startProcess(t *testing.T, name string, args ...string) {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(waitfor.Scaled(10 * time.Second)):
 			_ = cmd.Process.Kill()
 			<-exited
 		}
@@ -286,8 +287,9 @@ func alertmanagerConfig(t *testing.T, hookURL string) string {
 
 // stack is Prometheus and Alertmanager wired to lagwatch and a webhook.
 type stack struct {
-	prometheus string // base URL
-	webhook    *webhook
+	prometheus   string // base URL
+	alertmanager string // base URL
+	webhook      *webhook
 }
 
 func startStack(t *testing.T, lagwatchAddr string) stack {
@@ -329,7 +331,7 @@ scrape_configs:
 		"--web.listen-address="+promAddr,
 		"--rules.alert.resend-delay=1s",
 	)
-	s := stack{prometheus: "http://" + promAddr, webhook: hook}
+	s := stack{prometheus: "http://" + promAddr, alertmanager: "http://" + amAddr, webhook: hook}
 	waitfor.Condition(t, 60*time.Second, "Alertmanager ready", func() error { return httpOK("http://" + amAddr + "/-/ready") })
 	waitfor.Condition(t, 60*time.Second, "Prometheus ready", func() error { return httpOK(s.prometheus + "/-/ready") })
 	return s
@@ -429,6 +431,167 @@ func (s stack) vectorOf(promql string) ([]tablecheck.Sample, error) {
 		}
 	}
 	return samples, nil
+}
+
+// logTimeline logs, for each query, every change of its series' values
+// from from to now at a one-second step: when a test about timing fails,
+// what Prometheus saw (scrapes, blindness, held statuses, alert states) is
+// the evidence.
+func (s stack) logTimeline(t *testing.T, from time.Time, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		r, err := s.query("/api/v1/query_range", url.Values{
+			"query": {q},
+			"start": {fmt.Sprint(from.Unix())},
+			"end":   {fmt.Sprint(time.Now().Unix())},
+			"step":  {"1"},
+		})
+		if err != nil {
+			t.Logf("timeline of %s: %v", q, err)
+			continue
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "timeline of %s (seconds from %s):", q, from.Format("15:04:05"))
+		for _, raw := range r.Data.Result {
+			var series struct {
+				Metric map[string]string `json:"metric"`
+				Values [][2]any          `json:"values"`
+			}
+			if err := json.Unmarshal(raw, &series); err != nil {
+				t.Logf("timeline of %s: %v", q, err)
+				continue
+			}
+			fmt.Fprintf(&b, "\n  %v:", series.Metric)
+			last, lastAt := "", -2.0
+			for _, v := range series.Values {
+				at, _ := v[0].(float64)
+				val, _ := v[1].(string)
+				rel := at - float64(from.Unix())
+				if val != last || rel != lastAt+1 {
+					if rel != lastAt+1 && lastAt >= 0 {
+						fmt.Fprintf(&b, " [gap after %.0f]", lastAt)
+					}
+					fmt.Fprintf(&b, " %.0f=%s", rel, val)
+				}
+				last, lastAt = val, rel
+			}
+			fmt.Fprintf(&b, " (last %.0f)", lastAt)
+		}
+		t.Log(b.String())
+	}
+}
+
+// counters sums, per label set, the samples of the counter name on a
+// Prometheus-format /metrics page.
+func counters(base, name string) (map[string]float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		series, value, ok := strings.Cut(line, " ")
+		if !ok || (series != name && !strings.HasPrefix(series, name+"{")) {
+			continue
+		}
+		var v float64
+		if _, err := fmt.Sscan(value, &v); err != nil {
+			return nil, fmt.Errorf("%s: %w", line, err)
+		}
+		out[series] += v
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s/metrics has no %s", base, name)
+	}
+	return out, nil
+}
+
+// settle waits until the alerting chain has worked through what happened
+// before it was called, instead of sleeping for a time that is long on a
+// quiet machine and short on a busy one: every rule group of Prometheus
+// has evaluated n more times, and Alertmanager has then received alerts
+// from Prometheus twice more (it notifies a change within its 1 s group
+// interval of receiving it). A check that something did not happen reads
+// the webhook after settle.
+func (s stack) settle(t *testing.T, n int) {
+	t.Helper()
+	const evaluations = "prometheus_rule_group_iterations_total"
+	before, err := counters(s.prometheus, evaluations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitfor.Condition(t, time.Duration(n)*10*time.Second, fmt.Sprintf("%d more evaluations of every rule group", n), func() error {
+		now, err := counters(s.prometheus, evaluations)
+		if err != nil {
+			return err
+		}
+		for group, was := range before {
+			if now[group] < was+float64(n) {
+				return fmt.Errorf("%s: %v evaluations, want %v", group, now[group], was+float64(n))
+			}
+		}
+		return nil
+	})
+	// Prometheus sends its active alerts every second (resend delay 1 s):
+	// the first send after the evaluations brings Alertmanager up to date,
+	// the second comes at least a second later, by when Alertmanager (group
+	// interval 1 s) has notified what the first one changed.
+	const received = "alertmanager_alerts_received_total"
+	for i := range 2 {
+		before, err := counters(s.alertmanager, received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitfor.Condition(t, 30*time.Second, fmt.Sprintf("Alertmanager receiving alerts (%d of 2)", i+1), func() error {
+			now, err := counters(s.alertmanager, received)
+			if err != nil {
+				return err
+			}
+			if sum(now) <= sum(before) {
+				return fmt.Errorf("still %v alerts received", sum(now))
+			}
+			return nil
+		})
+	}
+}
+
+// sum adds up a map's values.
+func sum(m map[string]float64) (total float64) {
+	for _, v := range m {
+		total += v
+	}
+	return total
+}
+
+// logOwnMetrics logs the lines of Prometheus's own /metrics that start
+// with one of prefixes: missed rule evaluations and late scrapes.
+func (s stack) logOwnMetrics(t *testing.T, prefixes ...string) {
+	t.Helper()
+	resp, err := http.Get(s.prometheus + "/metrics")
+	if err != nil {
+		t.Logf("Prometheus's own metrics: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var b strings.Builder
+	b.WriteString("Prometheus's own metrics:")
+	for _, line := range strings.Split(string(body), "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(line, p) {
+				b.WriteString("\n  " + line)
+			}
+		}
+	}
+	t.Log(b.String())
 }
 
 // has returns nil once promql answers at least one series.
@@ -532,9 +695,9 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 	paged := s.webhook.first("firing", stalled)
 
 	t.Run("one stalled partition is one notification", func(t *testing.T) {
-		// Rules run every second and every for: is cut to 1 s, so any
-		// other alert this stall raised would be notified within seconds.
-		time.Sleep(5 * time.Second)
+		// Every for: is cut to 1 s, so any other alert this stall raised
+		// would be notified within a few evaluations.
+		s.settle(t, 5)
 		about := s.webhook.about(0, map[string]string{"consumergroup": group})
 		if len(about) != 1 || about[0].Receiver != "page" {
 			t.Errorf("%d notifications about group %s, want 1 page: %v", len(about), group, about)
@@ -620,6 +783,21 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 
 	t.Run("losing the broker neither resolves the page nor pages again", func(t *testing.T) {
 		before := len(s.webhook.about(0, map[string]string{"consumergroup": group}))
+		from := time.Now().Add(-10 * time.Second)
+		t.Cleanup(func() {
+			if t.Failed() {
+				s.logTimeline(t, from,
+					`up`, `lagwatch_up`,
+					fmt.Sprintf(`kafka_consumergroup_partition_status{consumergroup=%q, partition="0"} > 0`, group),
+					fmt.Sprintf(`kafka_consumergroup_members{consumergroup=%q}`, group),
+					fmt.Sprintf(`lagwatch:consumergroup_partition_status:held{consumergroup=%q, partition="0"}`, group),
+					`lagwatch:blind`,
+					`ALERTS{alertname="KafkaConsumerPartitionStalled", partition="0"}`,
+					`scrape_duration_seconds`,
+				)
+				s.logOwnMetrics(t, "prometheus_rule_group_iterations_missed_total", "prometheus_rule_group_last_duration_seconds", "prometheus_target_interval_length_seconds")
+			}
+		})
 		if err := broker.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -641,14 +819,27 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 			return nil
 		})
 		t.Logf("lagwatch blind and the group's series dropped %s after the kill", time.Since(killed).Round(time.Second))
-		// Long enough for a resolve to go out: rules every second,
-		// keep_firing_for cut to 1 s, Alertmanager's group_interval 1 s.
-		time.Sleep(8 * time.Second)
+		// Long enough for a resolve to go out: keep_firing_for is cut to
+		// 1 s, Alertmanager's group_interval to 1 s.
+		s.settle(t, 8)
 		if err := s.has(`ALERTS{alertname="KafkaConsumerPartitionStalled", alertstate="firing", partition="0"}`); err != nil {
 			t.Errorf("the stall alert is no longer firing while lagwatch is blind: %v", err)
 		}
 		if s.webhook.received("resolved", stalled) == nil {
 			t.Error("the stall page was resolved while lagwatch could not see Kafka")
+		}
+		// What the rules' hold relies on: no scrape showed the group's
+		// series gone while lagwatch_up still read 1.
+		r, err := s.query("/api/v1/query_range", url.Values{
+			"query": {fmt.Sprintf(`lagwatch_up == 1 unless on () kafka_consumergroup_members{consumergroup=%q}`, group)},
+			"start": {fmt.Sprint(killed.Unix())},
+			"end":   {fmt.Sprint(time.Now().Unix())},
+			"step":  {"1"},
+		})
+		if err != nil {
+			t.Error(err)
+		} else if len(r.Data.Result) > 0 {
+			t.Errorf("lagwatch_up read 1 while the group's series were gone: %s", r.Data.Result)
 		}
 
 		if err := broker.Restart(); err != nil {
@@ -663,7 +854,7 @@ func TestStalledPartitionPagesOnceSurvivesTheBrokerLossAndResolvesWhenTheConsume
 			return s.has(fmt.Sprintf(`kafka_consumergroup_lag{consumergroup=%q, partition="0"} > 0`, group))
 		})
 		t.Logf("lagwatch saw the group again %s after the broker restarted", time.Since(back).Round(time.Second))
-		time.Sleep(3 * time.Second)
+		s.settle(t, 3)
 		if s.webhook.received("resolved", stalled) == nil {
 			t.Error("the stall page was resolved once the broker was back, though the consumer is still stuck")
 		}

@@ -35,6 +35,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 //go:embed log4j2.properties
@@ -44,6 +46,7 @@ const (
 	plaintextListener  = "PLAINTEXT"
 	controllerListener = "CONTROLLER"
 
+	// Both are scaled by LAGWATCH_TEST_SLOWDOWN (waitfor.Scaled).
 	defaultStartTimeout = 90 * time.Second
 	// Kafka's controlled shutdown of a single node takes well under a second;
 	// the margin covers a loaded CI machine before SIGKILL.
@@ -82,7 +85,8 @@ type Options struct {
 	// StorageTool's --add-scram syntax leaves no room for ',' or ']' in a
 	// name or password.
 	ScramUsers map[string]string
-	// StartTimeout bounds Start and Restart; 0 means 90 s.
+	// StartTimeout bounds Start and Restart; 0 means 90 s times
+	// LAGWATCH_TEST_SLOWDOWN.
 	StartTimeout time.Duration
 }
 
@@ -418,7 +422,7 @@ func (b *Broker) launchAndWait() error {
 func (b *Broker) waitReady(p *process) error {
 	timeout := b.opts.StartTimeout
 	if timeout <= 0 {
-		timeout = defaultStartTimeout
+		timeout = waitfor.Scaled(defaultStartTimeout)
 	}
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -473,7 +477,7 @@ func (b *Broker) terminate() error {
 	case <-p.done:
 		b.proc = nil
 		return nil
-	case <-time.After(stopTimeout):
+	case <-time.After(waitfor.Scaled(stopTimeout)):
 	}
 	return b.kill()
 }
@@ -489,8 +493,8 @@ func (b *Broker) kill() error {
 	case <-p.done:
 		b.proc = nil
 		return nil
-	case <-time.After(stopTimeout):
-		return fmt.Errorf("kafkatest: broker pid %d survived SIGKILL for %v", p.cmd.Process.Pid, stopTimeout)
+	case <-time.After(waitfor.Scaled(stopTimeout)):
+		return fmt.Errorf("kafkatest: broker pid %d survived SIGKILL for %v", p.cmd.Process.Pid, waitfor.Scaled(stopTimeout))
 	}
 }
 

@@ -2,6 +2,7 @@ package kafkatest_test
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"strings"
@@ -205,12 +206,16 @@ func TestStartFailureReportsTheBrokerLog(t *testing.T) {
 	}
 }
 
+// highWatermark and committedOffsets send their request as any client
+// would, and retry what a client retries: a partition without a leader yet,
+// a coordinator still loading the offsets topic after a restart.
 func highWatermark(t *testing.T, client sarama.Client, topic string, partition int32) int64 {
 	t.Helper()
-	offset, err := client.GetOffset(topic, partition, sarama.OffsetNewest)
-	if err != nil {
-		t.Fatalf("high watermark of %s/%d: %v", topic, partition, err)
-	}
+	var offset int64
+	kafkatest.Retry(t, fmt.Sprintf("high watermark of %s/%d", topic, partition), func() (err error) {
+		offset, err = client.GetOffset(topic, partition, sarama.OffsetNewest)
+		return err
+	})
 	return offset
 }
 
@@ -220,24 +225,28 @@ func committedOffsets(t *testing.T, addr, group, topic string, partitions int32)
 	for i := range ids {
 		ids[i] = int32(i)
 	}
-	resp, err := kafkatest.NewAdmin(t, addr).ListConsumerGroupOffsets(group, map[string][]int32{topic: ids})
-	if err != nil {
-		t.Fatalf("fetch offsets of group %q: %v", group, err)
-	}
-	if !errors.Is(resp.Err, sarama.ErrNoError) {
-		t.Fatalf("fetch offsets of group %q: %v", group, resp.Err)
-	}
+	admin := kafkatest.NewAdmin(t, addr)
 	got := map[int32]int64{}
-	for _, p := range ids {
-		block := resp.GetBlock(topic, p)
-		if block == nil {
-			t.Fatalf("fetch offsets of group %q: no answer for %s/%d", group, topic, p)
+	kafkatest.Retry(t, fmt.Sprintf("fetch offsets of group %q", group), func() error {
+		resp, err := admin.ListConsumerGroupOffsets(group, map[string][]int32{topic: ids})
+		if err != nil {
+			return err
 		}
-		if !errors.Is(block.Err, sarama.ErrNoError) {
-			t.Fatalf("fetch offsets of group %q, %s/%d: %v", group, topic, p, block.Err)
+		if !errors.Is(resp.Err, sarama.ErrNoError) {
+			return resp.Err
 		}
-		got[p] = block.Offset
-	}
+		for _, p := range ids {
+			block := resp.GetBlock(topic, p)
+			if block == nil {
+				return fmt.Errorf("no answer for %s/%d", topic, p)
+			}
+			if !errors.Is(block.Err, sarama.ErrNoError) {
+				return fmt.Errorf("%s/%d: %w", topic, p, block.Err)
+			}
+			got[p] = block.Offset
+		}
+		return nil
+	})
 	return got
 }
 

@@ -37,7 +37,7 @@ func LogEnds(t testing.TB, adm *kadm.Client, topic string) (highWatermark, lastS
 	read := func(list func(context.Context, ...string) (kadm.ListedOffsets, error)) map[int32]int64 {
 		out := map[int32]int64{}
 		err := poll(func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), helperTimeout())
 			defer cancel()
 			listed, err := list(ctx, topic)
 			if err != nil {
@@ -65,7 +65,7 @@ func Committed(t testing.TB, adm *kadm.Client, group, topic string) map[int32]in
 	t.Helper()
 	out := map[int32]int64{}
 	err := poll(func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), helperTimeout())
 		defer cancel()
 		fetched, err := adm.FetchOffsets(ctx, group)
 		if err != nil {
@@ -103,7 +103,7 @@ func ReadLog(t testing.TB, addr, topic string, partition int32, from, to int64, 
 		kgo.KeepControlRecords(),
 	)
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), helperTimeout())
 	defer cancel()
 	var out []*kgo.Record
 	next := from
@@ -113,7 +113,12 @@ func ReadLog(t testing.TB, addr, topic string, partition int32, from, to int64, 
 			t.Fatalf("kafkatest: read %s/%d from %d to %d: reached only %d", topic, partition, from, to, next)
 		}
 		var ferr error
-		fetches.EachError(func(_ string, _ int32, err error) { ferr = err })
+		fetches.EachError(func(_ string, _ int32, err error) {
+			// kgo fetches again after a retriable error by itself.
+			if !retriable(err) {
+				ferr = err
+			}
+		})
 		if ferr != nil {
 			t.Fatalf("kafkatest: read %s/%d: %v", topic, partition, ferr)
 		}

@@ -7,14 +7,8 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-)
 
-const (
-	// helperTimeout bounds each helper's polling: long enough for a broker
-	// that has just restarted to elect partition leaders and load the
-	// offsets topic, short enough that a wrong test fails promptly.
-	helperTimeout = 30 * time.Second
-	pollInterval  = 100 * time.Millisecond
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 // NewConfig is the sarama configuration the helpers use: the newest protocol
@@ -26,22 +20,26 @@ func NewConfig() *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.ClientID = "kafkatest"
 	cfg.Version = sarama.MaxVersion
-	cfg.Net.DialTimeout = 5 * time.Second
-	cfg.Net.ReadTimeout = 10 * time.Second
-	cfg.Net.WriteTimeout = 10 * time.Second
+	// Timeouts and retry counts stretch with LAGWATCH_TEST_SLOWDOWN: on a
+	// busy machine a broker answers late, it is not broken.
+	cfg.Net.DialTimeout = waitfor.Scaled(5 * time.Second)
+	cfg.Net.ReadTimeout = waitfor.Scaled(10 * time.Second)
+	cfg.Net.WriteTimeout = waitfor.Scaled(10 * time.Second)
 	cfg.Metadata.AllowAutoTopicCreation = false
-	cfg.Metadata.Retry.Max = 10
+	cfg.Metadata.Retry.Max = scaledCount(10)
 	cfg.Metadata.Retry.Backoff = 250 * time.Millisecond
 	cfg.Producer.Return.Successes = true
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Partitioner = sarama.NewManualPartitioner
 	// Right after CreateTopic or Restart a leader may not yet serve
-	// produce requests; 40 × 250 ms rides that out.
-	cfg.Producer.Retry.Max = 40
+	// produce requests; 40 × 250 ms rides that out. sarama retries a
+	// produce itself (LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, …);
+	// a helper resending a batch could duplicate records.
+	cfg.Producer.Retry.Max = scaledCount(40)
 	cfg.Producer.Retry.Backoff = 250 * time.Millisecond
-	cfg.Admin.Retry.Max = 10
+	cfg.Admin.Retry.Max = scaledCount(10)
 	cfg.Admin.Retry.Backoff = 250 * time.Millisecond
-	cfg.Admin.Timeout = 10 * time.Second
+	cfg.Admin.Timeout = waitfor.Scaled(10 * time.Second)
 	return cfg
 }
 
@@ -74,11 +72,19 @@ func CreateTopic(t testing.TB, addr, name string, partitions int32, configs map[
 	t.Helper()
 	admin := NewAdmin(t, addr)
 	detail := &sarama.TopicDetail{NumPartitions: partitions, ReplicationFactor: 1, ConfigEntries: configs}
-	if err := admin.CreateTopic(name, detail, false); err != nil {
+	err := pollAttempts(func(attempt int) error {
+		err := admin.CreateTopic(name, detail, false)
+		// A request that timed out may still have created the topic.
+		if attempt > 1 && errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatalf("kafkatest: create topic %q: %v", name, err)
 	}
 	client := NewClient(t, addr)
-	err := poll(func() error {
+	err = poll(func() error {
 		if err := client.RefreshMetadata(); err != nil {
 			return err
 		}
@@ -105,11 +111,19 @@ func CreateTopic(t testing.TB, addr, name string, partitions int32, configs map[
 func DeleteTopic(t testing.TB, addr, name string) {
 	t.Helper()
 	admin := NewAdmin(t, addr)
-	if err := admin.DeleteTopic(name); err != nil {
+	err := pollAttempts(func(attempt int) error {
+		err := admin.DeleteTopic(name)
+		// A request that timed out may still have deleted the topic.
+		if attempt > 1 && errors.Is(err, sarama.ErrUnknownTopicOrPartition) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
 		t.Fatalf("kafkatest: delete topic %q: %v", name, err)
 	}
 	client := NewClient(t, addr)
-	err := poll(func() error {
+	err = poll(func() error {
 		if err := client.RefreshMetadata(); err != nil {
 			return err
 		}
@@ -181,7 +195,12 @@ func ProduceAt(t testing.TB, addr, topic string, partition int32, timestamps []t
 
 func produce(t testing.TB, addr string, msgs []*sarama.ProducerMessage) int64 {
 	t.Helper()
-	producer, err := sarama.NewSyncProducer([]string{addr}, NewConfig())
+	var producer sarama.SyncProducer
+	// Connecting fails while a restarted broker is not listening yet.
+	err := poll(func() (err error) {
+		producer, err = sarama.NewSyncProducer([]string{addr}, NewConfig())
+		return err
+	})
 	if err != nil {
 		t.Fatalf("kafkatest: connect producer to %s: %v", addr, err)
 	}
@@ -225,12 +244,10 @@ func CommitOffsets(t testing.TB, addr, group string, offsets map[string]map[int3
 				if errors.Is(kerr, sarama.ErrNoError) {
 					continue
 				}
-				err := fmt.Errorf("%s/%d: %w", topic, p, kerr)
-				if !coordinatorNotReady(kerr) {
-					return permanent{err}
+				if isKafkaCode(kerr, notCoordinator, coordinatorNotAvailable) {
+					_ = client.RefreshCoordinator(group)
 				}
-				_ = client.RefreshCoordinator(group)
-				return err
+				return fmt.Errorf("%s/%d: %w", topic, p, kerr)
 			}
 		}
 		return nil
@@ -245,56 +262,15 @@ func CommitOffsets(t testing.TB, addr, group string, offsets map[string]map[int3
 func DeleteGroup(t testing.TB, addr, group string) {
 	t.Helper()
 	admin := NewAdmin(t, addr)
-	err := poll(func() error {
+	err := pollAttempts(func(attempt int) error {
 		err := admin.DeleteConsumerGroup(group)
-		var kerr sarama.KError
-		if errors.As(err, &kerr) && !coordinatorNotReady(kerr) {
-			return permanent{err}
+		// A request that timed out may still have deleted the group.
+		if attempt > 1 && errors.Is(err, sarama.ErrGroupIDNotFound) {
+			return nil
 		}
 		return err
 	})
 	if err != nil {
 		t.Fatalf("kafkatest: delete group %q: %v", group, err)
-	}
-}
-
-// coordinatorNotReady reports the errors a group coordinator returns while
-// it moves or loads the offsets topic, typically just after a broker start.
-func coordinatorNotReady(err sarama.KError) bool {
-	switch err {
-	case sarama.ErrNotCoordinatorForConsumer,
-		sarama.ErrConsumerCoordinatorNotAvailable,
-		sarama.ErrOffsetsLoadInProgress,
-		sarama.ErrRequestTimedOut:
-		return true
-	}
-	return false
-}
-
-// permanent marks an error that polling must not retry.
-type permanent struct{ err error }
-
-func (p permanent) Error() string { return p.err.Error() }
-func (p permanent) Unwrap() error { return p.err }
-
-// poll calls try until it succeeds, returns a permanent error, or
-// helperTimeout passes; it returns the last error.
-func poll(try func() error) error {
-	deadline := time.Now().Add(helperTimeout)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for {
-		err := try()
-		if err == nil {
-			return nil
-		}
-		var p permanent
-		if errors.As(err, &p) {
-			return p.err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("still failing after %v: %w", helperTimeout, err)
-		}
-		<-tick.C
 	}
 }

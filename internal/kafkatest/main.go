@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"testing"
+
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 // Main runs a package's tests against one shared broker: it starts the
@@ -18,6 +20,8 @@ func Main(m *testing.M, opts Options, broker **Broker) int {
 	if !flag.Parsed() {
 		flag.Parse()
 	}
+	// A bad LAGWATCH_TEST_SLOWDOWN stops here, before a broker starts.
+	waitfor.Slowdown()
 	if testing.Short() {
 		return m.Run()
 	}

@@ -24,10 +24,13 @@ func ShareFromEarliest(t testing.TB, addr, group string) {
 	c.Name, c.Value = "share.auto.offset.reset", kmsg.StringPtr("earliest")
 	res.Configs = append(res.Configs, c)
 	req.Resources = append(req.Resources, res)
-	resp, err := req.RequestWith(context.Background(), cl)
-	if err == nil {
-		err = kerr.ErrorForCode(resp.Resources[0].ErrorCode)
-	}
+	err := poll(func() error {
+		resp, err := req.RequestWith(context.Background(), cl)
+		if err != nil {
+			return err
+		}
+		return kerr.ErrorForCode(resp.Resources[0].ErrorCode)
+	})
 	if err != nil {
 		t.Fatalf("kafkatest: set share.auto.offset.reset of %s: %v", group, err)
 	}

@@ -145,7 +145,7 @@ func startLagwatch(t *testing.T, env []string, args ...string) *lagwatch {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-lw.exited:
-		case <-time.After(10 * time.Second):
+		case <-time.After(waitfor.Scaled(10 * time.Second)):
 			_ = cmd.Process.Kill()
 			<-lw.exited
 		}
@@ -295,7 +295,7 @@ func TestWebConfigServesHTTPSAndRequiresBasicAuth(t *testing.T) {
 
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pki.CertPEM)
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+	client := &http.Client{Timeout: waitfor.Scaled(5 * time.Second), Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
 	}}
 	url := "https://" + lw.addr + "/metrics"
