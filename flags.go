@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -216,11 +215,14 @@ func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector
 func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	for _, s := range f.servers {
 		for _, addr := range strings.Split(s, ",") {
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				return fmt.Errorf("--kafka.server %q is not host:port: %v", addr, err)
+			if err := checkServerAddr(addr); err != nil {
+				return fmt.Errorf("--kafka.server %q %v", addr, err)
 			}
 			cfg.Servers = append(cfg.Servers, addr)
 		}
+	}
+	if len(cfg.Servers) > maxServersPerCluster {
+		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), maxServersPerCluster)
 	}
 	kafkaVersion, err := parseKafkaVersion(f.kafkaVersion)
 	if err != nil {
@@ -386,12 +388,15 @@ func (f *flagValues) fleetConfig(*collector.Config) error {
 
 // webConfig validates the HTTP side's flags.
 func (f *flagValues) webConfig(*collector.Config) error {
-	if !strings.HasPrefix(f.telemetryPath, "/") {
-		return fmt.Errorf("--web.telemetry-path %q must start with /", f.telemetryPath)
+	if err := checkTelemetryPath(f.telemetryPath); err != nil {
+		return fmt.Errorf("--web.telemetry-path %q %v", f.telemetryPath, err)
+	}
+	if f.maxRequests < 0 {
+		return fmt.Errorf("--web.max-requests must not be negative (0 means no limit), got %d", f.maxRequests)
 	}
 	for _, addr := range *f.web.WebListenAddresses {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("--web.listen-address %q is not [host]:port: %v", addr, err)
+		if err := checkListenAddr(addr); err != nil {
+			return fmt.Errorf("--web.listen-address %q %v", addr, err)
 		}
 	}
 	if path := *f.web.WebConfigFile; path != "" {
@@ -399,7 +404,7 @@ func (f *flagValues) webConfig(*collector.Config) error {
 			return fmt.Errorf("--web.config.file %q: %v", path, err)
 		}
 	}
-	return nil
+	return checkRoutes(f)
 }
 
 // parseKafkaVersion accepts only versions sarama knows, so a typo fails
