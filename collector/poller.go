@@ -27,6 +27,10 @@ type Poller struct {
 	configs       map[string]TopicConfig
 	configsReadAt time.Time
 	records       recordCache
+	// sight tells a listing without groups from one hiding them, and
+	// committedTopics plans what each OffsetFetch asks for.
+	sight           groupSight
+	committedTopics *committedTopics
 	// transactional holds the partitions seen to carry transactions.
 	transactional map[kafka.TopicPartition]bool
 }
@@ -51,7 +55,8 @@ func NewPoller(cfg Config) (*Poller, error) {
 		configs:      map[string]TopicConfig{},
 		records:      recordCache{},
 
-		transactional: map[kafka.TopicPartition]bool{},
+		transactional:   map[kafka.TopicPartition]bool{},
+		committedTopics: newCommittedTopics(),
 	}, nil
 }
 
