@@ -806,3 +806,34 @@ func TestOffsetFetchAsksOnlyForVisibleTopics(t *testing.T) {
 	}
 	checkOnlyReads(t, p)
 }
+
+// A group deleted for real is not blindness: asked directly, Kafka answers
+// without a denial, so lagwatch stays up and the group's series go at once.
+func TestDeletedGroupIsNotBlindness(t *testing.T) {
+	setUp(t, "", "gone-", nil)
+	addr := kafkatest.Require(t, broker)
+	kafkatest.CommitOffsets(t, addr, "gone-kept", map[string]map[int32]int64{"gone-orders": {0: 1}})
+	super := superPoller(t, collector.Filters{TopicInclude: anchored(t, "gone-.*"), GroupInclude: anchored(t, "gone-.*")})
+	waitfor.Condition(t, 30*time.Second, "the groups are reported", func() error {
+		if err := super.poller.PollOnce(t.Context()); err != nil {
+			return err
+		}
+		if !scrape(t, super.exp).Mentions("consumergroup", "gone-app") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	kafkatest.DeleteGroup(t, addr, "gone-app")
+	for range 2 {
+		if err := super.poller.PollOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := scrape(t, super.exp)
+	if s.Value(t, "lagwatch_up") != 1 || s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") != 0 {
+		t.Errorf("up %v, denied groups %v after a group was deleted: want 1 and 0", s.Value(t, "lagwatch_up"), s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"))
+	}
+	if s.Mentions("consumergroup", "gone-app") || !s.Mentions("consumergroup", "gone-kept") {
+		t.Errorf("the deleted group is still reported, or the other one is not")
+	}
+}
