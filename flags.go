@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -68,6 +70,7 @@ type flagValues struct {
 	telemetryPath string
 	enablePprof   bool
 	maxRequests   int
+	probeAddress  string
 	security      *securityFlags
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -91,6 +94,8 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("web.enable-pprof", "Serve Go's runtime profiles of lagwatch itself under /debug/pprof/, behind the same --web.config.file as the metrics.").
 		Default("false").BoolVar(&f.enablePprof)
+	app.Flag("web.probe-address", "Also serve /-/healthy and /-/ready, and nothing else, on this [host]:port without --web.config.file's TLS and basic auth, for probes that cannot present them (Kubernetes' httpGet probes). Off when empty.").
+		Default("").StringVar(&f.probeAddress)
 	app.Flag("web.max-requests", "Scrapes of the metrics served at once; more are answered 503 at once. 0 means no limit.").
 		Default(strconv.Itoa(defaultMaxRequests)).IntVar(&f.maxRequests)
 	f.security = addSecurityFlags(app)
@@ -397,6 +402,11 @@ func (f *flagValues) webConfig(*collector.Config) error {
 	for _, addr := range *f.web.WebListenAddresses {
 		if err := checkListenAddr(addr); err != nil {
 			return fmt.Errorf("--web.listen-address %q %v", addr, err)
+		}
+	}
+	if f.probeAddress != "" {
+		if err := checkListenAddr(f.probeAddress); err != nil || strings.HasPrefix(f.probeAddress, "vsock://") {
+			return fmt.Errorf("--web.probe-address %q %v", f.probeAddress, cmp.Or(err, errors.New("must be [host]:port")))
 		}
 	}
 	if path := *f.web.WebConfigFile; path != "" {

@@ -151,6 +151,13 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 		return usageError{err}
 	}
 	defer closeAll(listeners)
+	probeListener, err := listenProbe(f.probeAddress)
+	if err != nil {
+		return usageError{err}
+	}
+	if probeListener != nil {
+		defer probeListener.Close()
+	}
 	specs, err := loadUnlessDone(ctx, load)
 	if ctx.Err() != nil {
 		return nil // SIGTERM while loading
@@ -185,8 +192,14 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 
 	server := newHTTPServer(mux, headerTimeout)
 	server.ErrorLog = httpErrorLog(logger)
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- serveHTTP(server, listeners, f.web, logger) }()
+	probeServer := newHTTPServer(probeRoutes(clusters), headerTimeout)
+	probeServer.ErrorLog = server.ErrorLog
+	if probeListener != nil {
+		go func() { served <- probeServer.Serve(probeListener) }()
+		defer probeServer.Close()
+	}
 	if f.configFile != "" {
 		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", clustersSummary(clusters.clusterNames()), "poll_interval", cfg.PollInterval)
 	} else {

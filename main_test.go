@@ -52,6 +52,8 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"server without host", []string{"--kafka.server=:9092"}, "--kafka.server"},
 		{"too many servers", []string{"--kafka.server=" + strings.Repeat("k:1,", maxServersPerCluster) + "k:1"}, "--kafka.server lists 101 servers"},
 		{"listen port out of range", []string{"--web.listen-address=:70000"}, "--web.listen-address"},
+		{"probe port out of range", []string{"--web.probe-address=:70000"}, "--web.probe-address"},
+		{"probe address without port", []string{"--web.probe-address=localhost"}, "--web.probe-address"},
 		{"negative max requests", []string{"--web.max-requests=-1"}, "--web.max-requests must not be negative"},
 		{"telemetry path clashing with health", []string{"--web.telemetry-path=/-/healthy"}, "--web.telemetry-path"},
 		{"telemetry path clashing with readiness", []string{"--web.telemetry-path=/-/ready"}, "--web.telemetry-path"},
