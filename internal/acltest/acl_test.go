@@ -744,9 +744,16 @@ func TestNeverGrantedGroupDescribeIsNotHealthyWhereCommitsAreVisible(t *testing.
 		t.Errorf("up %v, ready %v, list_groups success %v while blind to every group: want 0, false, 0",
 			s.Value(t, "lagwatch_up"), p.Ready(), s.Value(t, "lagwatch_stage_success", "stage", "list_groups"))
 	}
+	if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"); got != 1 {
+		t.Errorf("denied Describe on %v groups, want 1 (every group: *)", got)
+	}
 	w := checkOneWarning(t, logs, "Describe", "group")
 	if !strings.Contains(w, "--group '*'") || !strings.Contains(w, "User:"+principal) {
 		t.Errorf("the warning lacks the grant for every group: %s", w)
+	}
+	// Nothing is asked of a group lagwatch never saw: no DENIED line.
+	if n := deniedLines(t, principal, "Group:LITERAL:"+prefix+"app"); n != 0 {
+		t.Errorf("%d DENIED lines for the group in the broker's log, want 0", n)
 	}
 	checkOnlyReads(t, p)
 }
@@ -771,7 +778,7 @@ func TestOffsetFetchAsksOnlyForVisibleTopics(t *testing.T) {
 	kafkatest.Produce(t, addr, hidden, 0, 5)
 	kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{hidden: {0: 2}})
 
-	p, e, _ := newLagwatch(t, principal, collector.Filters{})
+	p, e, logs := newLagwatch(t, principal, collector.Filters{})
 	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
 		if err := pollOnce(t, p); err != nil || !p.Health().Up {
 			return fmt.Errorf("not up: %v", err)
@@ -803,6 +810,14 @@ func TestOffsetFetchAsksOnlyForVisibleTopics(t *testing.T) {
 	}
 	if s.Mentions("topic", hidden) {
 		t.Errorf("the hidden topic is reported")
+	}
+	// Kafka hides the topic without a denial lagwatch could count: the
+	// group's visible figures are complete, so lagwatch is up and ready.
+	if s.Value(t, "lagwatch_up") != 1 || !p.Ready() || s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") != 0 {
+		t.Errorf("up %v, ready %v, denied groups %v: want 1, true, 0", s.Value(t, "lagwatch_up"), p.Ready(), s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"))
+	}
+	if w := logs.lines("WARN"); len(w) != 0 {
+		t.Errorf("warnings:\n%s", strings.Join(w, "\n"))
 	}
 	checkOnlyReads(t, p)
 }
