@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -100,9 +99,9 @@ func loadConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
 }
 
 func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readConfigFile(path)
 	if err != nil {
-		return nil, errors.Unwrap(err) // the *PathError's path is the file, named already
+		return nil, err
 	}
 	var file configFile
 	if err := yaml.Load(data, &file, yaml.WithKnownFields()); err != nil {
@@ -111,18 +110,21 @@ func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) 
 	if len(file.Clusters) == 0 {
 		return nil, errors.New("clusters: no cluster listed")
 	}
+	if len(file.Clusters) > maxClusters {
+		return nil, fmt.Errorf("clusters: %d listed, more than %d", len(file.Clusters), maxClusters)
+	}
 	var specs []clusterSpec
 	for i := range file.Clusters {
 		var cc clusterConfig
 		where := fmt.Sprintf("clusters[%d]", i)
 		if err := file.Clusters[i].Load(&cc, yaml.WithKnownFields()); err != nil {
 			if cc.Name != "" {
-				where = fmt.Sprintf("cluster %q (%s)", cc.Name, where)
+				where = fmt.Sprintf("cluster %q (%s)", shortened(cc.Name), where)
 			}
 			return nil, fmt.Errorf("%s: %w", where, oneLine(err))
 		}
 		if cc.Name != "" {
-			where = fmt.Sprintf("cluster %q (%s)", cc.Name, where)
+			where = fmt.Sprintf("cluster %q (%s)", shortened(cc.Name), where)
 		}
 		spec, err := cc.spec(base)
 		if err != nil {
@@ -136,6 +138,21 @@ func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) 
 		specs = append(specs, spec)
 	}
 	return specs, nil
+}
+
+// readConfigFile reads the file, refusing one larger than
+// maxConfigFileBytes before reading it all: a file that size is a mistake
+// (or an attack), and parsing it would hold up the start or the reload.
+func readConfigFile(path string) ([]byte, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return nil, errors.Unwrap(err) // the *PathError's path is the file, named already
+	}
+	defer file.Close()
+	if info, err := file.Stat(); err == nil && info.Mode().IsRegular() && info.Size() > maxConfigFileBytes {
+		return nil, fmt.Errorf("%d bytes, larger than %d", info.Size(), maxConfigFileBytes)
+	}
+	return readBounded(file, maxConfigFileBytes)
 }
 
 var (
@@ -156,17 +173,20 @@ var clusterName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // error starts with the field at fault.
 func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 	if !clusterName.MatchString(cc.Name) {
-		return clusterSpec{}, fmt.Errorf("name: %q must be letters, digits, '.', '_' or '-' (it is the %s label's value)", cc.Name, clusterLabel)
+		return clusterSpec{}, fmt.Errorf("name: %q must be letters, digits, '.', '_' or '-' (it is the %s label's value)", shortened(cc.Name), clusterLabel)
 	}
 	cfg := base
 	cfg.Logger = base.Logger.With(clusterLabel, cc.Name)
 	if len(cc.Servers) == 0 {
 		return clusterSpec{}, errors.New("servers: no bootstrap server listed")
 	}
+	if len(cc.Servers) > maxServersPerCluster {
+		return clusterSpec{}, fmt.Errorf("servers: %d listed, more than %d", len(cc.Servers), maxServersPerCluster)
+	}
 	cfg.Servers = nil
 	for _, addr := range cc.Servers {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return clusterSpec{}, fmt.Errorf("servers: %q is not host:port", addr)
+		if err := checkServerAddr(addr); err != nil {
+			return clusterSpec{}, fmt.Errorf("servers: %q %v", addr, err)
 		}
 		cfg.Servers = append(cfg.Servers, addr)
 	}

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -73,6 +73,7 @@ type flagValues struct {
 	telemetryPath string
 	enablePprof   bool
 	maxRequests   int
+	probeAddress  string
 	security      *securityFlags
 	web           *web.FlagConfig
 	log           promslog.Config
@@ -96,6 +97,8 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("web.enable-pprof", "Serve Go's runtime profiles of lagwatch itself under /debug/pprof/, behind the same --web.config.file as the metrics.").
 		Default("false").BoolVar(&f.enablePprof)
+	app.Flag("web.probe-address", "Also serve /-/healthy and /-/ready, and nothing else, on this [host]:port without --web.config.file's TLS and basic auth, for probes that cannot present them (Kubernetes' httpGet probes). Off when empty.").
+		Default("").StringVar(&f.probeAddress)
 	app.Flag("web.max-requests", "Scrapes of the metrics served at once; more are answered 503 at once. 0 means no limit.").
 		Default(strconv.Itoa(defaultMaxRequests)).IntVar(&f.maxRequests)
 	f.security = addSecurityFlags(app)
@@ -254,11 +257,14 @@ func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector
 func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	for _, s := range f.servers {
 		for _, addr := range strings.Split(s, ",") {
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				return fmt.Errorf("--kafka.server %q is not host:port: %v", addr, err)
+			if err := checkServerAddr(addr); err != nil {
+				return fmt.Errorf("--kafka.server %q %v", addr, err)
 			}
 			cfg.Servers = append(cfg.Servers, addr)
 		}
+	}
+	if len(cfg.Servers) > maxServersPerCluster {
+		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), maxServersPerCluster)
 	}
 	kafkaVersion, err := parseKafkaVersion(f.kafkaVersion)
 	if err != nil {
@@ -436,12 +442,20 @@ func (f *flagValues) fleetConfig(*collector.Config) error {
 
 // webConfig validates the HTTP side's flags.
 func (f *flagValues) webConfig(*collector.Config) error {
-	if !strings.HasPrefix(f.telemetryPath, "/") {
-		return fmt.Errorf("--web.telemetry-path %q must start with /", f.telemetryPath)
+	if err := checkTelemetryPath(f.telemetryPath); err != nil {
+		return fmt.Errorf("--web.telemetry-path %q %v", f.telemetryPath, err)
+	}
+	if f.maxRequests < 0 {
+		return fmt.Errorf("--web.max-requests must not be negative (0 means no limit), got %d", f.maxRequests)
 	}
 	for _, addr := range *f.web.WebListenAddresses {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			return fmt.Errorf("--web.listen-address %q is not [host]:port: %v", addr, err)
+		if err := checkListenAddr(addr); err != nil {
+			return fmt.Errorf("--web.listen-address %q %v", addr, err)
+		}
+	}
+	if f.probeAddress != "" {
+		if err := checkListenAddr(f.probeAddress); err != nil || strings.HasPrefix(f.probeAddress, "vsock://") {
+			return fmt.Errorf("--web.probe-address %q %v", f.probeAddress, cmp.Or(err, errors.New("must be [host]:port")))
 		}
 	}
 	if path := *f.web.WebConfigFile; path != "" {
@@ -449,7 +463,7 @@ func (f *flagValues) webConfig(*collector.Config) error {
 			return fmt.Errorf("--web.config.file %q: %v", path, err)
 		}
 	}
-	return nil
+	return checkRoutes(f)
 }
 
 // parseKafkaVersion accepts only versions sarama knows, so a typo fails

@@ -70,22 +70,20 @@ func (f *fleet) apply(specs []clusterSpec) error {
 		next[s.name] = rc
 		fresh = append(fresh, rc)
 	}
+	var stopped, started []string
 	for name, rc := range f.running {
 		if kept, ok := next[name]; !ok || kept.poller != rc.poller {
 			rc.stop()
-			if name != "" {
-				f.logger.Info("stopped polling cluster", "cluster", name)
-			}
+			stopped = append(stopped, name)
 		}
 	}
 	for _, rc := range fresh {
 		ctx, stop := context.WithCancel(f.ctx)
 		rc.stop = stop
 		f.polling.Go(func() { rc.poller.Run(ctx) })
-		if rc.spec.name != "" {
-			f.logger.Info("started polling cluster", "cluster", rc.spec.name, "kafka", strings.Join(rc.spec.config.Servers, ","))
-		}
+		started = append(started, rc.spec.name)
 	}
+	f.logChanges(stopped, started, next)
 	f.running, f.order = next, nil
 	clusters := make([]exporter.Cluster, 0, len(specs))
 	for _, s := range specs {
@@ -95,6 +93,28 @@ func (f *fleet) apply(specs []clusterSpec) error {
 	f.exporter.SetClusters(clusters)
 	f.lastReload = time.Now()
 	return nil
+}
+
+// maxClusterLines is how many clusters started or stopped at once get a
+// log line each; more are summarised in one line, so that a file of many
+// clusters does not flood the log at start or on reload.
+const maxClusterLines = 10
+
+// logChanges logs the clusters stopped and started by apply.
+func (f *fleet) logChanges(stopped, started []string, running map[string]*runningCluster) {
+	stopped = slices.DeleteFunc(stopped, func(name string) bool { return name == "" })
+	started = slices.DeleteFunc(started, func(name string) bool { return name == "" })
+	slices.Sort(stopped)
+	if len(stopped)+len(started) > maxClusterLines {
+		f.logger.Info("clusters changed", "stopped", clustersSummary(stopped), "started", clustersSummary(started))
+		return
+	}
+	for _, name := range stopped {
+		f.logger.Info("stopped polling cluster", "cluster", name)
+	}
+	for _, name := range started {
+		f.logger.Info("started polling cluster", "cluster", name, "kafka", strings.Join(running[name].spec.config.Servers, ","))
+	}
 }
 
 // reload loads the configuration again and applies it. When it is
@@ -115,7 +135,7 @@ func (f *fleet) reload(load func() ([]clusterSpec, error)) error {
 		f.logger.Error("reloading the configuration failed; the previous one stays in use", "err", err)
 		return err
 	}
-	f.logger.Info("configuration reloaded", "clusters", strings.Join(f.clusterNames(), ","))
+	f.logger.Info("configuration reloaded", "clusters", clustersSummary(f.clusterNames()))
 	return nil
 }
 

@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return terminated
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "lagwatch: error: %s (see --help)\n", err)
+		fmt.Fprintf(stderr, "lagwatch: error: %s (see --help)\n", errorLine(err))
 		return exitUsage
 	}
 
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = errors.New("--config.file is not for the demo, which polls its own cluster")
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
+		fmt.Fprintf(stderr, "lagwatch: error: %s\n", errorLine(err))
 		return exitUsage
 	}
 
@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := serve(ctx, cfg, flags, logger); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
+			fmt.Fprintf(stderr, "lagwatch: error: %s\n", errorLine(err))
 			return exitUsage
 		}
 		logger.Error("lagwatch stopped", "err", err)
@@ -146,7 +146,22 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	if f.configFile != "" {
 		load = func() ([]clusterSpec, error) { return loadConfigFile(f.configFile, cfg) }
 	}
-	specs, err := load()
+	listeners, err := listen(f.web)
+	if err != nil {
+		return usageError{err}
+	}
+	defer closeAll(listeners)
+	probeListener, err := listenProbe(f.probeAddress)
+	if err != nil {
+		return usageError{err}
+	}
+	if probeListener != nil {
+		defer probeListener.Close()
+	}
+	specs, err := loadUnlessDone(ctx, load)
+	if ctx.Err() != nil {
+		return nil // SIGTERM while loading
+	}
 	if err != nil {
 		return usageError{err}
 	}
@@ -176,10 +191,17 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	}
 
 	server := newHTTPServer(mux, headerTimeout)
-	served := make(chan error, 1)
-	go func() { served <- web.ListenAndServe(server, f.web, logger) }()
+	server.ErrorLog = httpErrorLog(logger)
+	served := make(chan error, 2)
+	go func() { served <- serveHTTP(server, listeners, f.web, logger) }()
+	probeServer := newHTTPServer(probeRoutes(clusters), headerTimeout)
+	probeServer.ErrorLog = server.ErrorLog
+	if probeListener != nil {
+		go func() { served <- probeServer.Serve(probeListener) }()
+		defer probeServer.Close()
+	}
 	if f.configFile != "" {
-		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", strings.Join(clusters.clusterNames(), ","), "poll_interval", cfg.PollInterval)
+		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", clustersSummary(clusters.clusterNames()), "poll_interval", cfg.PollInterval)
 	} else {
 		logger.Info("lagwatch started", "version", version.Info(), "kafka", strings.Join(cfg.Servers, ","), "poll_interval", cfg.PollInterval)
 	}
@@ -189,7 +211,9 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 		case err := <-served:
 			return fmt.Errorf("serve HTTP: %w", err)
 		case <-hup:
-			_ = reload() // logged; the previous clusters stay
+			// In the background, so that SIGTERM is honoured while the
+			// file is read; reloads run one at a time.
+			go func() { _ = reload() }() // logged; the previous clusters stay
 		case <-ctx.Done():
 			shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace-time.Second)
 			defer cancel()

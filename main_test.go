@@ -53,6 +53,23 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"config file with tls flag", []string{"--config.file=testdata/none.yml", "--no-tls.enabled"}, "--tls.enabled is set together with --config.file"},
 		{"config file missing", []string{"--config.file=/nonexistent/lagwatch.yml"}, `--config.file "/nonexistent/lagwatch.yml": no such file`},
 		{"config file in the demo", []string{"demo", "--config.file=/nonexistent/lagwatch.yml"}, "--config.file"},
+		{"server port out of range", []string{"--kafka.server=127.0.0.1:99999"}, `--kafka.server "127.0.0.1:99999" port "99999" is not a number from 1 to 65535`},
+		{"server port zero", []string{"--kafka.server=127.0.0.1:0"}, "--kafka.server"},
+		{"server port not a number", []string{"--kafka.server=kafka:http"}, "--kafka.server"},
+		{"server without host", []string{"--kafka.server=:9092"}, "--kafka.server"},
+		{"too many servers", []string{"--kafka.server=" + strings.Repeat("k:1,", maxServersPerCluster) + "k:1"}, "--kafka.server lists 101 servers"},
+		{"listen port out of range", []string{"--web.listen-address=:70000"}, "--web.listen-address"},
+		{"probe port out of range", []string{"--web.probe-address=:70000"}, "--web.probe-address"},
+		{"probe address without port", []string{"--web.probe-address=localhost"}, "--web.probe-address"},
+		{"negative max requests", []string{"--web.max-requests=-1"}, "--web.max-requests must not be negative"},
+		{"telemetry path clashing with health", []string{"--web.telemetry-path=/-/healthy"}, "--web.telemetry-path"},
+		{"telemetry path clashing with readiness", []string{"--web.telemetry-path=/-/ready"}, "--web.telemetry-path"},
+		{"telemetry path clashing with pprof", []string{"--web.enable-pprof", "--web.telemetry-path=/debug/pprof/"}, "--web.telemetry-path"},
+		{"telemetry path with a brace", []string{"--web.telemetry-path=/metrics{"}, "--web.telemetry-path"},
+		{"telemetry path with a space", []string{"--web.telemetry-path=/a b"}, "--web.telemetry-path"},
+		{"telemetry path as a wildcard", []string{"--web.telemetry-path=/{x}"}, "--web.telemetry-path"},
+		{"telemetry path not clean", []string{"--web.telemetry-path=/a//b"}, "--web.telemetry-path"},
+		{"kafka label value too long", []string{"--kafka.labels=cluster=" + strings.Repeat("x", 1025)}, "longer than 1024"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,7 +58,7 @@ var whatIsLost = map[permission]string{
 	permTopicDescribe:        "lagwatch sees no topic: no offsets, no partition health, and lagwatch_up is 0",
 	permTopicRead:            "lag seconds of backlogs older than the history are lower bounds (kafka_consumergroup_lag_seconds_lower_bound), and transaction markers may count as lag",
 	permTopicDescribeConfigs: "no retention or min ISR configs: no retention headroom, no under-min-ISR",
-	permGroupDescribe:        "these groups are not reported",
+	permGroupDescribe:        "these groups are not reported; those lagwatch reported before are served as of their last answer until --kafka.stale-after, and lagwatch_up is 0 meanwhile",
 	permGroupTopicDescribe:   "these groups' members and assignment are not reported (their committed offsets are)",
 }
 
@@ -98,6 +98,28 @@ func (a *access) learn(err error, now time.Time) {
 		}
 		a.denied[p][re.Name] = now.Add(recheckDenied)
 	}
+}
+
+// allow forgets a denial of p on the resource: Kafka showed it allows it.
+func (a *access) allow(p permission, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.denied[p], name)
+}
+
+// setWildcard records, or clears, that p is denied on every resource of
+// its type ("*"): Kafka hides them all, so there is no name to give.
+func (a *access) setWildcard(p permission, denied bool, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !denied {
+		delete(a.denied[p], "*")
+		return
+	}
+	if a.denied[p] == nil {
+		a.denied[p] = map[string]time.Time{}
+	}
+	a.denied[p]["*"] = now.Add(recheckDenied)
 }
 
 // describeSkippedFor reports whether the group's description is skipped.
@@ -205,6 +227,10 @@ func (a *access) logChanges(logger *slog.Logger, principal, bootstrap string, no
 		switch p {
 		case permTopicDescribe:
 			msg = "Metadata lists no topic: the principal may Describe none (or the cluster has none): " + whatIsLost[p]
+		case permGroupDescribe:
+			if len(names) == 1 && names[0] == "*" {
+				msg = errNoGroupVisible.Error() + ": " + whatIsLost[p]
+			}
 		case permGroupTopicDescribe:
 			msg = fmt.Sprintf("Kafka denies lagwatch Describe on a topic that %d group(s) of the consumer protocol subscribe to (%s): %s", len(names), firstNames(names, 3), whatIsLost[p])
 		}

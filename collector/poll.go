@@ -34,6 +34,13 @@ type stageErrors struct {
 	now     time.Time
 }
 
+// failed reports whether the stage failed so far.
+func (e *stageErrors) failed(stage string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.m[stage] != nil
+}
+
 func (e *stageErrors) set(stage string, err error) {
 	if e.access != nil {
 		e.access.learn(err, e.now)
@@ -75,6 +82,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	p.access.setFromOps(permTopicDescribeConfigs, md.Topics, now)
 	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics)}
 	last := p.lastKnown(now)
+	p.committedTopics.setTopics(snap.Topics, now)
 
 	var (
 		a  answers
@@ -116,6 +124,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	})
 	wg.Go(func() { errs.set(StageTopicConfigs, p.refreshTopicConfigs(ctx, snap.Topics, now)) })
 	wg.Wait()
+	p.checkGroupSight(ctx, &a, last, errs.failed(StageListGroups), errs)
 
 	errs.set(StageRecordReads, p.join(ctx, snap, a, last))
 	return snap, errs.m
@@ -159,8 +168,10 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 	for i, b := range brokers {
 		ids[i] = b.ID
 	}
-	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, p.cfg.Filters.keepGroup)
+	total := 0 // called once per distinct group, one at a time
+	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, func(name string) bool { total++; return p.cfg.Filters.keepGroup(name) })
 	errs.set(StageListGroups, err)
+	p.noteListing(total, listed, errs.now)
 	listed = p.withoutDeniedGroups(listed, errs.now)
 	listed = append(listed, last.listedOn(failedBrokers, listed)...)
 	a.listed, a.share.listed = splitShareGroups(listed)
@@ -174,8 +185,10 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 	})
 	wg.Go(func() {
 		<-startsRead
+		plan := p.committedTopics.plan(a.listed, last, errs.now)
 		var err error
-		a.committed, err = p.kafka.CommittedOffsets(ctx, a.listed)
+		a.committed, err = p.kafka.CommittedOffsetsOn(ctx, a.listed, plan.partitions)
+		p.committedTopics.learn(a.listed, a.committed, plan, errs.now)
 		errs.set(StageCommittedOffsets, err)
 	})
 	wg.Wait()

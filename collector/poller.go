@@ -31,6 +31,10 @@ type Poller struct {
 	configs       map[string]TopicConfig
 	configsReadAt time.Time
 	records       recordCache
+	// sight tells a listing without groups from one hiding them, and
+	// committedTopics plans what each OffsetFetch asks for.
+	sight           groupSight
+	committedTopics *committedTopics
 	// transactional holds the partitions seen to carry transactions.
 	transactional map[kafka.TopicPartition]bool
 }
@@ -58,7 +62,8 @@ func NewPoller(cfg Config) (*Poller, error) {
 		configs:      map[string]TopicConfig{},
 		records:      recordCache{},
 
-		transactional: map[kafka.TopicPartition]bool{},
+		transactional:   map[kafka.TopicPartition]bool{},
+		committedTopics: newCommittedTopics(),
 	}, nil
 }
 
@@ -102,55 +107,33 @@ func (p *Poller) Now() time.Time { return p.cfg.Now() }
 // Close is for pollers driven by PollOnce.
 func (p *Poller) Close() { p.kafka.Close() }
 
-// maxBackoffIntervals bounds how far polls of an unreachable cluster are
-// spaced: at most this many poll intervals, so that a cluster coming back
-// is seen within a few intervals.
-const maxBackoffIntervals = 4
-
 // Run polls every PollInterval until ctx is done. A poll that takes longer
 // than the interval delays the next one, which starts right after it, and
-// is counted as an overrun. While no broker answers at all, the wait
-// doubles after each failed poll, up to maxBackoffIntervals.
+// is counted as an overrun. A failed poll is followed by the next one a
+// poll interval after it started, as a successful one is: there is no
+// back-off beyond one interval, so lagwatch is current within one
+// interval of a broker's return. An outage costs a few requests per
+// interval (each bounded by half the interval) and is logged once.
 func (p *Poller) Run(ctx context.Context) {
 	defer p.kafka.Close()
-	var (
-		log    failureLog
-		failed int // consecutive polls that published no snapshot
-	)
+	var log failureLog
 	for {
 		start := time.Now()
-		previous := p.Snapshot()
 		err := p.PollOnce(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		log.record(p.cfg.Logger, err)
-		if p.Snapshot() == previous {
-			failed++
-		} else {
-			failed = 0
-		}
 		elapsed := time.Since(start)
 		if elapsed > p.cfg.PollInterval {
 			p.health.countOverrun()
 		}
-		wait := max(backoff(failed)*p.cfg.PollInterval-elapsed, 0)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(wait):
+		case <-time.After(max(p.cfg.PollInterval-elapsed, 0)):
 		}
 	}
-}
-
-// backoff is how many poll intervals to wait after failed consecutive
-// polls that published nothing: 1, 2, 4, … up to maxBackoffIntervals.
-func backoff(failed int) time.Duration {
-	n := 1
-	for i := 1; i < failed && n < maxBackoffIntervals; i++ {
-		n *= 2
-	}
-	return time.Duration(n)
 }
 
 // PollOnce polls the cluster once and publishes the snapshot. It returns

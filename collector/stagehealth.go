@@ -90,7 +90,12 @@ func (p *Poller) countAllowed(snap *Snapshot, now time.Time) {
 		return
 	}
 	p.allowed[permTopicDescribe] = len(snap.Topics)
-	p.allowed[permGroupDescribe] = len(snap.Groups)
+	for _, g := range snap.Groups {
+		// Hidden groups stand in as of their last answer; they are denied.
+		if _, hidden := p.sight.hidden[g.Name]; !hidden {
+			p.allowed[permGroupDescribe]++
+		}
+	}
 	for _, t := range snap.Topics {
 		for _, perm := range []permission{permTopicRead, permTopicDescribeConfigs} {
 			if !p.access.isDenied(perm, t.Name, now) {

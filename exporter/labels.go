@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Label is one constant label: written on every series of a cluster, as
@@ -29,13 +30,25 @@ func ParseLabels(s string) ([]Label, error) {
 	return labels, CheckLabels(labels)
 }
 
+// MaxLabelValueBytes bounds a constant label's value. The label is
+// written on every series of its cluster: a long value multiplies into
+// every scrape (a 10 MB value made one scrape stream 87 GB).
+const MaxLabelValueBytes = 1024
+
+// MaxLabels bounds the constant labels of a cluster, for the same reason.
+const MaxLabels = 32
+
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // CheckLabels reports the first constant label Prometheus would reject or
 // that would clash with a label of lagwatch's own series: a name used
-// twice, a name of the metric table's labels (topic, consumergroup, …), or
-// one starting with "__", which Prometheus reserves.
+// twice, a name of the metric table's labels (topic, consumergroup, …),
+// one starting with "__", which Prometheus reserves, or a value longer
+// than MaxLabelValueBytes or not UTF-8.
 func CheckLabels(labels []Label) error {
+	if len(labels) > MaxLabels {
+		return fmt.Errorf("%d labels, more than %d", len(labels), MaxLabels)
+	}
 	reserved := reservedLabels()
 	seen := map[string]bool{}
 	for _, l := range labels {
@@ -48,6 +61,10 @@ func CheckLabels(labels []Label) error {
 			return fmt.Errorf("label name %q is a label of lagwatch's own series (%s)", l.Name, strings.Join(reserved, ", "))
 		case seen[l.Name]:
 			return fmt.Errorf("label name %q is given twice", l.Name)
+		case len(l.Value) > MaxLabelValueBytes:
+			return fmt.Errorf("label %s: value of %d bytes, longer than %d", l.Name, len(l.Value), MaxLabelValueBytes)
+		case !utf8.ValidString(l.Value):
+			return fmt.Errorf("label %s: value is not valid UTF-8", l.Name)
 		}
 		seen[l.Name] = true
 	}

@@ -384,6 +384,15 @@ func sortMembers(ms []Member) {
 // with groups. A committed offset of -1 (the group never committed the
 // partition) is left out. Groups missing from the result failed.
 func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (map[string]map[TopicPartition]int64, error) {
+	return c.CommittedOffsetsOn(ctx, groups, nil)
+}
+
+// CommittedOffsetsOn is CommittedOffsets asking, for each group that
+// partitions names (partitions(group) not nil), only for those partitions:
+// without a list Kafka authorizes every topic the group committed on, and
+// logs a DENIED line for each the principal may not Describe, at every
+// request. partitions nil asks every group for all it committed.
+func (c *Client) CommittedOffsetsOn(ctx context.Context, groups []ListedGroup, partitions func(group string) map[string][]int32) (map[string]map[TopicPartition]int64, error) {
 	perRequest := groupsPerRequest
 	if !c.conf.Version.IsAtLeast(sarama.V3_0_0_0) {
 		perRequest = 1 // OffsetFetch before v8 carries one group
@@ -415,21 +424,27 @@ func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (ma
 	}
 	coordinator := func(r chunk) int32 { return r.coordinator }
 	return gatherInLanes(ctx, requests, coordinator, func(ctx context.Context, r chunk) (map[string]map[TopicPartition]int64, error) {
-		return c.fetchCommitted(ctx, r.coordinator, r.names)
+		return c.fetchCommitted(ctx, r.coordinator, r.names, partitions)
 	})
 }
 
-func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []string) (map[string]map[TopicPartition]int64, error) {
+func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []string, partitions func(string) map[string][]int32) (map[string]map[TopicPartition]int64, error) {
 	b, ok := c.broker(coordinator)
 	if !ok {
 		return nil, fmt.Errorf("offset fetch: coordinator %d is not in the metadata", coordinator)
 	}
 	// A nil partition list asks for every partition the group committed.
-	req := sarama.NewOffsetFetchRequest(c.conf.Version, names[0], nil)
+	of := func(group string) map[string][]int32 {
+		if partitions == nil {
+			return nil
+		}
+		return partitions(group)
+	}
+	req := sarama.NewOffsetFetchRequest(c.conf.Version, names[0], of(names[0]))
 	if req.Version >= 8 {
 		req.Groups = make([]sarama.OffsetFetchRequestGroup, len(names))
 		for i, n := range names {
-			req.Groups[i] = sarama.OffsetFetchRequestGroup{GroupId: n}
+			req.Groups[i] = sarama.OffsetFetchRequestGroup{GroupId: n, Partitions: of(n)}
 		}
 	}
 	var resp *sarama.OffsetFetchResponse

@@ -37,7 +37,7 @@ const (
 )
 
 // principals are the monitor users, one per test.
-var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered", "kip848"}
+var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered", "kip848", "groupsight", "nogroups", "hiddentopic"}
 
 var broker *kafkatest.Broker
 
@@ -599,4 +599,256 @@ func TestKIP848GroupOnAHiddenTopicKeepsItsVisibleOffsets(t *testing.T) {
 		t.Errorf("the warning does not name the group: %s", w)
 	}
 	checkOnlyReads(t, p)
+}
+
+// deniedLines counts the lines of the broker's authorizer log that deny
+// the principal an operation on the resource ("Group:LITERAL:app").
+func deniedLines(t *testing.T, principal, resource string) int {
+	t.Helper()
+	data, err := os.ReadFile(broker.LogFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for l := range strings.SplitSeq(string(data), "\n") {
+		if strings.Contains(l, "Principal = User:"+principal+" is Denied") && strings.Contains(l, "resource = "+resource+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// With Group Describe revoked from a running lagwatch, Kafka's ListGroups
+// silently leaves the groups out. lagwatch asks the group that vanished
+// directly, learns it is denied, and says so: lagwatch_up 0 and the
+// list_groups stage failed, the group counted as denied, one warning with
+// the kafka-acls grant, the group's series served as of its last answer
+// (until --kafka.stale-after) rather than vanishing, and one DENIED line
+// in the broker's log, not one per poll. /-/ready stays 200, as
+// documented: it says a poll has succeeded since the start. Restoring the
+// grant makes lagwatch up again at the next poll.
+func TestRevokedGroupDescribeIsBlindnessUntilRestored(t *testing.T) {
+	const principal, prefix = "groupsight", "gsight-"
+	setUp(t, principal, prefix, []grant{
+		{sarama.AclResourceTopic, prefix, false, sarama.AclOperationRead},
+		{sarama.AclResourceTopic, prefix, false, sarama.AclOperationDescribeConfigs},
+		{sarama.AclResourceGroup, prefix, false, sarama.AclOperationDescribe},
+	})
+	// The filters name the groups: blindness must show through them.
+	filters := collector.Filters{TopicInclude: anchored(t, prefix+".*"), GroupInclude: anchored(t, prefix+".*")}
+	p, e, logs := newLagwatch(t, principal, filters)
+	lagOf := []string{"consumergroup", prefix + "app", "partition", "0", "topic", prefix + "orders"}
+	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+		if err := pollOnce(t, p); err != nil || !p.Health().Up {
+			return fmt.Errorf("not up: %v", err)
+		}
+		if !scrape(t, e).Has("kafka_consumergroup_lag", lagOf...) {
+			return fmt.Errorf("group not reported yet")
+		}
+		return nil
+	})
+
+	admin := kafkatest.NewAdmin(t, kafkatest.Require(t, broker))
+	groupACL := aclsOf(principal, []grant{{sarama.AclResourceGroup, prefix, false, sarama.AclOperationDescribe}})
+	revokedAt := time.Now()
+	if _, err := admin.DeleteACL(sarama.AclFilter{
+		ResourceType: sarama.AclResourceGroup, ResourceName: ptr(prefix), ResourcePatternTypeFilter: sarama.AclPatternPrefixed,
+		Principal: ptr("User:" + principal), Operation: sarama.AclOperationAny, PermissionType: sarama.AclPermissionAllow,
+	}, false); err != nil {
+		t.Fatal(err)
+	}
+	waitfor.Condition(t, 30*time.Second, "the revocation is seen", func() error {
+		_ = pollOnce(t, p)
+		if p.Health().Up {
+			return fmt.Errorf("still up")
+		}
+		return nil
+	})
+	t.Logf("revocation seen %v after it was made", time.Since(revokedAt).Round(time.Millisecond))
+	resource := "Group:LITERAL:" + prefix + "app"
+	denials := deniedLines(t, principal, resource)
+	const polls = 5
+	for range polls {
+		_ = pollOnce(t, p)
+	}
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 0 || s.Value(t, "lagwatch_stage_success", "stage", "list_groups") != 0 {
+		t.Errorf("up %v, list_groups success %v while blind to the groups: want 0 and 0", s.Value(t, "lagwatch_up"), s.Value(t, "lagwatch_stage_success", "stage", "list_groups"))
+	}
+	if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"); got != 1 {
+		t.Errorf("denied Describe on %v groups, want 1", got)
+	}
+	if !p.Ready() {
+		t.Errorf("not ready; /-/ready says a poll has succeeded since the start")
+	}
+	if !s.Has("kafka_consumergroup_lag", lagOf...) {
+		t.Errorf("the hidden group's series vanished at once instead of being served as of the last answer")
+	}
+	w := checkOneWarning(t, logs, "Describe", "group")
+	if !strings.Contains(w, prefix+"app") || !strings.Contains(w, "--group '"+prefix+"app'") {
+		t.Errorf("the warning does not name the group and its grant: %s", w)
+	}
+	if after := deniedLines(t, principal, resource); after != denials || denials == 0 {
+		t.Errorf("DENIED lines for %s: %d when the revocation was seen, %d after %d more polls; want at least 1, then none", resource, denials, after, polls)
+	}
+	t.Logf("broker DENIED lines for %s: %d on detection, %d more over %d polls", resource, denials, deniedLines(t, principal, resource)-denials, polls)
+
+	if err := admin.CreateACLs(groupACL); err != nil {
+		t.Fatal(err)
+	}
+	restoredAt := time.Now()
+	restoredPolls := 0
+	waitfor.Condition(t, 30*time.Second, "the grant is seen again", func() error {
+		restoredPolls++
+		if err := pollOnce(t, p); err != nil || !p.Health().Up {
+			return fmt.Errorf("not up: %v", err)
+		}
+		return nil
+	})
+	t.Logf("up again %v (%d polls) after the grant was restored", time.Since(restoredAt).Round(time.Millisecond), restoredPolls)
+	s = scrape(t, e)
+	if s.Value(t, "lagwatch_stage_success", "stage", "list_groups") != 1 || s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") != 0 {
+		t.Errorf("after the grant: list_groups success %v, denied groups %v; want 1 and 0",
+			s.Value(t, "lagwatch_stage_success", "stage", "list_groups"), s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"))
+	}
+	if !strings.Contains(logs.String(), "Kafka allows the operation again") {
+		t.Errorf("the restored grant is not logged:\n%s", logs.String())
+	}
+	checkOnlyReads(t, p)
+}
+
+// A principal that was never granted Group Describe (Topic Describe on
+// every topic only) sees no group at all. Where it may see
+// __consumer_offsets, and that holds commits, lagwatch does not call the
+// empty listing healthy: lagwatch_up 0, not ready, the list_groups stage
+// failed, and one warning with the grant for every group.
+func TestNeverGrantedGroupDescribeIsNotHealthyWhereCommitsAreVisible(t *testing.T) {
+	const principal, prefix = "nogroups", "nogroups-"
+	setUp(t, principal, prefix, []grant{{sarama.AclResourceTopic, "*", true, sarama.AclOperationDescribe}})
+	p, e, logs := newLagwatch(t, principal, collector.Filters{})
+	addr := kafkatest.Require(t, broker)
+	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+		_ = pollOnce(t, p)
+		if !scrape(t, e).Has("kafka_topic_partitions", "topic", prefix+"orders") {
+			return fmt.Errorf("topic not visible yet")
+		}
+		return nil
+	})
+	for i := range 3 {
+		// Some consumer commits between the polls, as in any used cluster.
+		kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{prefix + "orders": {0: int64(6 + i)}})
+		_ = pollOnce(t, p)
+	}
+	s := scrape(t, e)
+	if s.Value(t, "lagwatch_up") != 0 || p.Ready() || s.Value(t, "lagwatch_stage_success", "stage", "list_groups") != 0 {
+		t.Errorf("up %v, ready %v, list_groups success %v while blind to every group: want 0, false, 0",
+			s.Value(t, "lagwatch_up"), p.Ready(), s.Value(t, "lagwatch_stage_success", "stage", "list_groups"))
+	}
+	if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"); got != 1 {
+		t.Errorf("denied Describe on %v groups, want 1 (every group: *)", got)
+	}
+	w := checkOneWarning(t, logs, "Describe", "group")
+	if !strings.Contains(w, "--group '*'") || !strings.Contains(w, "User:"+principal) {
+		t.Errorf("the warning lacks the grant for every group: %s", w)
+	}
+	// Nothing is asked of a group lagwatch never saw: no DENIED line.
+	if n := deniedLines(t, principal, "Group:LITERAL:"+prefix+"app"); n != 0 {
+		t.Errorf("%d DENIED lines for the group in the broker's log, want 0", n)
+	}
+	checkOnlyReads(t, p)
+}
+
+// A group that keeps committed offsets on a topic the principal may not
+// Describe (it stopped consuming it, or another team's topic) would have
+// Kafka authorize that topic, and log a DENIED line, at every OffsetFetch
+// that asks for all the group committed. lagwatch asks for all only when
+// it first sees the group and once per 5 minutes after; in between it
+// asks for the visible topics it knows the group on. The group's visible
+// offsets are reported at every poll all the same.
+func TestOffsetFetchAsksOnlyForVisibleTopics(t *testing.T) {
+	const principal, prefix = "hiddentopic", "htopic-"
+	setUp(t, principal, prefix, []grant{
+		{sarama.AclResourceTopic, prefix, false, sarama.AclOperationRead},
+		{sarama.AclResourceTopic, prefix, false, sarama.AclOperationDescribeConfigs},
+		{sarama.AclResourceGroup, prefix, false, sarama.AclOperationDescribe},
+	})
+	addr := kafkatest.Require(t, broker)
+	const hidden = "secret-htopic"
+	kafkatest.CreateTopic(t, addr, hidden, 1, nil)
+	kafkatest.Produce(t, addr, hidden, 0, 5)
+	kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{hidden: {0: 2}})
+
+	p, e, logs := newLagwatch(t, principal, collector.Filters{})
+	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+		if err := pollOnce(t, p); err != nil || !p.Health().Up {
+			return fmt.Errorf("not up: %v", err)
+		}
+		if !scrape(t, e).Has("kafka_consumergroup_lag", "consumergroup", prefix+"app", "partition", "0", "topic", prefix+"orders") {
+			return fmt.Errorf("group not reported yet")
+		}
+		return nil
+	})
+	resource := "Topic:LITERAL:" + hidden
+	before := deniedLines(t, principal, resource)
+	const polls = 10
+	// A commit on a visible topic the group had not committed on, between
+	// polls: a partition of a topic it is known on, reported at once.
+	kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{prefix + "orders": {0: 7}})
+	for range polls {
+		if err := pollOnce(t, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := deniedLines(t, principal, resource)
+	t.Logf("broker DENIED lines for %s: %d at the first full fetch, %d more over %d polls", resource, before, after-before, polls)
+	if after != before {
+		t.Errorf("%d DENIED lines for the hidden topic over %d polls, want none until the 5-minute recheck", after-before, polls)
+	}
+	s := scrape(t, e)
+	if got := s.Value(t, "kafka_consumergroup_current_offset", "consumergroup", prefix+"app", "partition", "0", "topic", prefix+"orders"); got != 7 {
+		t.Errorf("committed offset %v on the visible topic, want 7", got)
+	}
+	if s.Mentions("topic", hidden) {
+		t.Errorf("the hidden topic is reported")
+	}
+	// Kafka hides the topic without a denial lagwatch could count: the
+	// group's visible figures are complete, so lagwatch is up and ready.
+	if s.Value(t, "lagwatch_up") != 1 || !p.Ready() || s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") != 0 {
+		t.Errorf("up %v, ready %v, denied groups %v: want 1, true, 0", s.Value(t, "lagwatch_up"), p.Ready(), s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"))
+	}
+	if w := logs.lines("WARN"); len(w) != 0 {
+		t.Errorf("warnings:\n%s", strings.Join(w, "\n"))
+	}
+	checkOnlyReads(t, p)
+}
+
+// A group deleted for real is not blindness: asked directly, Kafka answers
+// without a denial, so lagwatch stays up and the group's series go at once.
+func TestDeletedGroupIsNotBlindness(t *testing.T) {
+	setUp(t, "", "gone-", nil)
+	addr := kafkatest.Require(t, broker)
+	kafkatest.CommitOffsets(t, addr, "gone-kept", map[string]map[int32]int64{"gone-orders": {0: 1}})
+	super := superPoller(t, collector.Filters{TopicInclude: anchored(t, "gone-.*"), GroupInclude: anchored(t, "gone-.*")})
+	waitfor.Condition(t, 30*time.Second, "the groups are reported", func() error {
+		if err := super.poller.PollOnce(t.Context()); err != nil {
+			return err
+		}
+		if !scrape(t, super.exp).Mentions("consumergroup", "gone-app") {
+			return fmt.Errorf("not yet")
+		}
+		return nil
+	})
+	kafkatest.DeleteGroup(t, addr, "gone-app")
+	for range 2 {
+		if err := super.poller.PollOnce(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := scrape(t, super.exp)
+	if s.Value(t, "lagwatch_up") != 1 || s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group") != 0 {
+		t.Errorf("up %v, denied groups %v after a group was deleted: want 1 and 0", s.Value(t, "lagwatch_up"), s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"))
+	}
+	if s.Mentions("consumergroup", "gone-app") || !s.Mentions("consumergroup", "gone-kept") {
+		t.Errorf("the deleted group is still reported, or the other one is not")
+	}
 }

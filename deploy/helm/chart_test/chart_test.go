@@ -95,6 +95,65 @@ func TestContainerIsProbedOnHealthyAndReady(t *testing.T) {
 	}
 }
 
+// Behind basic auth or TLS (web.configSecret), kubelet's httpGet probes
+// could present neither, so lagwatch serves /-/healthy and /-/ready alone
+// on a port without them (--web.probe-address) and the probes use it; the
+// metrics port keeps the web config, and the ServiceMonitor's endpoint
+// takes the scrape's scheme and credentials.
+func TestProbesKeepWorkingBehindTheWebConfigsBasicAuthAndTLS(t *testing.T) {
+	r := mustRender(t, values(t, append(oneCluster,
+		"web.configSecret=lagwatch-web",
+		"serviceMonitor.endpoint.scheme=https",
+		"serviceMonitor.endpoint.basicAuth.username.name=lagwatch-scrape",
+		"serviceMonitor.endpoint.basicAuth.username.key=user",
+		"serviceMonitor.endpoint.basicAuth.password.name=lagwatch-scrape",
+		"serviceMonitor.endpoint.basicAuth.password.key=password",
+	)...))
+	c := r.container(t)
+	for _, want := range []string{"--web.config.file=/etc/lagwatch/web/web.yml", "--web.probe-address=:9309", "--web.listen-address=:9308"} {
+		if !slices.Contains(c.Args, want) {
+			t.Errorf("args %v lack %s", c.Args, want)
+		}
+	}
+	ports := map[string]int32{}
+	for _, p := range c.Ports {
+		ports[p.Name] = p.ContainerPort
+	}
+	if ports["http"] != 9308 || ports["probe"] != 9309 {
+		t.Errorf("container ports %v, want http 9308 and probe 9309", ports)
+	}
+	for name, probe := range map[string]*corev1.Probe{"liveness": c.LivenessProbe, "readiness": c.ReadinessProbe} {
+		if probe == nil || probe.HTTPGet == nil || probe.HTTPGet.Port.String() != "probe" || probe.HTTPGet.Scheme == corev1.URISchemeHTTPS || len(probe.HTTPGet.HTTPHeaders) != 0 {
+			t.Errorf("%s probe %+v: want a plain httpGet on the probe port", name, probe)
+		}
+	}
+	var mounted bool
+	for _, m := range c.VolumeMounts {
+		if m.MountPath == "/etc/lagwatch/web" && m.ReadOnly {
+			mounted = true
+		}
+	}
+	var secret bool
+	for _, v := range r.podSpec(t).Volumes {
+		if v.Secret != nil && v.Secret.SecretName == "lagwatch-web" {
+			secret = true
+		}
+	}
+	if !mounted || !secret {
+		t.Errorf("the web config Secret is not mounted read-only at /etc/lagwatch/web (mounted %v, volume %v)", mounted, secret)
+	}
+	ep := r.serviceMonitors[0].Spec.Endpoints[0]
+	if ep.Scheme == nil || string(*ep.Scheme) != "https" || ep.BasicAuth == nil || ep.BasicAuth.Username.Name != "lagwatch-scrape" || ep.Port != "http" {
+		t.Errorf("ServiceMonitor endpoint %+v: want https with basic auth from lagwatch-scrape on the http port", ep)
+	}
+
+	// Without a web config the probes stay on the metrics port.
+	plain := mustRender(t, values(t, oneCluster...)).container(t)
+	if len(plain.Ports) != 1 || plain.LivenessProbe.HTTPGet.Port.String() != "http" || slices.ContainsFunc(plain.Args, func(a string) bool { return strings.HasPrefix(a, "--web.probe-address") }) {
+		t.Errorf("without web.configSecret: ports %v, probe port %v, args %v", plain.Ports, plain.LivenessProbe.HTTPGet.Port.String(), plain.Args)
+	}
+}
+
 func TestContainerRunsAsNonRootOnReadOnlyRootFilesystem(t *testing.T) {
 	r := mustRender(t, values(t, oneCluster...))
 	pod := r.podSpec(t)

@@ -46,6 +46,10 @@ so that any value (a regular expression, say) is quoted as YAML needs.
 {{- define "lagwatch.args" -}}
 {{- $v := .Values }}
 {{- $args := list (printf "--web.listen-address=:%v" $v.service.port) }}
+{{- if $v.web.configSecret }}
+{{- $args = append $args "--web.config.file=/etc/lagwatch/web/web.yml" }}
+{{- $args = append $args (printf "--web.probe-address=:%v" $v.web.probePort) }}
+{{- end }}
 {{- if include "lagwatch.configMode" . }}
 {{- $args = append $args "--config.file=/etc/lagwatch/config/config.yaml" }}
 {{- else }}

@@ -1,0 +1,128 @@
+package collector
+
+import (
+	"time"
+
+	"github.com/lagwatch/lagwatch/kafka"
+)
+
+// committedTopics plans which topics each group's OffsetFetch asks for.
+// Asked without a topic list, Kafka authorizes every topic the group ever
+// committed on and logs a DENIED line for each the principal may not
+// Describe, at every request: a group with offsets left on a hidden topic
+// wrote one line per poll into the broker's authorizer log. Metadata
+// lists exactly the topics the principal may Describe (KIP-430), so
+// lagwatch asks each group for everything only when it first sees it and
+// then once per recheckDenied (as it asks again for any denied resource),
+// and in between for the visible topics it knows the group on: those it
+// committed on, those its members subscribe to or are assigned, and
+// topics created since its last full answer. A group that starts
+// committing on an older topic it was never seen on (an assign() consumer
+// adding a topic) shows there within recheckDenied.
+type committedTopics struct {
+	// fullAt is when each group was last answered for all it committed.
+	fullAt map[string]time.Time
+	// known is the topics each group was answered on.
+	known map[string]map[string]bool
+	// partitions is every visible topic's partitions, 0 … n-1, as of this
+	// poll's metadata; firstSeen is when each topic was first listed.
+	partitions map[string][]int32
+	firstSeen  map[string]time.Time
+}
+
+func newCommittedTopics() *committedTopics {
+	return &committedTopics{fullAt: map[string]time.Time{}, known: map[string]map[string]bool{}, firstSeen: map[string]time.Time{}}
+}
+
+// setTopics records the topics of this poll's metadata.
+func (c *committedTopics) setTopics(topics []Topic, now time.Time) {
+	c.partitions = make(map[string][]int32, len(topics))
+	for _, t := range topics {
+		ids := make([]int32, len(t.Partitions))
+		for i, p := range t.Partitions {
+			ids[i] = p.ID
+		}
+		c.partitions[t.Name] = ids
+		if _, ok := c.firstSeen[t.Name]; !ok {
+			c.firstSeen[t.Name] = now
+		}
+	}
+	for name := range c.firstSeen {
+		if _, ok := c.partitions[name]; !ok {
+			delete(c.firstSeen, name)
+		}
+	}
+}
+
+// fetchPlan is, per group, the partitions to ask for; a group absent
+// from it is asked for everything it committed.
+type fetchPlan map[string]map[string][]int32
+
+func (f fetchPlan) partitions(group string) map[string][]int32 { return f[group] }
+
+// plan decides, for every listed group, what its OffsetFetch asks for.
+// It is read by concurrent requests and never changed after.
+func (c *committedTopics) plan(listed []kafka.ListedGroup, last *lastKnown, now time.Time) fetchPlan {
+	plan := fetchPlan{}
+	for _, lg := range listed {
+		full, ok := c.fullAt[lg.Name]
+		if !ok || now.Sub(full) >= recheckDenied {
+			continue // everything
+		}
+		topics := map[string][]int32{}
+		add := func(topic string) {
+			if ids, visible := c.partitions[topic]; visible {
+				topics[topic] = ids
+			}
+		}
+		for t := range c.known[lg.Name] {
+			add(t)
+		}
+		if g := last.group(lg.Name); g != nil {
+			for _, gt := range g.Topics {
+				add(gt.Topic)
+			}
+			for _, m := range g.Members {
+				for _, tp := range m.Assigned {
+					add(tp.Topic)
+				}
+			}
+		}
+		for t, seen := range c.firstSeen {
+			if seen.After(full) {
+				add(t)
+			}
+		}
+		plan[lg.Name] = topics
+	}
+	return plan
+}
+
+// learn records what the groups were answered on, and forgets the groups
+// no longer listed.
+func (c *committedTopics) learn(listed []kafka.ListedGroup, committed map[string]map[kafka.TopicPartition]int64, plan fetchPlan, now time.Time) {
+	present := make(map[string]bool, len(listed))
+	for _, lg := range listed {
+		present[lg.Name] = true
+	}
+	for name := range c.known {
+		if !present[name] {
+			delete(c.known, name)
+			delete(c.fullAt, name)
+		}
+	}
+	for group, offsets := range committed {
+		_, partial := plan[group]
+		topics := c.known[group]
+		if !partial || topics == nil {
+			topics = map[string]bool{}
+		}
+		if !partial {
+			c.fullAt[group] = now
+		}
+		for tp := range offsets {
+			topics[tp.Topic] = true
+		}
+		c.known[group] = topics
+	}
+}
