@@ -202,7 +202,7 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 		if r.expr != nil {
 			expr = *r.expr
 		}
-		re, err := collector.Anchored(expr)
+		re, err := collector.MatchAnywhere(expr)
 		if err != nil {
 			return clusterSpec{}, fmt.Errorf("%s: %v", r.field, err)
 		}

@@ -70,6 +70,7 @@ type flagValues struct {
 	enablePprof   bool
 	maxRequests   int
 	security      *securityFlags
+	compat        *kafkaExporterCompat
 	web           *web.FlagConfig
 	log           promslog.Config
 }
@@ -101,6 +102,7 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 		SetValue(namedValue{promslogflag.LevelFlagName, f.log.Level})
 	app.Flag(promslogflag.FormatFlagName, promslogflag.FormatFlagHelp).Default("logfmt").
 		SetValue(namedValue{promslogflag.FormatFlagName, f.log.Format})
+	f.compat = addKafkaExporterFlags(app) // last: lagwatch's own flags take precedence
 	return app, f
 }
 
@@ -133,12 +135,12 @@ func addLagFlags(app *kingpin.Application, f *flagValues) {
 }
 
 func addSelectionFlags(app *kingpin.Application, f *flagValues) {
-	app.Flag("group.filter", "Regular expression (anchored) of the consumer groups to poll.").Default(".*").StringVar(&f.groupFilter)
-	app.Flag("group.exclude", "Regular expression (anchored) of the consumer groups not to poll.").Default("^$").StringVar(&f.groupExclude)
+	app.Flag("group.filter", "Regular expression of the consumer groups to poll; as kafka_exporter's, it keeps a group when it matches anywhere in the name (anchor with ^ and $).").Default(".*").StringVar(&f.groupFilter)
+	app.Flag("group.exclude", "Regular expression of the consumer groups not to poll; matches anywhere in the name, as kafka_exporter's.").Default("^$").StringVar(&f.groupExclude)
 	app.Flag("group.member-detail", "Export kafka_consumergroup_member_assigned_partitions, one series per group member (high cardinality).").
 		Default("false").BoolVar(&f.memberDetail)
-	app.Flag("topic.filter", "Regular expression (anchored) of the topics to poll.").Default(".*").StringVar(&f.topicFilter)
-	app.Flag("topic.exclude", "Regular expression (anchored) of the topics not to poll.").Default("^$").StringVar(&f.topicExclude)
+	app.Flag("topic.filter", "Regular expression of the topics to poll; as kafka_exporter's, it keeps a topic when it matches anywhere in the name (anchor with ^ and $).").Default(".*").StringVar(&f.topicFilter)
+	app.Flag("topic.exclude", "Regular expression of the topics not to poll; matches anywhere in the name, as kafka_exporter's.").Default("^$").StringVar(&f.topicExclude)
 	app.Flag("topic.dead-letter-regex", "Regular expression (anchored) of the names of dead-letter topics, marked by kafka_topic_dead_letter.").
 		Default(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`).StringVar(&f.deadLetter)
 }
@@ -284,19 +286,21 @@ func (f *flagValues) timing(cfg *collector.Config, demoMode bool) error {
 	return nil
 }
 
-// selection compiles the group and topic filters.
+// selection compiles the group and topic filters. Those four keep
+// kafka_exporter's names and so its meaning: a match anywhere in the name.
 func (f *flagValues) selection(cfg *collector.Config) error {
 	for _, r := range []struct {
 		flag, expr string
+		compile    func(string) (*regexp.Regexp, error)
 		dst        **regexp.Regexp
 	}{
-		{"--group.filter", f.groupFilter, &cfg.Filters.GroupInclude},
-		{"--group.exclude", f.groupExclude, &cfg.Filters.GroupExclude},
-		{"--topic.filter", f.topicFilter, &cfg.Filters.TopicInclude},
-		{"--topic.exclude", f.topicExclude, &cfg.Filters.TopicExclude},
-		{"--topic.dead-letter-regex", f.deadLetter, &cfg.DeadLetter},
+		{"--group.filter", f.groupFilter, collector.MatchAnywhere, &cfg.Filters.GroupInclude},
+		{"--group.exclude", f.groupExclude, collector.MatchAnywhere, &cfg.Filters.GroupExclude},
+		{"--topic.filter", f.topicFilter, collector.MatchAnywhere, &cfg.Filters.TopicInclude},
+		{"--topic.exclude", f.topicExclude, collector.MatchAnywhere, &cfg.Filters.TopicExclude},
+		{"--topic.dead-letter-regex", f.deadLetter, collector.Anchored, &cfg.DeadLetter},
 	} {
-		re, err := collector.Anchored(r.expr)
+		re, err := r.compile(r.expr)
 		if err != nil {
 			return fmt.Errorf("%s: %v", r.flag, err)
 		}

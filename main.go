@@ -15,6 +15,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	terminated := -1
 	app.Terminate(func(code int) { terminated = code })
 	flags.args = args
+	if unknown := unknownFlags(app, args); len(unknown) > 0 {
+		fmt.Fprintf(stderr, "lagwatch: error: unknown flag %s (see --help)\n", strings.Join(unknown, ", "))
+		return exitUsage
+	}
+	args, err := boolFlagsWithValues(app, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
+		return exitUsage
+	}
 	command, err := app.Parse(args)
 	if terminated >= 0 {
 		// --help or --version printed what was asked.
@@ -62,8 +72,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if err := flags.compat.applyBeforeLogging(flags); err != nil {
+		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
+		return exitUsage
+	}
+	flags.log.Writer = stderr
 	logger := promslog.New(&flags.log)
 	cfg, err := flags.pollerConfig(command == "demo", logger)
+	if err == nil {
+		err = flags.compat.applyToConfig(flags, &cfg, logger)
+		defer flags.compat.undo()
+	}
 	if err == nil && command == "demo" && flags.configFile != "" {
 		err = errors.New("--config.file is not for the demo, which polls its own cluster")
 	}
@@ -162,13 +181,16 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	if err := clusters.apply(specs); err != nil {
 		return usageError{err}
 	}
-	var reload func() error
+	// SIGHUP reloads --config.file. Without one there is nothing to read
+	// again, but the signal is still caught: its default action would kill
+	// lagwatch, and `systemctl reload` (ExecReload=kill -HUP) sends it.
+	reload := reloadWithoutConfigFile(logger)
 	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if f.configFile != "" {
 		e.SetConfigReload(exporter.ConfigReload{Successful: true, LastSuccess: time.Now()})
 		reload = func() error { return clusters.reload(load) }
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
 	}
 	mux, err := routes(e, clusters, reload, f, logger)
 	if err != nil {
@@ -198,9 +220,21 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	}
 }
 
+// reloadWithoutConfigFile answers SIGHUP and /-/reload when lagwatch
+// runs on flags alone: flags cannot be read again, so it logs that and
+// changes nothing.
+func reloadWithoutConfigFile(logger *slog.Logger) func() error {
+	return func() error {
+		logger.Info("reload asked (SIGHUP or /-/reload) but there is no --config.file to read again; nothing changed (flags are read only at start)")
+		return errNothingToReload
+	}
+}
+
+// errNothingToReload is a reload's answer without --config.file.
+var errNothingToReload = errors.New("nothing to reload: lagwatch runs on its flags, with no --config.file")
+
 // routes are lagwatch's HTTP endpoints: the metrics, health and readiness,
-// the landing page, /-/reload with --config.file and, when asked for,
-// pprof.
+// the landing page, /-/reload and, when asked for, pprof.
 func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
 	// Go and process metrics; lagwatch's own come from the metric table.
 	reg := prometheus.NewRegistry()
@@ -212,9 +246,10 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Healthy.")
-	})
+	healthy := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") }
+	mux.HandleFunc("/-/healthy", healthy)
+	// kafka_exporter's liveness path, which its chart probes.
+	mux.HandleFunc("/healthz", healthy)
 	// Ready once some cluster has been polled: one unreachable cluster of
 	// several must not take the others' series out of service discovery.
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
@@ -229,7 +264,7 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 		}
 		fmt.Fprintln(w, "Ready.")
 	})
-	if reload != nil {
+	{
 		// Prometheus's convention: POST /-/reload, 200 once applied, 500
 		// with the reason when the new configuration is refused.
 		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +273,12 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 				http.Error(w, "Only POST or PUT requests allowed.", http.StatusMethodNotAllowed)
 				return
 			}
-			if err := reload(); err != nil {
+			err := reload()
+			if errors.Is(err, errNothingToReload) {
+				fmt.Fprintln(w, "Nothing to reload: lagwatch runs on its flags, with no --config.file; nothing changed.")
+				return
+			}
+			if err != nil {
 				http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 				return
 			}
@@ -250,6 +290,9 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 			Name:        "lagwatch",
 			Description: "Kafka consumer-lag and partition-health exporter",
 			Version:     version.Info(),
+			// The toolkit links the profiles unless told not to; they
+			// answer only with --web.enable-pprof.
+			Profiling: strconv.FormatBool(f.enablePprof),
 			Links: []web.LandingLinks{
 				{Address: f.telemetryPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},

@@ -46,6 +46,11 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"config file with tls flag", []string{"--config.file=testdata/none.yml", "--no-tls.enabled"}, "--tls.enabled is set together with --config.file"},
 		{"config file missing", []string{"--config.file=/nonexistent/lagwatch.yml"}, `--config.file "/nonexistent/lagwatch.yml": no such file`},
 		{"config file in the demo", []string{"demo", "--config.file=/nonexistent/lagwatch.yml"}, "--config.file"},
+		{"kafka_exporter's verbosity not a number", []string{"--verbosity=loud"}, "--verbosity"},
+		{"boolean flag neither true nor false", []string{"--sasl.handshake=maybe"}, "--sasl.handshake"},
+		{"kafka_exporter's HTTPS flags", []string{"--server.tls.enabled", "--server.tls.cert-file=c.pem", "--server.tls.key-file=k.pem"}, "--web.config.file"},
+		{"kafka_exporter's sasl.handshake with a config file", []string{"--config.file=testdata/none.yml", "--sasl.handshake=false"}, "--sasl.handshake"},
+		{"several unknown flags", []string{"--foo", "--bar=1"}, "unknown flag --foo, --bar"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
