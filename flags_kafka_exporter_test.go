@@ -233,7 +233,9 @@ func runLagwatch(t *testing.T, args ...string) (string, *syncBuffer) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	stderr := &syncBuffer{}
-	go func() { done <- run(ctx, append([]string{"--web.listen-address=" + addr}, args...), io.Discard, stderr) }()
+	go func() {
+		done <- run(ctx, append([]string{"--web.listen-address=" + addr}, args...), io.Discard, stderr)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if code := <-done; code != exitOK {
