@@ -177,6 +177,7 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 			return clusterSpec{}, fmt.Errorf("version: %q is not a Kafka version lagwatch knows", cc.Version)
 		}
 		cfg.Sarama.Version = v
+		logVersionCap(cfg.Logger.With("cluster", cc.Name), "version", v)
 	}
 	sec, secrets, err := cc.security()
 	if err != nil {

@@ -228,6 +228,9 @@ func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	if err != nil {
 		return err
 	}
+	if kafkaVersion != sarama.MaxVersion && cfg.Logger != nil {
+		logVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
+	}
 	cfg.Sarama = kafka.NewSaramaConfig()
 	cfg.Sarama.Version = kafkaVersion
 	sec, err := f.security.security()

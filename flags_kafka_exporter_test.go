@@ -390,6 +390,19 @@ func TestKafkaExporterFlagsTakeKafkaExportersMeaning(t *testing.T) {
 			}
 		}
 	})
+	t.Run("kafka.version below 2.3 says once what the cap loses", func(t *testing.T) {
+		_, cfg, logs := parse(t, "", "--kafka.version=2.0.0")
+		if n := strings.Count(logs, "caps the protocol versions"); n != 1 || !strings.Contains(logs, "Metadata v8") || !strings.Contains(logs, "level=WARN") {
+			t.Errorf("%d lines, want one warning naming Metadata v8:\n%s", n, logs)
+		}
+		if cfg.Sarama.Version != sarama.V2_0_0_0 {
+			t.Errorf("the cap is %s, want 2.0.0 for the requests other than the group requests", cfg.Sarama.Version)
+		}
+		_, _, logs = parse(t, "")
+		if strings.Contains(logs, "caps the protocol versions") {
+			t.Errorf("no --kafka.version, yet:\n%s", logs)
+		}
+	})
 	t.Run("a flag with no meaning in lagwatch is accepted with one warning naming it", func(t *testing.T) {
 		_, _, logs := parse(t, "", "--concurrent.enable", "--topic.workers=20", "--refresh.metadata=1m", "--kafka.allow-auto-topic-creation",
 			"--use.consumelag.zookeeper", "--zookeeper.server=zk-1:2181", "--zookeeper.server=zk-2:2181", "--offset.show-all=true")

@@ -43,7 +43,12 @@ type Config struct {
 // coordinators on its own, which would hide requests from the count and
 // cost one request per group at scale.
 type Client struct {
-	conf     *sarama.Config
+	conf *sarama.Config
+	// versionCap is the user's --kafka.version: the highest version of
+	// the requests that are not group requests (see version.go). conf
+	// itself speaks sarama.MaxVersion, so that sarama sends any request
+	// the broker supports.
+	versionCap sarama.KafkaVersion
 	count    func(api string)
 	inFlight chan struct{}
 	// requestTimeout bounds each request (Config.RequestTimeout).
@@ -73,9 +78,12 @@ func New(cfg Config) *Client {
 	if cfg.CountRequest == nil {
 		cfg.CountRequest = func(string) {}
 	}
+	versionCap := cfg.Sarama.Version
 	cfg.Sarama = trackConnections(cfg.Sarama)
+	cfg.Sarama.Version = sarama.MaxVersion
 	c := &Client{
 		conf:       cfg.Sarama,
+		versionCap: versionCap,
 		count:      cfg.CountRequest,
 		inFlight:   make(chan struct{}, cfg.MaxInFlight),
 		brokers:    map[int32]*sarama.Broker{},
@@ -90,8 +98,9 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// Version is the highest protocol version the client speaks.
-func (c *Client) Version() sarama.KafkaVersion { return c.conf.Version }
+// Version is the highest protocol version the client asks for in the
+// requests that are not group requests: the user's --kafka.version.
+func (c *Client) Version() sarama.KafkaVersion { return c.versionCap }
 
 // do runs one Kafka request under the in-flight bound and counts it. The
 // request, connecting included, ends when ctx does or after the request
@@ -188,7 +197,7 @@ func (c *Client) closedAtConnectHint(err error) string {
 // bootstrap servers, for the metadata of every topic, and adopts the broker
 // list it names.
 func (c *Client) metadataResponse(ctx context.Context) (*sarama.MetadataResponse, error) {
-	req := sarama.NewMetadataRequest(c.conf.Version, nil)
+	req := sarama.NewMetadataRequest(c.versionCap, nil)
 	req.AllowAutoTopicCreation = false
 	// What the principal may do on each topic (KIP-430, Metadata v8+):
 	// which topics may be read and have their configs described, asked
