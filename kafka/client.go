@@ -49,8 +49,8 @@ type Client struct {
 	// itself speaks sarama.MaxVersion, so that sarama sends any request
 	// the broker supports.
 	versionCap sarama.KafkaVersion
-	count    func(api string)
-	inFlight chan struct{}
+	count      func(api string)
+	inFlight   chan struct{}
 	// requestTimeout bounds each request (Config.RequestTimeout).
 	requestTimeout time.Duration
 
