@@ -40,6 +40,7 @@ const (
 )
 
 func main() {
+	stampVersionFromBuildInfo()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
