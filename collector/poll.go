@@ -19,6 +19,8 @@ type answers struct {
 	committed map[string]map[kafka.TopicPartition]int64
 	offsets   map[kafka.TopicPartition]kafka.LogOffsets
 	share     shareAnswers
+	// groupsSeen counts the groups listed before the filters.
+	groupsSeen int
 }
 
 // stageErrors collects the error of each failed stage and when each
@@ -73,7 +75,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	}
 	p.access.setFromOps(permTopicRead, md.Topics, now)
 	p.access.setFromOps(permTopicDescribeConfigs, md.Topics, now)
-	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics)}
+	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics), Seen: Seen{Topics: md.Visible}}
 	last := p.lastKnown(now)
 
 	var (
@@ -99,6 +101,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	wg.Go(func() { errs.set(StageTopicConfigs, p.refreshTopicConfigs(ctx, snap.Topics, now)) })
 	wg.Wait()
 
+	snap.Seen.Groups = a.groupsSeen
 	p.fillTopics(snap, a.offsets, last)
 	fillGroups(snap, a, last)
 	p.fillShareGroups(snap, a.share, last)
@@ -132,7 +135,11 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 	for i, b := range brokers {
 		ids[i] = b.ID
 	}
-	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, p.cfg.Filters.keepGroup)
+	keepGroup := func(name string) bool {
+		a.groupsSeen++ // ListGroups asks once per group, under its lock
+		return p.cfg.Filters.keepGroup(name)
+	}
+	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, keepGroup)
 	errs.set(StageListGroups, err)
 	listed = p.withoutDeniedGroups(listed, errs.now)
 	listed = append(listed, last.listedOn(failedBrokers, listed)...)

@@ -29,6 +29,8 @@ type Poller struct {
 	records       recordCache
 	// transactional holds the partitions seen to carry transactions.
 	transactional map[kafka.TopicPartition]bool
+	// findings tells the log what the polls found (findings.go).
+	findings findingsLog
 }
 
 // NewPoller prepares a poller. It does not talk to Kafka until Run or
@@ -144,6 +146,9 @@ func (p *Poller) PollOnce(ctx context.Context) error {
 	if snap != nil {
 		snap.Complete = len(errs) == 0
 		p.snapshot.Store(snap)
+		if errs[StageListGroups] == nil {
+			p.findings.record(p.cfg.Logger, snap, p.cfg.Filters)
+		}
 	}
 	p.health.pollDone(time.Since(timer), errs, snap != nil, started, snap != nil && snap.Complete)
 	p.countAllowed(snap, started)

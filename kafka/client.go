@@ -2,9 +2,11 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -164,7 +166,7 @@ func (c *Client) connect(b *sarama.Broker) error {
 		if err == nil {
 			err = errors.New("connection closed")
 		}
-		return fmt.Errorf("connect to %s: %w%s", b.Addr(), err, c.closedAtConnectHint(err))
+		return fmt.Errorf("connect to %s: %w%s", b.Addr(), err, c.closedAtConnectHint(b.Addr(), err))
 	}
 	if c.conf.ApiVersionsRequest {
 		// Open negotiates API versions on every new connection.
@@ -175,10 +177,16 @@ func (c *Client) connect(b *sarama.Broker) error {
 
 // closedAtConnectHint explains a connection the broker closed as it
 // opened, which by itself reads as a bare EOF: a listener that expects TLS
-// or SASL does that to a client using neither.
-func (c *Client) closedAtConnectHint(err error) string {
+// or SASL does that to a client using neither, and a plaintext listener
+// does it to a TLS client, whose handshake it reads as a request too
+// large. With TLS on, one more connection tells the two apart: whether the
+// listener completes a TLS handshake.
+func (c *Client) closedAtConnectHint(addr string, err error) string {
 	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
 		return ""
+	}
+	if c.conf.Net.TLS.Enable && !speaksTLS(addr, c.conf.Net.TLS.Config) {
+		return " (the broker closed the connection during the TLS handshake: its listener does not speak TLS; is it a plaintext listener? then drop --tls.enabled)"
 	}
 	var missing []string
 	if !c.conf.Net.TLS.Enable {
@@ -191,6 +199,27 @@ func (c *Client) closedAtConnectHint(err error) string {
 		return " (the broker closed the connection as it opened)"
 	}
 	return " (the broker closed the connection as it opened: does its listener expect " + strings.Join(missing, " or ") + "?)"
+}
+
+// speaksTLS reports whether the listener at addr answers a TLS handshake:
+// a certificate it presents that does not verify is still TLS; a
+// connection closed or answered in plaintext is not.
+func speaksTLS(addr string, conf *tls.Config) bool {
+	if conf == nil {
+		conf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conf = conf.Clone()
+	if conf.ServerName == "" {
+		conf.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	conn, err := tls.DialWithDialer(dialer, "tcp", addr, conf)
+	if err == nil {
+		conn.Close()
+		return true
+	}
+	var header tls.RecordHeaderError
+	return !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) && !errors.As(err, &header)
 }
 
 // metadataResponse asks the brokers of the last metadata, then the
