@@ -353,4 +353,3 @@ func TestTLSClientToThePlaintextListenerPointsAtTLSNotSASL(t *testing.T) {
 		t.Errorf("the log suggests SASL for a TLS client on a plaintext listener:\n%s", lw.output.String())
 	}
 }
-
