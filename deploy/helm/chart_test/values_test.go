@@ -1,10 +1,12 @@
 package charttest
 
 import (
+	"os"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
 )
 
 // Without the Prometheus operator's CRDs a ServiceMonitor or a
@@ -133,5 +135,27 @@ func TestTopologySpreadAndExtraVolumesReachThePod(t *testing.T) {
 	}
 	if !volume || !mount {
 		t.Errorf("extra volume %v, mount %v", volume, mount)
+	}
+}
+
+// The image tag defaults to the chart's appVersion; `make image` tags the
+// image with the VERSION file: the two must name the same release.
+func TestAppVersionIsTheVersionMakeImageTags(t *testing.T) {
+	chartYAML, err := os.ReadFile(chartDir + "/Chart.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	version, err := os.ReadFile(repoPath("VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chart struct {
+		AppVersion string `json:"appVersion"`
+	}
+	if err := yaml.Unmarshal(chartYAML, &chart); err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSpace(string(version)); chart.AppVersion != want {
+		t.Errorf("Chart.yaml appVersion %q, VERSION %q", chart.AppVersion, want)
 	}
 }
