@@ -47,7 +47,9 @@ image:
 
 ## demo: run the exporter against the embedded demo cluster (http://localhost:9308/metrics)
 demo:
-	$(GO) run . demo
+	@echo "make demo: building lagwatch (the first build takes a minute or two)..."
+	$(GO) build -ldflags "$(LDFLAGS)" -o lagwatch .
+	./lagwatch demo
 
 ## test: install what the tests need, then run every test with the race detector
 test: deps lint

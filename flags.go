@@ -25,14 +25,6 @@ import (
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
-// In demo mode the poll interval, window and stall time default to values
-// short enough for every scenario to show within a few minutes.
-const (
-	demoPollInterval = 2 * time.Second
-	demoLagWindow    = time.Minute
-	demoStallAfter   = 20 * time.Second
-)
-
 // flagValues are the parsed command line.
 type flagValues struct {
 	servers          []string
@@ -71,6 +63,7 @@ type flagValues struct {
 	maxRequests   int
 	security      *securityFlags
 	compat        *kafkaExporterCompat
+	demo          *demoFlags
 	web           *web.FlagConfig
 	log           promslog.Config
 }
@@ -102,6 +95,7 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 		SetValue(namedValue{promslogflag.LevelFlagName, f.log.Level})
 	app.Flag(promslogflag.FormatFlagName, promslogflag.FormatFlagHelp).Default("logfmt").
 		SetValue(namedValue{promslogflag.FormatFlagName, f.log.Format})
+	f.demo = addDemoFlags(app)
 	f.compat = addKafkaExporterFlags(app) // last: lagwatch's own flags take precedence
 	return app, f
 }

@@ -4,13 +4,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -27,7 +25,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/lagwatch/lagwatch/collector"
-	"github.com/lagwatch/lagwatch/demo"
 	"github.com/lagwatch/lagwatch/exporter"
 )
 
@@ -84,8 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = flags.compat.applyToConfig(flags, &cfg, logger)
 		defer flags.compat.undo()
 	}
-	if err == nil && command == "demo" && flags.configFile != "" {
-		err = errors.New("--config.file is not for the demo, which polls its own cluster")
+	if err == nil && command == "demo" {
+		err = flags.demo.check(flags)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
@@ -110,50 +107,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return exitOK
-}
-
-// startDemo starts the embedded cluster unless --kafka.server was given,
-// and runs the demo workload against the cluster in the background.
-func startDemo(ctx context.Context, f *flagValues, cfg *collector.Config, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
-	stopCluster := func() {}
-	if !f.serversSet {
-		addrs, stopKfake, err := demo.StartCluster()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Servers, stopCluster = addrs, stopKfake
-	}
-	workloadCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := demo.Run(workloadCtx, cfg.Servers, logger.With("component", "demo")); err != nil {
-			logger.Error("demo workload stopped", "err", err)
-		}
-	}()
-	printDemoBanner(stdout, f, cfg)
-	return func() {
-		cancel()
-		<-done
-		stopCluster()
-	}, nil
-}
-
-func printDemoBanner(w io.Writer, f *flagValues, cfg *collector.Config) {
-	addr := (*f.web.WebListenAddresses)[0]
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	base := "http://" + net.JoinHostPort(host, port)
-	fmt.Fprintf(w, "lagwatch demo: polling %s every %s (lag window %s)\n", strings.Join(cfg.Servers, ","), cfg.PollInterval, cfg.Lag.Window)
-	fmt.Fprintf(w, "  metrics:  %s%s\n", base, f.telemetryPath)
-	fmt.Fprintf(w, "  try:      curl -s %s%s | grep 'kafka_consumergroup_partition_status{.*} 1'\n", base, f.telemetryPath)
-	fmt.Fprintln(w, "scenarios (statuses appear within a few minutes):")
-	for _, s := range demo.Scenarios() {
-		fmt.Fprintf(w, "  %-22s %s\n", cmp.Or(s.Group, s.Name), s.Shows)
-	}
-	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
 // serve polls in the background and serves the metrics until ctx is done.
