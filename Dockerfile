@@ -7,15 +7,19 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG BRANCH=unknown
+# `make image` passes these from the VERSION file and git; left empty,
+# lagwatch says "devel" (the build context has no .git to read).
+ARG VERSION=
+ARG REVISION=
+ARG BRANCH=
+ARG BUILD_DATE=
 # prometheus/common/version feeds lagwatch_build_info and --version.
 RUN CGO_ENABLED=0 go build -trimpath \
       -ldflags "-s -w \
         -X github.com/prometheus/common/version.Version=${VERSION} \
         -X github.com/prometheus/common/version.Revision=${REVISION} \
-        -X github.com/prometheus/common/version.Branch=${BRANCH}" \
+        -X github.com/prometheus/common/version.Branch=${BRANCH} \
+        -X github.com/prometheus/common/version.BuildDate=${BUILD_DATE}" \
       -o /out/lagwatch .
 
 # Runtime stage: no shell, no package manager, not root.

@@ -5,16 +5,51 @@ GOFLAGS   ?=
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT  ?= 25m
 
-.PHONY: all build demo test test-short test-busy stress-tools deps prometheus-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus
+.PHONY: all build demo test test-short test-busy stress-tools deps prometheus-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus release image
 
 all: build
 
+# What --version and lagwatch_build_info say. A `go build` or `go install`
+# without these ldflags still gets a version (the module's, or a
+# pseudo-version of the commit) and, in a git clone, the revision from
+# Go's build information.
+VERSION    ?= $(shell cat VERSION)
+REVISION   ?= $(shell git rev-parse HEAD 2>/dev/null)
+BRANCH     ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+
 build:
-	$(GO) build -o lagwatch .
+	$(GO) build -ldflags "$(LDFLAGS)" -o lagwatch .
+
+## release: static binaries (CGO off) for each of RELEASE_PLATFORMS, as DIST/lagwatch-VERSION.OS-ARCH.tar.gz (binary, LICENSE, README.md) and DIST/sha256sums.txt
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+DIST ?= dist
+release:
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	for platform in $(RELEASE_PLATFORMS); do \
+		os=$${platform%/*}; arch=$${platform#*/}; name=lagwatch-$(VERSION).$$os-$$arch; \
+		mkdir -p $(DIST)/$$name && \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(DIST)/$$name/lagwatch . && \
+		cp LICENSE README.md $(DIST)/$$name/ && \
+		tar -C $(DIST) -czf $(DIST)/$$name.tar.gz $$name && rm -rf $(DIST)/$$name || exit 1; \
+	done
+	cd $(DIST) && sha256sum *.tar.gz > sha256sums.txt
+	@cat $(DIST)/sha256sums.txt
+
+## image: the container image the Helm chart runs, from the Dockerfile (IMAGE=ghcr.io/lagwatch/lagwatch, tagged VERSION)
+IMAGE ?= ghcr.io/lagwatch/lagwatch
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) --build-arg BRANCH=$(BRANCH) \
+		--build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMAGE):$(VERSION) .
 
 ## demo: run the exporter against the embedded demo cluster (http://localhost:9308/metrics)
 demo:
-	$(GO) run . demo
+	@echo "make demo: building lagwatch (the first build takes a minute or two)..."
+	$(GO) build -ldflags "$(LDFLAGS)" -o lagwatch .
+	./lagwatch demo
 
 ## test: install what the tests need, then run every test with the race detector
 test: deps lint
@@ -87,7 +122,7 @@ helm-sync:
 	cp dashboards/*.json $(CHART_FILES)/dashboards/
 
 clean:
-	rm -f lagwatch
+	rm -rf lagwatch $(DIST)
 
 ## bench: scale benchmark against a populated kfake cluster (see bench/run.sh for BENCH_* sizes), then the Go benchmarks of the hot paths
 ## (-short: the benchmarks need no real broker, so none is started for them)

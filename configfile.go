@@ -209,6 +209,7 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 			return clusterSpec{}, fmt.Errorf("version: %q is not a Kafka version lagwatch knows", cc.Version)
 		}
 		cfg.Sarama.Version = v
+		logVersionCap(cfg.Logger.With("cluster", cc.Name), "version", v)
 	}
 	sec, secrets, err := cc.security()
 	if err != nil {
@@ -234,7 +235,7 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 		if r.expr != nil {
 			expr = *r.expr
 		}
-		re, err := collector.Anchored(expr)
+		re, err := collector.MatchAnywhere(expr)
 		if err != nil {
 			return clusterSpec{}, fmt.Errorf("%s: %v", r.field, err)
 		}

@@ -26,14 +26,6 @@ import (
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
-// In demo mode the poll interval, window and stall time default to values
-// short enough for every scenario to show within a few minutes.
-const (
-	demoPollInterval = 2 * time.Second
-	demoLagWindow    = time.Minute
-	demoStallAfter   = 20 * time.Second
-)
-
 // flagValues are the parsed command line.
 type flagValues struct {
 	servers          []string
@@ -75,6 +67,8 @@ type flagValues struct {
 	maxRequests   int
 	probeAddress  string
 	security      *securityFlags
+	compat        *kafkaExporterCompat
+	demo          *demoFlags
 	web           *web.FlagConfig
 	log           promslog.Config
 }
@@ -108,6 +102,8 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 		SetValue(namedValue{promslogflag.LevelFlagName, f.log.Level})
 	app.Flag(promslogflag.FormatFlagName, promslogflag.FormatFlagHelp).Default("logfmt").
 		SetValue(namedValue{promslogflag.FormatFlagName, f.log.Format})
+	f.demo = addDemoFlags(app)
+	f.compat = addKafkaExporterFlags(app) // last: lagwatch's own flags take precedence
 	return app, f
 }
 
@@ -142,16 +138,16 @@ func addLagFlags(app *kingpin.Application, f *flagValues) {
 }
 
 func addSelectionFlags(app *kingpin.Application, f *flagValues) {
-	app.Flag("group.filter", "Regular expression (anchored) of the consumer groups to poll.").Default(".*").StringVar(&f.groupFilter)
-	app.Flag("group.exclude", "Regular expression (anchored) of the consumer groups not to poll.").Default("^$").StringVar(&f.groupExclude)
+	app.Flag("group.filter", "Regular expression of the consumer groups to poll; as kafka_exporter's, it keeps a group when it matches anywhere in the name (anchor with ^ and $).").Default(".*").StringVar(&f.groupFilter)
+	app.Flag("group.exclude", "Regular expression of the consumer groups not to poll; matches anywhere in the name, as kafka_exporter's.").Default("^$").StringVar(&f.groupExclude)
 	app.Flag("group.stall-after", "REGEX=DURATION: for the consumer groups whose name the regular expression (anchored) matches, the least time a committed offset must sit still with lag before stalled or stopped, instead of --lag.stall-after (the learned commit cadence can still raise it), and judged from the first poll, without the cadence warm-up. Repeatable; the first that matches wins. E.g. 'nightly-.*=26h'.").
 		PlaceHolder("REGEX=DURATION").StringsVar(&f.groupStallAfter)
 	app.Flag("group.inactive-after", "How old the oldest unconsumed message of a memberless group that lagwatch never saw consume must be for the group to read inactive (offsets left behind; never pages) rather than stopped.").
 		Default(lagcalc.DefaultInactiveAfter.String()).SetValue(durationValue{"group.inactive-after", &f.inactiveAfter})
 	app.Flag("group.member-detail", "Export kafka_consumergroup_member_assigned_partitions, one series per group member (high cardinality).").
 		Default("false").BoolVar(&f.memberDetail)
-	app.Flag("topic.filter", "Regular expression (anchored) of the topics to poll.").Default(".*").StringVar(&f.topicFilter)
-	app.Flag("topic.exclude", "Regular expression (anchored) of the topics not to poll.").Default("^$").StringVar(&f.topicExclude)
+	app.Flag("topic.filter", "Regular expression of the topics to poll; as kafka_exporter's, it keeps a topic when it matches anywhere in the name (anchor with ^ and $).").Default(".*").StringVar(&f.topicFilter)
+	app.Flag("topic.exclude", "Regular expression of the topics not to poll; matches anywhere in the name, as kafka_exporter's.").Default("^$").StringVar(&f.topicExclude)
 	app.Flag("topic.dead-letter-regex", "Regular expression (anchored) of the names of dead-letter topics, marked by kafka_topic_dead_letter.").
 		Default(`(?i).*(\.DLT|-dlq|\.dlq|_dlq|-dead-letter|\.deadletter)`).StringVar(&f.deadLetter)
 }
@@ -270,6 +266,9 @@ func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	if err != nil {
 		return err
 	}
+	if kafkaVersion != sarama.MaxVersion && cfg.Logger != nil {
+		logVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
+	}
 	cfg.Sarama = kafka.NewSaramaConfig()
 	cfg.Sarama.Version = kafkaVersion
 	sec, err := f.security.security()
@@ -340,19 +339,21 @@ func (f *flagValues) timing(cfg *collector.Config, demoMode bool) error {
 	return nil
 }
 
-// selection compiles the group and topic filters.
+// selection compiles the group and topic filters. Those four keep
+// kafka_exporter's names and so its meaning: a match anywhere in the name.
 func (f *flagValues) selection(cfg *collector.Config) error {
 	for _, r := range []struct {
 		flag, expr string
+		compile    func(string) (*regexp.Regexp, error)
 		dst        **regexp.Regexp
 	}{
-		{"--group.filter", f.groupFilter, &cfg.Filters.GroupInclude},
-		{"--group.exclude", f.groupExclude, &cfg.Filters.GroupExclude},
-		{"--topic.filter", f.topicFilter, &cfg.Filters.TopicInclude},
-		{"--topic.exclude", f.topicExclude, &cfg.Filters.TopicExclude},
-		{"--topic.dead-letter-regex", f.deadLetter, &cfg.DeadLetter},
+		{"--group.filter", f.groupFilter, collector.MatchAnywhere, &cfg.Filters.GroupInclude},
+		{"--group.exclude", f.groupExclude, collector.MatchAnywhere, &cfg.Filters.GroupExclude},
+		{"--topic.filter", f.topicFilter, collector.MatchAnywhere, &cfg.Filters.TopicInclude},
+		{"--topic.exclude", f.topicExclude, collector.MatchAnywhere, &cfg.Filters.TopicExclude},
+		{"--topic.dead-letter-regex", f.deadLetter, collector.Anchored, &cfg.DeadLetter},
 	} {
-		re, err := collector.Anchored(r.expr)
+		re, err := r.compile(r.expr)
 		if err != nil {
 			return fmt.Errorf("%s: %v", r.flag, err)
 		}

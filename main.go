@@ -4,17 +4,16 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,7 +25,6 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/lagwatch/lagwatch/collector"
-	"github.com/lagwatch/lagwatch/demo"
 	"github.com/lagwatch/lagwatch/exporter"
 )
 
@@ -39,6 +37,7 @@ const (
 )
 
 func main() {
+	stampVersionFromBuildInfo()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
@@ -52,6 +51,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	terminated := -1
 	app.Terminate(func(code int) { terminated = code })
 	flags.args = args
+	if unknown := unknownFlags(app, args); len(unknown) > 0 {
+		fmt.Fprintf(stderr, "lagwatch: error: unknown flag %s (see --help)\n", strings.Join(unknown, ", "))
+		return exitUsage
+	}
+	args, err := boolFlagsWithValues(app, args)
+	if err != nil {
+		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
+		return exitUsage
+	}
 	command, err := app.Parse(args)
 	if terminated >= 0 {
 		// --help or --version printed what was asked.
@@ -62,10 +70,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
+	if err := flags.compat.applyBeforeLogging(flags); err != nil {
+		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
+		return exitUsage
+	}
+	flags.log.Writer = stderr
 	logger := promslog.New(&flags.log)
 	cfg, err := flags.pollerConfig(command == "demo", logger)
-	if err == nil && command == "demo" && flags.configFile != "" {
-		err = errors.New("--config.file is not for the demo, which polls its own cluster")
+	if err == nil {
+		err = flags.compat.applyToConfig(flags, &cfg, logger)
+		defer flags.compat.undo()
+	}
+	if err == nil && command == "demo" {
+		err = flags.demo.check(flags)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "lagwatch: error: %s\n", errorLine(err))
@@ -90,50 +107,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	return exitOK
-}
-
-// startDemo starts the embedded cluster unless --kafka.server was given,
-// and runs the demo workload against the cluster in the background.
-func startDemo(ctx context.Context, f *flagValues, cfg *collector.Config, stdout io.Writer, logger *slog.Logger) (stop func(), err error) {
-	stopCluster := func() {}
-	if !f.serversSet {
-		addrs, stopKfake, err := demo.StartCluster()
-		if err != nil {
-			return nil, err
-		}
-		cfg.Servers, stopCluster = addrs, stopKfake
-	}
-	workloadCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := demo.Run(workloadCtx, cfg.Servers, logger.With("component", "demo")); err != nil {
-			logger.Error("demo workload stopped", "err", err)
-		}
-	}()
-	printDemoBanner(stdout, f, cfg)
-	return func() {
-		cancel()
-		<-done
-		stopCluster()
-	}, nil
-}
-
-func printDemoBanner(w io.Writer, f *flagValues, cfg *collector.Config) {
-	addr := (*f.web.WebListenAddresses)[0]
-	host, port, _ := net.SplitHostPort(addr)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "localhost"
-	}
-	base := "http://" + net.JoinHostPort(host, port)
-	fmt.Fprintf(w, "lagwatch demo: polling %s every %s (lag window %s)\n", strings.Join(cfg.Servers, ","), cfg.PollInterval, cfg.Lag.Window)
-	fmt.Fprintf(w, "  metrics:  %s%s\n", base, f.telemetryPath)
-	fmt.Fprintf(w, "  try:      curl -s %s%s | grep 'kafka_consumergroup_partition_status{.*} 1'\n", base, f.telemetryPath)
-	fmt.Fprintln(w, "scenarios (statuses appear within a few minutes):")
-	for _, s := range demo.Scenarios() {
-		fmt.Fprintf(w, "  %-22s %s\n", cmp.Or(s.Group, s.Name), s.Shows)
-	}
-	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }
 
 // serve polls in the background and serves the metrics until ctx is done.
@@ -177,13 +150,16 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	if err := clusters.apply(specs); err != nil {
 		return usageError{err}
 	}
-	var reload func() error
+	// SIGHUP reloads --config.file. Without one there is nothing to read
+	// again, but the signal is still caught: its default action would kill
+	// lagwatch, and `systemctl reload` (ExecReload=kill -HUP) sends it.
+	reload := reloadWithoutConfigFile(logger)
 	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if f.configFile != "" {
 		e.SetConfigReload(exporter.ConfigReload{Successful: true, LastSuccess: time.Now()})
 		reload = func() error { return clusters.reload(load) }
-		signal.Notify(hup, syscall.SIGHUP)
-		defer signal.Stop(hup)
 	}
 	mux, err := routes(e, clusters, reload, f, logger)
 	if err != nil {
@@ -222,9 +198,21 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	}
 }
 
+// reloadWithoutConfigFile answers SIGHUP and /-/reload when lagwatch
+// runs on flags alone: flags cannot be read again, so it logs that and
+// changes nothing.
+func reloadWithoutConfigFile(logger *slog.Logger) func() error {
+	return func() error {
+		logger.Info("reload asked (SIGHUP or /-/reload) but there is no --config.file to read again; nothing changed (flags are read only at start)")
+		return errNothingToReload
+	}
+}
+
+// errNothingToReload is a reload's answer without --config.file.
+var errNothingToReload = errors.New("nothing to reload: lagwatch runs on its flags, with no --config.file")
+
 // routes are lagwatch's HTTP endpoints: the metrics, health and readiness,
-// the landing page, /-/reload with --config.file and, when asked for,
-// pprof.
+// the landing page, /-/reload and, when asked for, pprof.
 func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
 	// Go and process metrics; lagwatch's own come from the metric table.
 	reg := prometheus.NewRegistry()
@@ -236,9 +224,10 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "Healthy.")
-	})
+	healthy := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") }
+	mux.HandleFunc("/-/healthy", healthy)
+	// kafka_exporter's liveness path, which its chart probes.
+	mux.HandleFunc("/healthz", healthy)
 	// Ready once some cluster has been polled: one unreachable cluster of
 	// several must not take the others' series out of service discovery.
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
@@ -253,7 +242,7 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 		}
 		fmt.Fprintln(w, "Ready.")
 	})
-	if reload != nil {
+	{
 		// Prometheus's convention: POST /-/reload, 200 once applied, 500
 		// with the reason when the new configuration is refused.
 		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +251,12 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 				http.Error(w, "Only POST or PUT requests allowed.", http.StatusMethodNotAllowed)
 				return
 			}
-			if err := reload(); err != nil {
+			err := reload()
+			if errors.Is(err, errNothingToReload) {
+				fmt.Fprintln(w, "Nothing to reload: lagwatch runs on its flags, with no --config.file; nothing changed.")
+				return
+			}
+			if err != nil {
 				http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
 				return
 			}
@@ -274,6 +268,9 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 			Name:        "lagwatch",
 			Description: "Kafka consumer-lag and partition-health exporter",
 			Version:     version.Info(),
+			// The toolkit links the profiles unless told not to; they
+			// answer only with --web.enable-pprof.
+			Profiling: strconv.FormatBool(f.enablePprof),
 			Links: []web.LandingLinks{
 				{Address: f.telemetryPath, Text: "Metrics"},
 				{Address: "/-/healthy", Text: "Health"},

@@ -70,6 +70,13 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"telemetry path as a wildcard", []string{"--web.telemetry-path=/{x}"}, "--web.telemetry-path"},
 		{"telemetry path not clean", []string{"--web.telemetry-path=/a//b"}, "--web.telemetry-path"},
 		{"kafka label value too long", []string{"--kafka.labels=cluster=" + strings.Repeat("x", 1025)}, "longer than 1024"},
+		{"kafka_exporter's verbosity not a number", []string{"--verbosity=loud"}, "--verbosity"},
+		{"boolean flag neither true nor false", []string{"--sasl.handshake=maybe"}, "--sasl.handshake"},
+		{"kafka_exporter's HTTPS flags", []string{"--server.tls.enabled", "--server.tls.cert-file=c.pem", "--server.tls.key-file=k.pem"}, "--web.config.file"},
+		{"kafka_exporter's sasl.handshake with a config file", []string{"--config.file=testdata/none.yml", "--sasl.handshake=false"}, "--sasl.handshake"},
+		{"several unknown flags", []string{"--foo", "--bar=1"}, "unknown flag --foo, --bar"},
+		{"demo writing to a cluster without being told it may", []string{"demo", "--kafka.server=kafka:9092"}, "--demo.write-to-cluster"},
+		{"demo table flag neither true nor false", []string{"demo", "--demo.status-table=sometimes"}, "--demo.status-table"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

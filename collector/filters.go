@@ -16,9 +16,22 @@ type Filters struct {
 	Shard Shard
 }
 
+// MatchAnywhere compiles a group or topic filter with kafka_exporter's
+// meaning (its --group.filter, --group.exclude, --topic.filter and
+// --topic.exclude call regexp.MatchString): the expression keeps a name
+// when it matches anywhere in it, so "orders" keeps "orders" and
+// "orders-dlq", and "^orders$" keeps only "orders".
+func MatchAnywhere(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression %q: %w", expr, err)
+	}
+	return re, nil
+}
+
 // Anchored compiles a user's regular expression so that it must match the
-// whole name, as kafka_exporter's filters do: "orders" matches the topic
-// "orders" and not "orders-dlq".
+// whole name: lagwatch's own name filters (--metric.exclude,
+// --topic.dead-letter-regex), which kafka_exporter does not have.
 func Anchored(expr string) (*regexp.Regexp, error) {
 	re, err := regexp.Compile("^(?:" + expr + ")$")
 	if err != nil {

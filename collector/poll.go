@@ -19,6 +19,8 @@ type answers struct {
 	committed map[string]map[kafka.TopicPartition]int64
 	offsets   map[kafka.TopicPartition]kafka.LogOffsets
 	share     shareAnswers
+	// groupsSeen counts the groups listed before the filters.
+	groupsSeen int
 }
 
 // stageErrors collects the error of each failed stage and when each
@@ -80,7 +82,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	}
 	p.access.setFromOps(permTopicRead, md.Topics, now)
 	p.access.setFromOps(permTopicDescribeConfigs, md.Topics, now)
-	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics)}
+	snap := &Snapshot{PolledAt: now, Brokers: md.Brokers, Topics: topicsOf(md.Topics), Seen: Seen{Topics: md.Visible}}
 	last := p.lastKnown(now)
 	p.committedTopics.setTopics(snap.Topics, now)
 
@@ -135,6 +137,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 // poll once Kafka has answered. Its error is that of the record reads
 // lagcalc asked for. BenchmarkFillAndEvaluate times exactly this.
 func (p *Poller) join(ctx context.Context, snap *Snapshot, a answers, last *lastKnown) error {
+	snap.Seen.Groups = a.groupsSeen
 	p.fillTopics(snap, a.offsets, last)
 	fillGroups(snap, a, last)
 	p.fillShareGroups(snap, a.share, last)
@@ -168,10 +171,13 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 	for i, b := range brokers {
 		ids[i] = b.ID
 	}
-	total := 0 // called once per distinct group, one at a time
-	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, func(name string) bool { total++; return p.cfg.Filters.keepGroup(name) })
+	keepGroup := func(name string) bool {
+		a.groupsSeen++ // ListGroups asks once per group, under its lock
+		return p.cfg.Filters.keepGroup(name)
+	}
+	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, keepGroup)
 	errs.set(StageListGroups, err)
-	p.noteListing(total, listed, errs.now)
+	p.noteListing(a.groupsSeen, listed, errs.now)
 	listed = p.withoutDeniedGroups(listed, errs.now)
 	listed = append(listed, last.listedOn(failedBrokers, listed)...)
 	a.listed, a.share.listed = splitShareGroups(listed)

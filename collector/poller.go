@@ -37,6 +37,8 @@ type Poller struct {
 	committedTopics *committedTopics
 	// transactional holds the partitions seen to carry transactions.
 	transactional map[kafka.TopicPartition]bool
+	// findings tells the log what the polls found (findings.go).
+	findings findingsLog
 }
 
 // NewPoller prepares a poller, whole: it is the one constructor, used by
@@ -158,6 +160,9 @@ func (p *Poller) PollOnce(ctx context.Context) error {
 		snap.Complete = len(errs) == 0
 		p.snapshot.Store(snap)
 		p.publishedAt.Store(p.cfg.Now().UnixNano())
+		if errs[StageListGroups] == nil {
+			p.findings.record(p.cfg.Logger, snap, p.cfg.Filters)
+		}
 	}
 	p.health.pollDone(time.Since(timer), errs, snap != nil, started, snap != nil && snap.Complete)
 	p.countAllowed(snap, started)

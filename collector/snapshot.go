@@ -27,6 +27,18 @@ type Snapshot struct {
 	// over every topic the filters keep.
 	OfflinePartitions         int
 	UnderReplicatedPartitions int
+
+	// Seen is what Kafka listed before the filters and the shard kept
+	// Topics and Groups.
+	Seen Seen
+}
+
+// Seen counts the topics and groups Kafka listed, before the filters.
+type Seen struct {
+	Topics int
+	// Groups counts the groups of every type the brokers that answered
+	// ListGroups listed.
+	Groups int
 }
 
 // Broker is one broker of the cluster as the metadata names it.

@@ -2,9 +2,11 @@ package kafka
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -48,9 +50,14 @@ type Config struct {
 // coordinators on its own, which would hide requests from the count and
 // cost one request per group at scale.
 type Client struct {
-	conf     *sarama.Config
-	count    func(api string)
-	inFlight chan struct{}
+	conf *sarama.Config
+	// versionCap is the user's --kafka.version: the highest version of
+	// the requests that are not group requests (see version.go). conf
+	// itself speaks sarama.MaxVersion, so that sarama sends any request
+	// the broker supports.
+	versionCap sarama.KafkaVersion
+	count      func(api string)
+	inFlight   chan struct{}
 	// requestTimeout and maxRequestTimeout bound each request
 	// (Config.RequestTimeout, Config.MaxRequestTimeout; see deadlineFor).
 	requestTimeout, maxRequestTimeout time.Duration
@@ -87,9 +94,12 @@ func New(cfg Config) *Client {
 	if cfg.CountRequest == nil {
 		cfg.CountRequest = func(string) {}
 	}
+	versionCap := cfg.Sarama.Version
 	cfg.Sarama = trackConnections(cfg.Sarama)
+	cfg.Sarama.Version = sarama.MaxVersion
 	c := &Client{
 		conf:       cfg.Sarama,
+		versionCap: versionCap,
 		count:      cfg.CountRequest,
 		inFlight:   make(chan struct{}, cfg.MaxInFlight),
 		brokers:    map[int32]*sarama.Broker{},
@@ -107,8 +117,9 @@ func New(cfg Config) *Client {
 	return c
 }
 
-// Version is the highest protocol version the client speaks.
-func (c *Client) Version() sarama.KafkaVersion { return c.conf.Version }
+// Version is the highest protocol version the client asks for in the
+// requests that are not group requests: the user's --kafka.version.
+func (c *Client) Version() sarama.KafkaVersion { return c.versionCap }
 
 // do runs one Kafka request under the in-flight bound and counts it. The
 // request, connecting included, ends when ctx does or after the request
@@ -196,7 +207,7 @@ func (c *Client) connect(b *sarama.Broker) error {
 		if err == nil {
 			err = errors.New("connection closed")
 		}
-		return fmt.Errorf("connect to %s: %w%s", b.Addr(), err, c.closedAtConnectHint(err))
+		return fmt.Errorf("connect to %s: %w%s", b.Addr(), err, c.closedAtConnectHint(b.Addr(), err))
 	}
 	if c.conf.ApiVersionsRequest {
 		// Open negotiates API versions on every new connection.
@@ -207,10 +218,16 @@ func (c *Client) connect(b *sarama.Broker) error {
 
 // closedAtConnectHint explains a connection the broker closed as it
 // opened, which by itself reads as a bare EOF: a listener that expects TLS
-// or SASL does that to a client using neither.
-func (c *Client) closedAtConnectHint(err error) string {
+// or SASL does that to a client using neither, and a plaintext listener
+// does it to a TLS client, whose handshake it reads as a request too
+// large. With TLS on, one more connection tells the two apart: whether the
+// listener completes a TLS handshake.
+func (c *Client) closedAtConnectHint(addr string, err error) string {
 	if !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) {
 		return ""
+	}
+	if c.conf.Net.TLS.Enable && !speaksTLS(addr, c.conf.Net.TLS.Config) {
+		return " (the broker closed the connection during the TLS handshake: its listener does not speak TLS; is it a plaintext listener? then drop --tls.enabled)"
 	}
 	var missing []string
 	if !c.conf.Net.TLS.Enable {
@@ -225,11 +242,32 @@ func (c *Client) closedAtConnectHint(err error) string {
 	return " (the broker closed the connection as it opened: does its listener expect " + strings.Join(missing, " or ") + "?)"
 }
 
+// speaksTLS reports whether the listener at addr answers a TLS handshake:
+// a certificate it presents that does not verify is still TLS; a
+// connection closed or answered in plaintext is not.
+func speaksTLS(addr string, conf *tls.Config) bool {
+	if conf == nil {
+		conf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conf = conf.Clone()
+	if conf.ServerName == "" {
+		conf.ServerName, _, _ = net.SplitHostPort(addr)
+	}
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	conn, err := tls.DialWithDialer(dialer, "tcp", addr, conf)
+	if err == nil {
+		conn.Close()
+		return true
+	}
+	var header tls.RecordHeaderError
+	return !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET) && !errors.As(err, &header)
+}
+
 // metadataResponse asks the brokers of the last metadata, then the
 // bootstrap servers, for the metadata of every topic, and adopts the broker
 // list it names.
 func (c *Client) metadataResponse(ctx context.Context) (*sarama.MetadataResponse, error) {
-	req := sarama.NewMetadataRequest(c.conf.Version, nil)
+	req := sarama.NewMetadataRequest(c.versionCap, nil)
 	req.AllowAutoTopicCreation = false
 	// What the principal may do on each topic (KIP-430, Metadata v8+):
 	// which topics may be read and have their configs described, asked

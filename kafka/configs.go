@@ -49,7 +49,7 @@ func (c *Client) describeConfigsBatch(ctx context.Context, topics []string) (map
 	if !ok {
 		return nil, errors.New("describe configs: no broker in the metadata")
 	}
-	req := &sarama.DescribeConfigsRequest{Version: describeConfigsVersion(c.conf.Version)}
+	req := &sarama.DescribeConfigsRequest{Version: describeConfigsVersion(c.versionCap)}
 	for _, t := range topics {
 		req.Resources = append(req.Resources, &sarama.ConfigResource{Type: sarama.TopicResource, Name: t, ConfigNames: configNames})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func (c *Client) brokerGroups(ctx context.Context, id int32) ([]ListedGroup, err
 	if !ok {
 		return nil, fmt.Errorf("list groups: broker %d is not in the metadata", id)
 	}
-	req := &sarama.ListGroupsRequest{Version: listGroupsVersion(c.conf.Version)}
+	req := &sarama.ListGroupsRequest{Version: listGroupsVersion(groupRequestsVersion)}
 	var resp *sarama.ListGroupsResponse
 	err := c.do(ctx, "ListGroups", b, func(b *sarama.Broker) (err error) {
 		resp, err = b.ListGroups(req)
@@ -247,7 +248,7 @@ func (c *Client) describeClassicGroups(ctx context.Context, coordinator int32, n
 	if !ok {
 		return nil, fmt.Errorf("describe groups: coordinator %d is not in the metadata", coordinator)
 	}
-	req := &sarama.DescribeGroupsRequest{Version: describeGroupsVersion(c.conf.Version), Groups: names}
+	req := &sarama.DescribeGroupsRequest{Version: describeGroupsVersion(groupRequestsVersion), Groups: names}
 	var resp *sarama.DescribeGroupsResponse
 	err := c.doSized(ctx, "DescribeGroups", b, perGroupAllowance*time.Duration(len(names)), func(b *sarama.Broker) (err error) {
 		resp, err = b.DescribeGroups(req)
@@ -292,7 +293,7 @@ func (c *Client) describeConsumerProtocolGroups(ctx context.Context, coordinator
 	if !ok {
 		return nil, fmt.Errorf("describe consumer groups: coordinator %d is not in the metadata", coordinator)
 	}
-	req := sarama.NewConsumerGroupDescribeRequest(c.conf.Version)
+	req := sarama.NewConsumerGroupDescribeRequest(groupRequestsVersion)
 	req.GroupIDs = names
 	var resp *sarama.ConsumerGroupDescribeResponse
 	err := c.doSized(ctx, "ConsumerGroupDescribe", b, perGroupAllowance*time.Duration(len(names)), func(b *sarama.Broker) (err error) {
@@ -394,7 +395,7 @@ func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (ma
 // request. partitions nil asks every group for all it committed.
 func (c *Client) CommittedOffsetsOn(ctx context.Context, groups []ListedGroup, partitions func(group string) map[string][]int32) (map[string]map[TopicPartition]int64, error) {
 	perRequest := groupsPerRequest
-	if !c.conf.Version.IsAtLeast(sarama.V3_0_0_0) {
+	if !groupRequestsVersion.IsAtLeast(sarama.V3_0_0_0) {
 		perRequest = 1 // OffsetFetch before v8 carries one group
 	}
 	byCoordinator := map[int32][][]string{}
@@ -440,7 +441,7 @@ func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []
 		}
 		return partitions(group)
 	}
-	req := sarama.NewOffsetFetchRequest(c.conf.Version, names[0], of(names[0]))
+	req := sarama.NewOffsetFetchRequest(groupRequestsVersion, names[0], of(names[0]))
 	if req.Version >= 8 {
 		req.Groups = make([]sarama.OffsetFetchRequestGroup, len(names))
 		for i, n := range names {
@@ -452,6 +453,12 @@ func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []
 		resp, err = b.FetchOffset(req)
 		return err
 	})
+	var tooOld sarama.PacketEncodingError
+	if errors.As(err, &tooOld) && len(names) > 1 {
+		// The broker is older than Kafka 3.0: sarama lowered the request
+		// below v8, which carries one group, and refused to encode it.
+		return c.fetchCommittedOneByOne(ctx, coordinator, names, partitions)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch committed offsets of %d groups on broker %d: %w", len(names), coordinator, err)
 	}
@@ -480,8 +487,23 @@ func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []
 		for _, g := range resp.Groups {
 			collect(g.GroupId, g.Err, g.Blocks)
 		}
-	} else {
-		collect(names[0], resp.Err, resp.Blocks)
+		return out, errors.Join(errs...)
+	}
+	collect(names[0], resp.Err, resp.Blocks)
+	return out, errors.Join(errs...)
+}
+
+// fetchCommittedOneByOne sends one OffsetFetch per group, as brokers
+// older than Kafka 3.0 need.
+func (c *Client) fetchCommittedOneByOne(ctx context.Context, coordinator int32, names []string, partitions func(string) map[string][]int32) (map[string]map[TopicPartition]int64, error) {
+	out := make(map[string]map[TopicPartition]int64, len(names))
+	var errs []error
+	for _, name := range names {
+		offsets, err := c.fetchCommitted(ctx, coordinator, []string{name}, partitions)
+		maps.Copy(out, offsets)
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return out, errors.Join(errs...)
 }

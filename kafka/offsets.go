@@ -98,7 +98,7 @@ func (c *Client) leaderLogOffsets(ctx context.Context, leader int32, tps []Topic
 // answers with an error (e.g. NOT_LEADER_OR_FOLLOWER during a leader
 // change) are left out.
 func (c *Client) listOffsets(ctx context.Context, b *sarama.Broker, tps []TopicPartition, timestamp int64, isolation sarama.IsolationLevel) (map[TopicPartition]int64, error) {
-	req := sarama.NewOffsetRequest(c.conf.Version)
+	req := sarama.NewOffsetRequest(c.versionCap)
 	if isolation == sarama.ReadCommitted {
 		if req.Version < 2 {
 			return nil, errors.New("list offsets: read_committed needs ListOffsets v2 (Kafka 0.11)")

@@ -107,7 +107,7 @@ func onePerPartition(wanted []TopicPartitionOffset) [][]TopicPartitionOffset {
 // returns the offsets whose partition came back cut short of a whole batch.
 func (c *Client) fetchRecords(ctx context.Context, b *sarama.Broker, wanted []TopicPartitionOffset, out map[TopicPartitionOffset]RecordRead) (cut []TopicPartitionOffset, _ error) {
 	req := &sarama.FetchRequest{
-		Version:     fetchVersion(c.conf.Version),
+		Version:     fetchVersion(c.versionCap),
 		MaxWaitTime: 0,
 		MinBytes:    0,
 		MaxBytes:    int32(recordReadBytes * len(wanted)),

@@ -340,3 +340,16 @@ func TestPlaintextClientToTheTLSListenerLogsTheLikelyCause(t *testing.T) {
 		t.Fatal("lagwatch exited after a plaintext connection to a TLS listener failed")
 	}
 }
+
+// A TLS client to a plaintext listener also sees the broker close the
+// connection, in the TLS handshake: the log must point at --tls.enabled,
+// not at SASL, which would send the user the wrong way.
+func TestTLSClientToThePlaintextListenerPointsAtTLSNotSASL(t *testing.T) {
+	kafkatest.Require(t, broker)
+	t.Parallel()
+	lw := startLagwatch(t, nil, "--kafka.server="+broker.Addr(), "--tls.enabled", "--tls.insecure-skip-tls-verify")
+	waitfor.Condition(t, 60*time.Second, "the log points at the plaintext listener", lw.logShows(`does not speak TLS; is it a plaintext listener\? then drop --tls\.enabled`))
+	if regexp.MustCompile(`expect[^"]*SASL`).MatchString(lw.output.String()) {
+		t.Errorf("the log suggests SASL for a TLS client on a plaintext listener:\n%s", lw.output.String())
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -44,6 +45,8 @@ type rendered struct {
 	statefulSets    []*appsv1.StatefulSet
 	services        []*corev1.Service
 	configMaps      []*corev1.ConfigMap
+	serviceAccounts []*corev1.ServiceAccount
+	budgets         []*policyv1.PodDisruptionBudget
 	serviceMonitors []*monitoringv1.ServiceMonitor
 	prometheusRules []*monitoringv1.PrometheusRule
 	// manifest is the whole rendered text, for checks on what must never
@@ -51,17 +54,29 @@ type rendered struct {
 	manifest string
 }
 
+// monitoringCRDs are the API versions a cluster with the Prometheus
+// operator serves beyond Kubernetes' own.
+var monitoringCRDs = []string{"monitoring.coreos.com/v1", "monitoring.coreos.com/v1/ServiceMonitor", "monitoring.coreos.com/v1/PrometheusRule"}
+
 // renderChart renders the chart as `helm install lagwatch -n monitoring`
 // would with values given by --set or -f, the chart's values.yaml
-// underneath.
+// underneath, into a cluster that runs the Prometheus operator.
 func renderChart(values map[string]any) (*rendered, error) {
+	return renderChartWith(values, monitoringCRDs...)
+}
+
+// renderChartWith renders the chart into a cluster that serves Kubernetes'
+// own API versions and the extra ones given.
+func renderChartWith(values map[string]any, extraAPIVersions ...string) (*rendered, error) {
 	chrt, err := loader.Load(chartDir)
 	if err != nil {
 		return nil, fmt.Errorf("load chart: %w", err)
 	}
+	caps := *chartutil.DefaultCapabilities
+	caps.APIVersions = append(slices.Clone(caps.APIVersions), extraAPIVersions...)
 	top, err := chartutil.ToRenderValues(chrt, values,
 		chartutil.ReleaseOptions{Name: releaseName, Namespace: namespace, IsInstall: true, Revision: 1},
-		chartutil.DefaultCapabilities)
+		&caps)
 	if err != nil {
 		return nil, fmt.Errorf("values: %w", err)
 	}
@@ -117,6 +132,10 @@ func (r *rendered) add(doc string) error {
 		r.services, err = appendStrict(r.services, doc)
 	case "v1/ConfigMap":
 		r.configMaps, err = appendStrict(r.configMaps, doc)
+	case "v1/ServiceAccount":
+		r.serviceAccounts, err = appendStrict(r.serviceAccounts, doc)
+	case "policy/v1/PodDisruptionBudget":
+		r.budgets, err = appendStrict(r.budgets, doc)
 	case "monitoring.coreos.com/v1/ServiceMonitor":
 		r.serviceMonitors, err = appendStrict(r.serviceMonitors, doc)
 	case "monitoring.coreos.com/v1/PrometheusRule":

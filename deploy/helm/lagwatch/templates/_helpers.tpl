@@ -91,3 +91,15 @@ so that any value (a regular expression, say) is quoted as YAML needs.
 {{- range $v.extraArgs }}{{ $args = append $args . }}{{ end }}
 {{- toYaml $args }}
 {{- end }}
+
+{{/*
+The pods' ServiceAccount: serviceAccount.name, or the release's full name
+when the chart creates it, or the namespace's default.
+*/}}
+{{- define "lagwatch.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (include "lagwatch.fullname" .) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
