@@ -123,6 +123,9 @@ func TestBadConfigFileIsOneLineNamingTheFileTheClusterAndTheField(t *testing.T) 
 		{"empty password env", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_env: LAGWATCH_TEST_UNSET}}\n", []string{`cluster "a"`, "sasl.password_env", "LAGWATCH_TEST_UNSET"}},
 		{"two password sources", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password: x, password_env: HOME}}\n", []string{`cluster "a"`, "sasl.password_env"}},
 		{"missing password file", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_file: /nonexistent/pw}}\n", []string{`cluster "a"`, "sasl.password_file"}},
+		{"oauthbearer without token source", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: oauthbearer}}\n", []string{`cluster "a"`, "sasl.oauthbearer_token_url"}},
+		{"oauthbearer scopes with another mechanism", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_env: HOME, oauthbearer_scopes: [x]}}\n", []string{`cluster "a"`, "sasl.oauthbearer_scopes"}},
+		{"oauthbearer token URL without secret", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: oauthbearer, username: c, oauthbearer_token_url: \"https://idp/token\"}}\n", []string{`cluster "a"`, "sasl.password_file or sasl.password_env"}},
 		{"password without sasl", "clusters:\n  - {name: a, servers: [a:1], sasl: {password: x}}\n", []string{`cluster "a"`, "sasl.password is set but sasl.enabled is not"}},
 	}
 	for _, tc := range cases {

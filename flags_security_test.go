@@ -68,6 +68,7 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 	f := newTestFiles(t)
 	missing := filepath.Join(f.dir, "missing.pem")
 	tlsOn, saslOn := "--tls.enabled", "--sasl.enabled"
+	oauth, tokenURL := "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token"
 	cases := []struct {
 		name string
 		args []string
@@ -85,12 +86,25 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 		{"CA file without TLS enabled", []string{"--tls.ca-file=" + f.ca}, "--tls.ca-file"},
 		{"skip verify without TLS enabled", []string{"--tls.insecure-skip-tls-verify"}, "--tls.insecure-skip-tls-verify"},
 		{"SASL without user name", []string{saslOn, "--sasl.password=" + testPassword}, "--sasl.username"},
-		{"unknown SASL mechanism", []string{saslOn, "--sasl.mechanism=gssapi", "--sasl.username=alice", "--sasl.password=" + testPassword}, "--sasl.mechanism"},
+		{"unknown SASL mechanism", []string{saslOn, "--sasl.mechanism=ntlm", "--sasl.username=alice", "--sasl.password=" + testPassword}, "--sasl.mechanism"},
 		{"SASL without password", []string{saslOn, "--sasl.username=alice"}, "--sasl.password"},
 		{"unreadable password file", []string{saslOn, "--sasl.username=alice", "--sasl.password-file=" + missing}, "--sasl.password-file"},
 		{"empty password file", []string{saslOn, "--sasl.username=alice", "--sasl.password-file=" + f.empty}, "--sasl.password-file"},
 		{"password and password file", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.password-file=" + f.password}, "--sasl.password-file"},
 		{"user name without SASL enabled", []string{"--sasl.username=alice"}, "--sasl.enabled"},
+		{"oauthbearer without token source", []string{saslOn, oauth}, "--sasl.oauthbearer-token-url"},
+		{"oauthbearer token URL and token file", []string{saslOn, oauth, tokenURL, "--sasl.oauthbearer-token-file=" + f.password}, "--sasl.oauthbearer-token-file"},
+		{"oauthbearer token URL not http", []string{saslOn, oauth, "--sasl.oauthbearer-token-url=ftp://idp/token", "--sasl.username=c", "--sasl.password=" + testPassword}, "--sasl.oauthbearer-token-url"},
+		{"oauthbearer token URL without client id", []string{saslOn, oauth, tokenURL, "--sasl.password=" + testPassword}, "--sasl.username"},
+		{"oauthbearer token URL without client secret", []string{saslOn, oauth, tokenURL, "--sasl.username=c"}, "--sasl.password"},
+		{"oauthbearer extra param not key=value", []string{saslOn, oauth, tokenURL, "--sasl.username=c", "--sasl.password=" + testPassword, "--sasl.oauthbearer-extra-param=audience"}, "--sasl.oauthbearer-extra-param"},
+		{"oauthbearer CA file unreadable", []string{saslOn, oauth, tokenURL, "--sasl.username=c", "--sasl.password=" + testPassword, "--sasl.oauthbearer-ca-file=" + missing}, "--sasl.oauthbearer-ca-file"},
+		{"oauthbearer CA file without PEM", []string{saslOn, oauth, tokenURL, "--sasl.username=c", "--sasl.password=" + testPassword, "--sasl.oauthbearer-ca-file=" + f.garbage}, "--sasl.oauthbearer-ca-file"},
+		{"oauthbearer token file missing", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + missing}, "--sasl.oauthbearer-token-file"},
+		{"oauthbearer token file empty", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + f.empty}, "--sasl.oauthbearer-token-file"},
+		{"oauthbearer token file with a user name", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + f.password, "--sasl.username=c"}, "--sasl.username"},
+		{"oauthbearer setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, tokenURL}, "--sasl.oauthbearer-token-url"},
+		{"oauthbearer setting without SASL enabled", []string{tokenURL}, "--sasl.enabled"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -256,4 +270,25 @@ func scramConversation(t *testing.T, hash scram.HashGeneratorFcn, client sarama.
 		t.Fatal("the client finished but the server did not authenticate it")
 	}
 	return err
+}
+
+func TestOAuthBearerFlagsGiveSaramaATokenSource(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	f := newTestFiles(t)
+	tokenFile := securetest.WriteFile(t, f.dir, "token", []byte("header.payload.signature\n"))
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-file="+tokenFile)
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil {
+		t.Fatalf("mechanism %q, token provider %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider)
+	}
+	tok, err := conf.Net.SASL.TokenProvider.Token()
+	if err != nil || tok.Token != "header.payload.signature" {
+		t.Fatalf("token %v, %v", tok, err)
+	}
+	t.Setenv(passwordEnv, testPassword)
+	conf = appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token",
+		"--sasl.username=client", "--sasl.oauthbearer-scope=a", "--sasl.oauthbearer-scope=b", "--sasl.oauthbearer-extra-param=audience=kafka",
+		"--sasl.oauthbearer-ca-file="+f.ca)
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil {
+		t.Fatalf("mechanism %q, token provider %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider)
+	}
 }

@@ -84,6 +84,10 @@ type Options struct {
 	ScramUsers map[string]string
 	// StartTimeout bounds Start and Restart; 0 means 90 s.
 	StartTimeout time.Duration
+	// JVMFlags are added to the broker's java command line, for system
+	// properties such as org.apache.kafka.sasl.oauthbearer.allowed.urls or
+	// java.security.krb5.conf.
+	JVMFlags []string
 }
 
 // Broker is a running Kafka broker process with its own temp directory.
@@ -356,7 +360,7 @@ func randomClusterID() (string, error) {
 }
 
 func (b *Broker) javaCommand(mainClass string, args ...string) *exec.Cmd {
-	argv := append(slices.Clone(jvmFlags),
+	argv := append(slices.Concat(jvmFlags, b.opts.JVMFlags),
 		"-Dlog4j2.configurationFile="+b.path("log4j2.properties"),
 		"-cp", filepath.Join(b.libDir, "*"),
 		mainClass)

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"maps"
+	"slices"
+)
+
+// saslMechanismConfig are the settings of --config.file's sasl section for
+// the mechanisms beyond user and password, named as their --sasl.* flags.
+type saslMechanismConfig struct {
+	OAuthBearerTokenURL    string            `yaml:"oauthbearer_token_url" json:"oauthbearer_token_url"`
+	OAuthBearerScopes      []string          `yaml:"oauthbearer_scopes" json:"oauthbearer_scopes"`
+	OAuthBearerExtraParams map[string]string `yaml:"oauthbearer_extra_params" json:"oauthbearer_extra_params"`
+	OAuthBearerCAFile      string            `yaml:"oauthbearer_ca_file" json:"oauthbearer_ca_file"`
+	OAuthBearerTokenFile   string            `yaml:"oauthbearer_token_file" json:"oauthbearer_token_file"`
+}
+
+// mechanismConfigFields names the fields whose names differ from their
+// flag's beyond '-' → '_'.
+var mechanismConfigFields = map[string]string{
+	"sasl.oauthbearer-scope":       "sasl.oauthbearer_scopes",
+	"sasl.oauthbearer-extra-param": "sasl.oauthbearer_extra_params",
+}
+
+func (c saslMechanismConfig) mechanismFlags() mechanismFlags {
+	m := mechanismFlags{
+		oauthTokenURL: c.OAuthBearerTokenURL, oauthScopes: c.OAuthBearerScopes,
+		oauthCAFile: c.OAuthBearerCAFile, oauthTokenFile: c.OAuthBearerTokenFile,
+	}
+	for _, k := range slices.Sorted(maps.Keys(c.OAuthBearerExtraParams)) {
+		m.oauthParams = append(m.oauthParams, k+"="+c.OAuthBearerExtraParams[k])
+	}
+	return m
+}

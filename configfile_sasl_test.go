@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/IBM/sarama"
+)
+
+func TestConfigFileClustersAuthenticateWithOAuthBearer(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("from-the-sidecar\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LAGWATCH_TEST_OIDC_SECRET", "oidc-secret")
+	path := writeConfig(t, `
+clusters:
+  - name: oidc
+    servers: [kafka-1:9092]
+    sasl:
+      enabled: true
+      mechanism: oauthbearer
+      username: lagwatch-client
+      password_env: LAGWATCH_TEST_OIDC_SECRET
+      oauthbearer_token_url: https://idp.example/oauth2/token
+      oauthbearer_scopes: [kafka]
+      oauthbearer_extra_params: {audience: kafka}
+  - name: sidecar
+    servers: [kafka-2:9092]
+    sasl: {enabled: true, mechanism: oauthbearer, oauthbearer_token_file: `+tokenFile+`}
+`)
+	specs, err := loadConfigFile(path, baseConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range specs {
+		if s := spec.config.Sarama.Net.SASL; !s.Enable || s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
+			t.Fatalf("cluster %s: SASL %v mechanism %q token provider %v", spec.name, s.Enable, s.Mechanism, s.TokenProvider)
+		}
+	}
+	tok, err := specs[1].config.Sarama.Net.SASL.TokenProvider.Token()
+	if err != nil || tok.Token != "from-the-sidecar" {
+		t.Fatalf("token from the file: %v, %v", tok, err)
+	}
+}
