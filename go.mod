@@ -19,6 +19,8 @@ require (
 
 require go.uber.org/goleak v1.3.0
 
+require github.com/kylelemons/godebug v1.1.0 // indirect
+
 require (
 	github.com/alecthomas/units v0.0.0-20240927000941-0f3dac36c52b // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
