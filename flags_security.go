@@ -130,7 +130,13 @@ func (s *securityFlags) tlsConfig() (*tls.Config, error) {
 		}
 		tlsConf.Certificates = []tls.Certificate{cert}
 	}
-	return tlsConf, nil
+	// The files were checked above; from here on they are read again
+	// whenever they change.
+	reloading, err := kafka.TLSFiles{CAFile: s.caFile, CertFile: s.certFile, KeyFile: s.keyFile}.Config(tlsConf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", s.name("tls.enabled"), err)
+	}
+	return reloading, nil
 }
 
 // clientCertificate loads the key pair, blaming the file at fault.

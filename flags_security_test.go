@@ -165,15 +165,22 @@ func TestTLSFlagsTrustTheCAAndPresentTheClientCertificate(t *testing.T) {
 	if !conf.Net.TLS.Enable || tc == nil {
 		t.Fatalf("TLS enabled %v with config %v", conf.Net.TLS.Enable, tc)
 	}
-	if tc.ServerName != "kafka.example" || tc.InsecureSkipVerify || tc.MinVersion < tls.VersionTLS12 {
-		t.Fatalf("ServerName %q, InsecureSkipVerify %v, MinVersion %x", tc.ServerName, tc.InsecureSkipVerify, tc.MinVersion)
+	// Verification moves from crypto/tls to VerifyConnection, which
+	// reads --tls.ca-file again when it changes (see kafka.TLSFiles).
+	if tc.ServerName != "kafka.example" || (tc.InsecureSkipVerify && tc.VerifyConnection == nil) || tc.MinVersion < tls.VersionTLS12 {
+		t.Fatalf("ServerName %q, InsecureSkipVerify %v without VerifyConnection, MinVersion %x", tc.ServerName, tc.InsecureSkipVerify, tc.MinVersion)
 	}
-	// The pool must hold our CA: a certificate it signed verifies.
-	if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: tc.RootCAs}); err != nil {
+	// The pool must hold our CA: a certificate it signed verifies, for
+	// the name it was issued to only.
+	if err := tc.VerifyConnection(tls.ConnectionState{PeerCertificates: []*x509.Certificate{f.leaf}, ServerName: "localhost"}); err != nil {
 		t.Fatalf("a certificate signed by --tls.ca-file does not verify: %v", err)
 	}
-	if len(tc.Certificates) != 1 || !bytes.Equal(tc.Certificates[0].Certificate[0], f.leaf.Raw) {
-		t.Fatalf("client certificates = %d, want the one from --tls.cert-file", len(tc.Certificates))
+	if err := tc.VerifyConnection(tls.ConnectionState{PeerCertificates: []*x509.Certificate{f.leaf}, ServerName: "kafka.example"}); err == nil {
+		t.Fatal("a certificate verified for a name it was not issued to")
+	}
+	cert, err := tc.GetClientCertificate(&tls.CertificateRequestInfo{})
+	if err != nil || !bytes.Equal(cert.Certificate[0], f.leaf.Raw) {
+		t.Fatalf("client certificate %v, %v; want the one from --tls.cert-file", cert, err)
 	}
 }
 
