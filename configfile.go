@@ -253,7 +253,7 @@ func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
 	if sec.SASL != nil {
 		secrets.WriteString(sec.SASL.Password)
 	}
-	for _, path := range []string{cc.TLS.CAFile, cc.TLS.CertFile, cc.TLS.KeyFile, cc.SASL.OAuthBearerCAFile} {
+	for _, path := range []string{cc.TLS.CAFile, cc.TLS.CertFile, cc.TLS.KeyFile, cc.SASL.OAuthBearerCAFile, cc.SASL.KeytabPath} {
 		if path != "" {
 			data, _ := os.ReadFile(path) // read once already by s.security
 			secrets.Write(data)

@@ -13,6 +13,13 @@ type saslMechanismConfig struct {
 	OAuthBearerExtraParams map[string]string `yaml:"oauthbearer_extra_params" json:"oauthbearer_extra_params"`
 	OAuthBearerCAFile      string            `yaml:"oauthbearer_ca_file" json:"oauthbearer_ca_file"`
 	OAuthBearerTokenFile   string            `yaml:"oauthbearer_token_file" json:"oauthbearer_token_file"`
+
+	ServiceName        string `yaml:"service_name" json:"service_name"`
+	KerberosConfigPath string `yaml:"kerberos_config_path" json:"kerberos_config_path"`
+	Realm              string `yaml:"realm" json:"realm"`
+	KerberosAuthType   string `yaml:"kerberos_auth_type" json:"kerberos_auth_type"`
+	KeytabPath         string `yaml:"keytab_path" json:"keytab_path"`
+	DisablePAFXFast    bool   `yaml:"disable_pa_fx_fast" json:"disable_pa_fx_fast"`
 }
 
 // mechanismConfigFields names the fields whose names differ from their
@@ -20,12 +27,15 @@ type saslMechanismConfig struct {
 var mechanismConfigFields = map[string]string{
 	"sasl.oauthbearer-scope":       "sasl.oauthbearer_scopes",
 	"sasl.oauthbearer-extra-param": "sasl.oauthbearer_extra_params",
+	"sasl.disable-PA-FX-FAST":      "sasl.disable_pa_fx_fast",
 }
 
 func (c saslMechanismConfig) mechanismFlags() mechanismFlags {
 	m := mechanismFlags{
 		oauthTokenURL: c.OAuthBearerTokenURL, oauthScopes: c.OAuthBearerScopes,
 		oauthCAFile: c.OAuthBearerCAFile, oauthTokenFile: c.OAuthBearerTokenFile,
+		krbServiceName: c.ServiceName, krbConfigPath: c.KerberosConfigPath, krbRealm: c.Realm,
+		krbAuthType: c.KerberosAuthType, krbKeytabPath: c.KeytabPath, krbDisablePAFXFast: c.DisablePAFXFast,
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.OAuthBearerExtraParams)) {
 		m.oauthParams = append(m.oauthParams, k+"="+c.OAuthBearerExtraParams[k])

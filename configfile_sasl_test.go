@@ -45,3 +45,28 @@ clusters:
 		t.Fatalf("token from the file: %v, %v", tok, err)
 	}
 }
+
+func TestConfigFileClusterAuthenticatesWithKerberos(t *testing.T) {
+	dir := t.TempDir()
+	krb5Conf := filepath.Join(dir, "krb5.conf")
+	if err := os.WriteFile(krb5Conf, []byte(testKrb5Conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("LAGWATCH_TEST_KRB_PASSWORD", "krb-secret")
+	path := writeConfig(t, `
+clusters:
+  - name: kerberized
+    servers: [kafka-1:9092]
+    sasl: {enabled: true, mechanism: gssapi, username: lagwatch, password_env: LAGWATCH_TEST_KRB_PASSWORD,
+           kerberos_config_path: `+krb5Conf+`, realm: CORP.EXAMPLE, service_name: kafka-prod, disable_pa_fx_fast: true}
+`)
+	specs, err := loadConfigFile(path, baseConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := specs[0].config.Sarama.Net.SASL.GSSAPI
+	if specs[0].config.Sarama.Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.Realm != "CORP.EXAMPLE" || g.ServiceName != "kafka-prod" ||
+		!g.DisablePAFXFAST || g.Password != "krb-secret" || g.AuthType != sarama.KRB5_USER_AUTH {
+		t.Fatalf("GSSAPI %+v", g)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/lagwatch/lagwatch/kafka"
 )
@@ -27,13 +29,32 @@ type mechanismFlags struct {
 	oauthParams    []string // key=value
 	oauthCAFile    string
 	oauthTokenFile string
+
+	krbServiceName     string
+	krbConfigPath      string
+	krbRealm           string
+	krbAuthType        string
+	krbKeytabPath      string
+	krbDisablePAFXFast bool
 }
+
+// Defaults of the gssapi settings, applied when they are left empty.
+const (
+	defaultKerberosServiceName = "kafka"
+	defaultKerberosConfigPath  = "/etc/krb5.conf"
+)
 
 func (m *mechanismFlags) add(app *kingpin.Application) {
 	app.Flag("sasl.oauthbearer-token-url", "oauthbearer: the OAuth 2 token endpoint to get tokens from with the client-credentials grant; the client id is --sasl.username, the secret --sasl.password (or its file or $"+passwordEnv+").").StringVar(&m.oauthTokenURL)
 	app.Flag("sasl.oauthbearer-scope", "oauthbearer: a scope to ask the token endpoint for (repeatable).").StringsVar(&m.oauthScopes)
 	app.Flag("sasl.oauthbearer-extra-param", "oauthbearer: an extra parameter key=value of the token request, e.g. audience=kafka (repeatable).").StringsVar(&m.oauthParams)
 	app.Flag("sasl.oauthbearer-ca-file", "oauthbearer: PEM file of the CA certificates that sign the token endpoint's certificate (default: the system's).").StringVar(&m.oauthCAFile)
+	app.Flag("sasl.service-name", "gssapi: the service name of the brokers' Kerberos principals (the broker's sasl.kerberos.service.name; default "+defaultKerberosServiceName+").").StringVar(&m.krbServiceName)
+	app.Flag("sasl.kerberos-config-path", "gssapi: the krb5.conf that names the realm's KDCs (default "+defaultKerberosConfigPath+").").StringVar(&m.krbConfigPath)
+	app.Flag("sasl.realm", "gssapi: the Kerberos realm of --sasl.username (default: krb5.conf's default_realm).").StringVar(&m.krbRealm)
+	app.Flag("sasl.kerberos-auth-type", "gssapi: keytabAuth (with --sasl.keytab-path) or userAuth (with the SASL password); default keytabAuth when --sasl.keytab-path is set, else userAuth.").StringVar(&m.krbAuthType)
+	app.Flag("sasl.keytab-path", "gssapi: the keytab holding --sasl.username's keys.").StringVar(&m.krbKeytabPath)
+	app.Flag("sasl.disable-PA-FX-FAST", "gssapi: do not use FAST pre-authentication (for KDCs such as Active Directory that lack it).").Default("false").BoolVar(&m.krbDisablePAFXFast)
 	app.Flag("sasl.oauthbearer-token-file", "oauthbearer: a file holding the token, written by another process; read again whenever it changes (instead of --sasl.oauthbearer-token-url).").StringVar(&m.oauthTokenFile)
 }
 
@@ -47,6 +68,12 @@ func (m *mechanismFlags) setFlags() map[string]string {
 		{"sasl.oauthbearer-extra-param", "oauthbearer", strings.Join(m.oauthParams, "")},
 		{"sasl.oauthbearer-ca-file", "oauthbearer", m.oauthCAFile},
 		{"sasl.oauthbearer-token-file", "oauthbearer", m.oauthTokenFile},
+		{"sasl.service-name", "gssapi", m.krbServiceName},
+		{"sasl.kerberos-config-path", "gssapi", m.krbConfigPath},
+		{"sasl.realm", "gssapi", m.krbRealm},
+		{"sasl.kerberos-auth-type", "gssapi", m.krbAuthType},
+		{"sasl.keytab-path", "gssapi", m.krbKeytabPath},
+		{"sasl.disable-PA-FX-FAST", "gssapi", map[bool]string{true: "true"}[m.krbDisablePAFXFast]},
 	} {
 		if f.value != "" {
 			set[f.name] = f.mechanism
@@ -134,4 +161,70 @@ func (s *securityFlags) oauthbearer() (*kafka.SASL, error) {
 	}
 	sasl.Tokens = kafka.NewClientCredentials(m.oauthTokenURL, s.username, secret, m.oauthScopes, params, client)
 	return sasl, nil
+}
+
+// gssapi builds the Kerberos login of --sasl.mechanism=gssapi, with a
+// keytab or a password, checking the files it needs now.
+func (s *securityFlags) gssapi() (*kafka.SASL, error) {
+	m := &s.mech
+	if s.username == "" {
+		return nil, fmt.Errorf("%s=gssapi needs the principal in %s", s.name("sasl.mechanism"), s.name("sasl.username"))
+	}
+	k := &kafka.Kerberos{
+		ConfigPath: m.krbConfigPath, ServiceName: m.krbServiceName, Realm: m.krbRealm,
+		DisablePAFXFAST: m.krbDisablePAFXFast,
+	}
+	if k.ServiceName == "" {
+		k.ServiceName = defaultKerberosServiceName
+	}
+	if k.ConfigPath == "" {
+		k.ConfigPath = defaultKerberosConfigPath
+	}
+	cfg, err := krbconfig.Load(k.ConfigPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %v", s.name("sasl.kerberos-config-path"), k.ConfigPath, firstLine(err))
+	}
+	if k.Realm == "" {
+		k.Realm = cfg.LibDefaults.DefaultRealm
+		if k.Realm == "" {
+			return nil, fmt.Errorf("%s is not set and %q names no default_realm", s.name("sasl.realm"), k.ConfigPath)
+		}
+	}
+	sasl := &kafka.SASL{Mechanism: "gssapi", User: s.username, Kerberos: k}
+	authType := m.krbAuthType
+	if authType == "" {
+		authType = "userAuth"
+		if m.krbKeytabPath != "" {
+			authType = "keytabAuth"
+		}
+	}
+	switch authType {
+	case "keytabAuth":
+		if m.krbKeytabPath == "" {
+			return nil, fmt.Errorf("%s=keytabAuth needs %s", s.name("sasl.kerberos-auth-type"), s.name("sasl.keytab-path"))
+		}
+		if s.password != "" || s.passwordFile != "" {
+			return nil, fmt.Errorf("%s and a SASL password are both set; give one", s.name("sasl.keytab-path"))
+		}
+		if _, err := keytab.Load(m.krbKeytabPath); err != nil {
+			return nil, fmt.Errorf("%s %q: %v", s.name("sasl.keytab-path"), m.krbKeytabPath, firstLine(err))
+		}
+		k.KeytabPath = m.krbKeytabPath
+	case "userAuth":
+		if m.krbKeytabPath != "" {
+			return nil, fmt.Errorf("%s is set but %s is userAuth", s.name("sasl.keytab-path"), s.name("sasl.kerberos-auth-type"))
+		}
+		if sasl.Password, err = s.saslPassword(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%s %q is not keytabAuth or userAuth", s.name("sasl.kerberos-auth-type"), m.krbAuthType)
+	}
+	return sasl, nil
+}
+
+// firstLine keeps the first line of a library's error.
+func firstLine(err error) string {
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return msg
 }

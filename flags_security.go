@@ -195,6 +195,8 @@ func (s *securityFlags) sasl() (*kafka.SASL, error) {
 	switch s.mechanism {
 	case "oauthbearer":
 		return s.oauthbearer()
+	case "gssapi":
+		return s.gssapi()
 	}
 	if s.username == "" {
 		return nil, fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.name("sasl.username"))

@@ -69,6 +69,9 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 	missing := filepath.Join(f.dir, "missing.pem")
 	tlsOn, saslOn := "--tls.enabled", "--sasl.enabled"
 	oauth, tokenURL := "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token"
+	krb := "--sasl.mechanism=gssapi"
+	krbConf := "--sasl.kerberos-config-path=" + securetest.WriteFile(t, f.dir, "krb5.conf", []byte(testKrb5Conf))
+	noRealm := securetest.WriteFile(t, f.dir, "no-realm.conf", []byte("[libdefaults]\n dns_lookup_kdc = false\n"))
 	cases := []struct {
 		name string
 		args []string
@@ -105,6 +108,16 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 		{"oauthbearer token file with a user name", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + f.password, "--sasl.username=c"}, "--sasl.username"},
 		{"oauthbearer setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, tokenURL}, "--sasl.oauthbearer-token-url"},
 		{"oauthbearer setting without SASL enabled", []string{tokenURL}, "--sasl.enabled"},
+		{"gssapi without principal", []string{saslOn, krb, krbConf}, "--sasl.username"},
+		{"gssapi krb5.conf missing", []string{saslOn, krb, "--sasl.username=u", "--sasl.kerberos-config-path=" + missing, "--sasl.password=" + testPassword}, "--sasl.kerberos-config-path"},
+		{"gssapi bad auth type", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.kerberos-auth-type=ticket"}, "--sasl.kerberos-auth-type"},
+		{"gssapi keytabAuth without keytab", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.kerberos-auth-type=keytabAuth"}, "--sasl.keytab-path"},
+		{"gssapi keytab unreadable", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + missing}, "--sasl.keytab-path"},
+		{"gssapi keytab not a keytab", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + f.garbage}, "--sasl.keytab-path"},
+		{"gssapi keytab and password", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + f.garbage, "--sasl.password=" + testPassword}, "--sasl.keytab-path"},
+		{"gssapi userAuth without password", []string{saslOn, krb, krbConf, "--sasl.username=u"}, "--sasl.password"},
+		{"gssapi without realm anywhere", []string{saslOn, krb, "--sasl.kerberos-config-path=" + noRealm, "--sasl.username=u", "--sasl.password=" + testPassword}, "--sasl.realm"},
+		{"gssapi setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.realm=EXAMPLE.COM"}, "--sasl.realm"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -297,5 +310,26 @@ func TestOAuthBearerFlagsGiveSaramaATokenSource(t *testing.T) {
 		"--sasl.oauthbearer-ca-file="+f.ca)
 	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil {
 		t.Fatalf("mechanism %q, token provider %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider)
+	}
+}
+
+const testKrb5Conf = `[libdefaults]
+ default_realm = EXAMPLE.COM
+[realms]
+ EXAMPLE.COM = {
+  kdc = 127.0.0.1:88
+ }
+`
+
+func TestGSSAPIFlagsGiveSaramaTheKerberosLogin(t *testing.T) {
+	t.Setenv(passwordEnv, testPassword)
+	f := newTestFiles(t)
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=gssapi", "--sasl.username=lagwatch",
+		"--sasl.kerberos-config-path="+securetest.WriteFile(t, f.dir, "krb5.conf", []byte(testKrb5Conf)))
+	g := conf.Net.SASL.GSSAPI
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.AuthType != sarama.KRB5_USER_AUTH || g.Username != "lagwatch" ||
+		g.Password != testPassword || g.Realm != "EXAMPLE.COM" || g.ServiceName != "kafka" {
+		t.Fatalf("mechanism %q auth type %d user %q realm %q service %q, password set %v",
+			conf.Net.SASL.Mechanism, g.AuthType, g.Username, g.Realm, g.ServiceName, g.Password == testPassword)
 	}
 }

@@ -17,7 +17,10 @@ require (
 	go.yaml.in/yaml/v4 v4.0.0-rc.4
 )
 
-require go.uber.org/goleak v1.3.0
+require (
+	github.com/twmb/franz-go/pkg/sasl/kerberos v1.1.0
+	go.uber.org/goleak v1.3.0
+)
 
 require github.com/kylelemons/godebug v1.1.0 // indirect
 
@@ -38,7 +41,7 @@ require (
 	github.com/jcmturner/aescts/v2 v2.0.0 // indirect
 	github.com/jcmturner/dnsutils/v2 v2.0.0 // indirect
 	github.com/jcmturner/gofork v1.7.6 // indirect
-	github.com/jcmturner/gokrb5/v8 v8.4.4 // indirect
+	github.com/jcmturner/gokrb5/v8 v8.4.4
 	github.com/jcmturner/rpc/v2 v2.0.3 // indirect
 	github.com/jpillora/backoff v1.0.0 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect

@@ -50,6 +50,8 @@ type SASL struct {
 	// Tokens gives the bearer tokens of the oauthbearer and awsiam
 	// mechanisms.
 	Tokens TokenSource
+	// Kerberos is how the gssapi mechanism logs in.
+	Kerberos *Kerberos
 }
 
 // SASLMechanisms are the mechanisms lagwatch speaks, by the names its
@@ -59,13 +61,14 @@ var SASLMechanisms = map[string]sarama.SASLMechanism{
 	"scram-sha256": sarama.SASLTypeSCRAMSHA256,
 	"scram-sha512": sarama.SASLTypeSCRAMSHA512,
 	"oauthbearer":  sarama.SASLTypeOAuth,
+	"gssapi":       sarama.SASLTypeGSSAPI,
 	// Amazon MSK IAM: a signed request presented as an OAUTHBEARER token
 	// (aws-msk-iam-sasl-signer-go), so it needs no mechanism of its own.
 	"awsiam": sarama.SASLTypeOAuth,
 }
 
 // SASLMechanismNames lists SASLMechanisms' keys for errors and help.
-const SASLMechanismNames = "plain, scram-sha256, scram-sha512, oauthbearer or awsiam"
+const SASLMechanismNames = "plain, scram-sha256, scram-sha512, oauthbearer, gssapi or awsiam"
 
 // Apply sets conf's TLS and SASL. Its errors never contain a secret.
 func (s Security) Apply(conf *sarama.Config) error {
@@ -98,6 +101,8 @@ func (s Security) Apply(conf *sarama.Config) error {
 			return fmt.Errorf("SASL mechanism %s needs a token source", s.SASL.Mechanism)
 		}
 		conf.Net.SASL.TokenProvider = saramaTokens{s.SASL.Tokens}
+	case sarama.SASLTypeGSSAPI:
+		return applyKerberos(conf, s.SASL)
 	}
 	return nil
 }
@@ -159,6 +164,8 @@ func kgoOptions(conf *sarama.Config) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: password}.AsSha512Mechanism()))
 	case sarama.SASLTypeOAuth:
 		opts = append(opts, kgo.SASL(oauthMechanism(conf.Net.SASL.TokenProvider)))
+	case sarama.SASLTypeGSSAPI:
+		opts = append(opts, kgo.SASL(kerberosMechanism(conf.Net.SASL.GSSAPI)))
 	default:
 		return nil, fmt.Errorf("SASL mechanism %q is not one lagwatch speaks", conf.Net.SASL.Mechanism)
 	}

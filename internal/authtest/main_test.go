@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 const (
 	oauthListener = "OAUTH" // SASL_PLAINTEXT with OAUTHBEARER, validated against idp's JWKS
 	mtlsListener  = "MTLS"  // SSL that requires a client certificate signed by pki
+	krbListener   = "KRB"   // SASL_PLAINTEXT with GSSAPI, against krb's KDC
 )
 
 // tokenLifetime is short so that a test sees lagwatch through several
@@ -38,11 +40,19 @@ var (
 	pki     *securetest.CA
 	idp     *identityProvider
 	testDir string
+	// krb is the KDC of the GSSAPI tests; nil when its binaries are
+	// missing, with krbMissing saying which.
+	krb        *kdc
+	krbMissing []string
 )
 
 func TestMain(m *testing.M) { os.Exit(testMain(m)) }
 
 func testMain(m *testing.M) int {
+	// testing.Short reads -short, which m.Run has not parsed yet.
+	if !flag.Parsed() {
+		flag.Parse()
+	}
 	fail := func(err error) int {
 		fmt.Fprintln(os.Stderr, "authtest:", err)
 		return 1
@@ -94,7 +104,42 @@ func testMain(m *testing.M) int {
 			mtls + "ssl.client.auth":                "required",
 		},
 	}
+	if !testing.Short() {
+		if krbMissing = missingKDCBinaries(); len(krbMissing) == 0 {
+			dir := filepath.Join(testDir, "krb")
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return fail(err)
+			}
+			if krb, err = startKDC(dir); err != nil {
+				return fail(err)
+			}
+			defer krb.stop()
+			addKerberosListener(&opts, krb)
+		}
+	}
 	return kafkatest.Main(m, opts, &broker)
+}
+
+// addKerberosListener gives the broker a SASL_PLAINTEXT listener for
+// GSSAPI, logged in with its keytab from k.
+func addKerberosListener(opts *kafkatest.Options, k *kdc) {
+	l := "listener.name." + strings.ToLower(krbListener) + "."
+	opts.ExtraListeners[krbListener] = "SASL_PLAINTEXT"
+	opts.JVMFlags = append(opts.JVMFlags, "-Djava.security.krb5.conf="+k.conf)
+	opts.ServerProperties[l+"sasl.enabled.mechanisms"] = "GSSAPI"
+	opts.ServerProperties[l+"gssapi.sasl.jaas.config"] = fmt.Sprintf(
+		`com.sun.security.auth.module.Krb5LoginModule required useKeyTab=true storeKey=true keyTab="%s" principal="%s";`,
+		k.brokerKT, krbBrokerPrincipal)
+	opts.ServerProperties["sasl.kerberos.service.name"] = "kafka"
+}
+
+// requireKDC fails the test when the KDC's binaries are missing: make
+// test installs them (make kerberos-tools).
+func requireKDC(t *testing.T) {
+	t.Helper()
+	if krb == nil {
+		t.Fatalf("no KDC: %s missing; run make kerberos-tools (Debian's krb5-kdc and krb5-admin-server)", strings.Join(krbMissing, ", "))
+	}
 }
 
 func tlsKeyPair(certPEM, keyPEM []byte) (*tls.Config, error) {
