@@ -20,6 +20,9 @@ type saslMechanismConfig struct {
 	KerberosAuthType   string `yaml:"kerberos_auth_type" json:"kerberos_auth_type"`
 	KeytabPath         string `yaml:"keytab_path" json:"keytab_path"`
 	DisablePAFXFast    bool   `yaml:"disable_pa_fx_fast" json:"disable_pa_fx_fast"`
+
+	AWSRegion  string `yaml:"aws_region" json:"aws_region"`
+	AWSRoleARN string `yaml:"aws_role_arn" json:"aws_role_arn"`
 }
 
 // mechanismConfigFields names the fields whose names differ from their
@@ -36,6 +39,7 @@ func (c saslMechanismConfig) mechanismFlags() mechanismFlags {
 		oauthCAFile: c.OAuthBearerCAFile, oauthTokenFile: c.OAuthBearerTokenFile,
 		krbServiceName: c.ServiceName, krbConfigPath: c.KerberosConfigPath, krbRealm: c.Realm,
 		krbAuthType: c.KerberosAuthType, krbKeytabPath: c.KeytabPath, krbDisablePAFXFast: c.DisablePAFXFast,
+		awsRegion: c.AWSRegion, awsRoleARN: c.AWSRoleARN,
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.OAuthBearerExtraParams)) {
 		m.oauthParams = append(m.oauthParams, k+"="+c.OAuthBearerExtraParams[k])

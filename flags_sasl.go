@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -36,6 +37,9 @@ type mechanismFlags struct {
 	krbAuthType        string
 	krbKeytabPath      string
 	krbDisablePAFXFast bool
+
+	awsRegion  string
+	awsRoleARN string
 }
 
 // Defaults of the gssapi settings, applied when they are left empty.
@@ -55,6 +59,8 @@ func (m *mechanismFlags) add(app *kingpin.Application) {
 	app.Flag("sasl.kerberos-auth-type", "gssapi: keytabAuth (with --sasl.keytab-path) or userAuth (with the SASL password); default keytabAuth when --sasl.keytab-path is set, else userAuth.").StringVar(&m.krbAuthType)
 	app.Flag("sasl.keytab-path", "gssapi: the keytab holding --sasl.username's keys.").StringVar(&m.krbKeytabPath)
 	app.Flag("sasl.disable-PA-FX-FAST", "gssapi: do not use FAST pre-authentication (for KDCs such as Active Directory that lack it).").Default("false").BoolVar(&m.krbDisablePAFXFast)
+	app.Flag("sasl.aws-region", "awsiam: the AWS region of the MSK cluster (default: $AWS_REGION or the AWS profile's region).").StringVar(&m.awsRegion)
+	app.Flag("sasl.aws-role-arn", "awsiam: a role to assume with the credentials of the standard AWS chain (environment, shared files and AWS_PROFILE, EKS web identity, container or instance role).").StringVar(&m.awsRoleARN)
 	app.Flag("sasl.oauthbearer-token-file", "oauthbearer: a file holding the token, written by another process; read again whenever it changes (instead of --sasl.oauthbearer-token-url).").StringVar(&m.oauthTokenFile)
 }
 
@@ -73,6 +79,8 @@ func (m *mechanismFlags) setFlags() map[string]string {
 		{"sasl.realm", "gssapi", m.krbRealm},
 		{"sasl.kerberos-auth-type", "gssapi", m.krbAuthType},
 		{"sasl.keytab-path", "gssapi", m.krbKeytabPath},
+		{"sasl.aws-region", "awsiam", m.awsRegion},
+		{"sasl.aws-role-arn", "awsiam", m.awsRoleARN},
 		{"sasl.disable-PA-FX-FAST", "gssapi", map[bool]string{true: "true"}[m.krbDisablePAFXFast]},
 	} {
 		if f.value != "" {
@@ -227,4 +235,31 @@ func (s *securityFlags) gssapi() (*kafka.SASL, error) {
 func firstLine(err error) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return msg
+}
+
+// awsIAM builds the token source of --sasl.mechanism=awsiam (Amazon MSK
+// IAM). MSK's IAM listeners (port 9098) speak TLS only.
+func (s *securityFlags) awsIAM() (*kafka.SASL, error) {
+	m := &s.mech
+	if !s.tlsEnabled {
+		return nil, fmt.Errorf("%s=awsiam needs %s: MSK's IAM listeners speak TLS only", s.name("sasl.mechanism"), s.name("tls.enabled"))
+	}
+	for _, f := range []struct{ name, value string }{
+		{"sasl.username", s.username}, {"sasl.password", s.password}, {"sasl.password-file", s.passwordFile},
+	} {
+		if f.value != "" {
+			return nil, fmt.Errorf("%s is set but %s=awsiam takes its credentials from the AWS chain", s.name(f.name), s.name("sasl.mechanism"))
+		}
+	}
+	if m.awsRoleARN != "" && !strings.HasPrefix(m.awsRoleARN, "arn:") {
+		return nil, fmt.Errorf("%s %q is not an ARN (arn:aws:iam::<account>:role/<name>)", s.name("sasl.aws-role-arn"), m.awsRoleARN)
+	}
+	tokens, err := kafka.NewMSKIAM(context.Background(), m.awsRegion, m.awsRoleARN)
+	if errors.Is(err, kafka.ErrNoAWSRegion) {
+		return nil, fmt.Errorf("%s=awsiam needs %s (or $AWS_REGION)", s.name("sasl.mechanism"), s.name("sasl.aws-region"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", s.name("sasl.mechanism"), firstLine(err))
+	}
+	return &kafka.SASL{Mechanism: "awsiam", Tokens: tokens}, nil
 }

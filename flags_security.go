@@ -197,6 +197,8 @@ func (s *securityFlags) sasl() (*kafka.SASL, error) {
 		return s.oauthbearer()
 	case "gssapi":
 		return s.gssapi()
+	case "awsiam":
+		return s.awsIAM()
 	}
 	if s.username == "" {
 		return nil, fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.name("sasl.username"))

@@ -69,7 +69,11 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 	missing := filepath.Join(f.dir, "missing.pem")
 	tlsOn, saslOn := "--tls.enabled", "--sasl.enabled"
 	oauth, tokenURL := "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token"
-	krb := "--sasl.mechanism=gssapi"
+	krb, aws := "--sasl.mechanism=gssapi", "--sasl.mechanism=awsiam"
+	// The region may come from the environment or a profile: none here.
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(f.dir, "no-aws-config"))
 	krbConf := "--sasl.kerberos-config-path=" + securetest.WriteFile(t, f.dir, "krb5.conf", []byte(testKrb5Conf))
 	noRealm := securetest.WriteFile(t, f.dir, "no-realm.conf", []byte("[libdefaults]\n dns_lookup_kdc = false\n"))
 	cases := []struct {
@@ -117,6 +121,11 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 		{"gssapi keytab and password", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + f.garbage, "--sasl.password=" + testPassword}, "--sasl.keytab-path"},
 		{"gssapi userAuth without password", []string{saslOn, krb, krbConf, "--sasl.username=u"}, "--sasl.password"},
 		{"gssapi without realm anywhere", []string{saslOn, krb, "--sasl.kerberos-config-path=" + noRealm, "--sasl.username=u", "--sasl.password=" + testPassword}, "--sasl.realm"},
+		{"awsiam without TLS", []string{saslOn, aws, "--sasl.aws-region=eu-west-1"}, "--tls.enabled"},
+		{"awsiam with a user name", []string{saslOn, aws, tlsOn, "--sasl.aws-region=eu-west-1", "--sasl.username=u"}, "--sasl.username"},
+		{"awsiam without region", []string{saslOn, aws, tlsOn}, "--sasl.aws-region"},
+		{"awsiam role not an ARN", []string{saslOn, aws, tlsOn, "--sasl.aws-region=eu-west-1", "--sasl.aws-role-arn=msk-reader"}, "--sasl.aws-role-arn"},
+		{"awsiam setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.aws-region=eu-west-1"}, "--sasl.aws-region"},
 		{"gssapi setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.realm=EXAMPLE.COM"}, "--sasl.realm"},
 	}
 	for _, tc := range cases {
@@ -331,5 +340,13 @@ func TestGSSAPIFlagsGiveSaramaTheKerberosLogin(t *testing.T) {
 		g.Password != testPassword || g.Realm != "EXAMPLE.COM" || g.ServiceName != "kafka" {
 		t.Fatalf("mechanism %q auth type %d user %q realm %q service %q, password set %v",
 			conf.Net.SASL.Mechanism, g.AuthType, g.Username, g.Realm, g.ServiceName, g.Password == testPassword)
+	}
+}
+
+func TestAWSIAMFlagsGiveSaramaAnMSKTokenSource(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	conf := appliedConfig(t, "--tls.enabled", "--sasl.enabled", "--sasl.mechanism=awsiam", "--sasl.aws-region=eu-west-1")
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil || !conf.Net.TLS.Enable {
+		t.Fatalf("mechanism %q, token provider %v, TLS %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider, conf.Net.TLS.Enable)
 	}
 }
