@@ -44,6 +44,7 @@ type rendered struct {
 	statefulSets    []*appsv1.StatefulSet
 	services        []*corev1.Service
 	configMaps      []*corev1.ConfigMap
+	serviceAccounts []*corev1.ServiceAccount
 	serviceMonitors []*monitoringv1.ServiceMonitor
 	prometheusRules []*monitoringv1.PrometheusRule
 	// manifest is the whole rendered text, for checks on what must never
@@ -117,6 +118,8 @@ func (r *rendered) add(doc string) error {
 		r.services, err = appendStrict(r.services, doc)
 	case "v1/ConfigMap":
 		r.configMaps, err = appendStrict(r.configMaps, doc)
+	case "v1/ServiceAccount":
+		r.serviceAccounts, err = appendStrict(r.serviceAccounts, doc)
 	case "monitoring.coreos.com/v1/ServiceMonitor":
 		r.serviceMonitors, err = appendStrict(r.serviceMonitors, doc)
 	case "monitoring.coreos.com/v1/PrometheusRule":
