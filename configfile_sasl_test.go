@@ -70,3 +70,21 @@ clusters:
 		t.Fatalf("GSSAPI %+v", g)
 	}
 }
+
+func TestConfigFileClusterAuthenticatesWithMSKIAM(t *testing.T) {
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	path := writeConfig(t, `
+clusters:
+  - name: msk
+    servers: [b-1.msk.example.c2.kafka.eu-west-1.amazonaws.com:9098]
+    tls: {enabled: true}
+    sasl: {enabled: true, mechanism: awsiam, aws_region: eu-west-1, aws_role_arn: "arn:aws:iam::123456789012:role/lagwatch"}
+`)
+	specs, err := loadConfigFile(path, baseConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := specs[0].config.Sarama.Net.SASL; s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
+		t.Fatalf("SASL mechanism %q token provider %v", s.Mechanism, s.TokenProvider)
+	}
+}

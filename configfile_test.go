@@ -127,6 +127,7 @@ func TestBadConfigFileIsOneLineNamingTheFileTheClusterAndTheField(t *testing.T) 
 		{"oauthbearer scopes with another mechanism", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_env: HOME, oauthbearer_scopes: [x]}}\n", []string{`cluster "a"`, "sasl.oauthbearer_scopes"}},
 		{"oauthbearer token URL without secret", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: oauthbearer, username: c, oauthbearer_token_url: \"https://idp/token\"}}\n", []string{`cluster "a"`, "sasl.password_file or sasl.password_env"}},
 		{"gssapi keytab missing", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: gssapi, username: u, kerberos_config_path: /dev/null, realm: R, keytab_path: /nonexistent/kt}}\n", []string{`cluster "a"`, "sasl.keytab_path"}},
+		{"awsiam without tls", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: awsiam, aws_region: eu-west-1}}\n", []string{`cluster "a"`, "tls.enabled"}},
 		{"password without sasl", "clusters:\n  - {name: a, servers: [a:1], sasl: {password: x}}\n", []string{`cluster "a"`, "sasl.password is set but sasl.enabled is not"}},
 	}
 	for _, tc := range cases {
