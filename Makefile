@@ -5,7 +5,7 @@ GOFLAGS   ?=
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT  ?= 25m
 
-.PHONY: all build demo test test-short test-busy stress-tools deps prometheus-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus release image
+.PHONY: all build demo test test-short test-busy stress-tools deps prometheus-tools kerberos-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus release image
 
 all: build
 
@@ -74,7 +74,7 @@ stress-tools:
 	fi
 	@stress-ng --version 2>&1 | head -1
 
-deps: prometheus-tools kafka-jars framework-jars
+deps: prometheus-tools kerberos-tools kafka-jars framework-jars
 
 # Prometheus, promtool and Alertmanager from Debian's packages.
 prometheus-tools:
@@ -85,6 +85,17 @@ prometheus-tools:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus prometheus-alertmanager >/dev/null; \
 	fi
 	@promtool --version 2>&1 | head -1
+
+# An MIT KDC (krb5kdc, kdb5_util, kadmin.local) from Debian's packages, for
+# the SASL/GSSAPI tests in internal/authtest. Only the binaries are used: the
+# tests run their own KDC on loopback with a throwaway realm.
+kerberos-tools:
+	@if ! command -v krb5kdc >/dev/null && [ ! -x /usr/sbin/krb5kdc ]; then \
+		echo "Installing Debian's krb5-kdc and krb5-admin-server packages"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends krb5-kdc krb5-admin-server >/dev/null; \
+	fi
 
 # The Apache Kafka broker's jars, fetched by Maven from Maven Central and
 # cached in ~/.cache/lagwatch (or $$LAGWATCH_KAFKA_HOME).

@@ -71,9 +71,10 @@ type saslConfig struct {
 	Username  string `yaml:"username" json:"username"`
 	// Password inline is accepted, but a file or an environment variable
 	// keeps it out of a file that is often committed or mounted widely.
-	Password     string `yaml:"password" json:"-"`
-	PasswordFile string `yaml:"password_file" json:"password_file"`
-	PasswordEnv  string `yaml:"password_env" json:"password_env"`
+	Password            string `yaml:"password" json:"-"`
+	PasswordFile        string `yaml:"password_file" json:"password_file"`
+	PasswordEnv         string `yaml:"password_env" json:"password_env"`
+	saslMechanismConfig `yaml:",inline"`
 }
 
 // clusterSpec is one cluster ready to poll: the poller's configuration,
@@ -264,6 +265,7 @@ func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
 		serverName: cc.TLS.ServerName, insecureSkipVerify: cc.TLS.InsecureSkipVerify,
 		saslEnabled: cc.SASL.Enabled, mechanism: cc.SASL.Mechanism, username: cc.SASL.Username,
 		password: cc.SASL.Password, passwordFile: cc.SASL.PasswordFile,
+		mech:            cc.SASL.mechanismFlags(),
 		field:           configField,
 		passwordSources: "sasl.password_file or sasl.password_env",
 	}
@@ -293,7 +295,7 @@ func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
 	if sec.SASL != nil {
 		secrets.WriteString(sec.SASL.Password)
 	}
-	for _, path := range []string{cc.TLS.CAFile, cc.TLS.CertFile, cc.TLS.KeyFile} {
+	for _, path := range []string{cc.TLS.CAFile, cc.TLS.CertFile, cc.TLS.KeyFile, cc.SASL.OAuthBearerCAFile, cc.SASL.KeytabPath} {
 		if path != "" {
 			data, _ := os.ReadFile(path) // read once already by s.security
 			secrets.Write(data)
@@ -306,6 +308,9 @@ func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
 func configField(flag string) string {
 	if flag == "tls.insecure-skip-tls-verify" {
 		return "tls.insecure_skip_verify"
+	}
+	if f, ok := mechanismConfigFields[flag]; ok {
+		return f
 	}
 	return strings.ReplaceAll(flag, "-", "_")
 }

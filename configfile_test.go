@@ -129,10 +129,15 @@ func TestBadConfigFileIsOneLineNamingTheFileTheClusterAndTheField(t *testing.T) 
 		{"insecure without tls", "clusters:\n  - {name: a, servers: [a:1], tls: {insecure_skip_verify: true}}\n", []string{`cluster "a"`, "tls.insecure_skip_verify"}},
 		{"sasl without password", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u}}\n", []string{`cluster "a"`, "sasl.enabled needs sasl.password_file or sasl.password_env"}},
 		{"sasl without user", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, password_env: HOME}}\n", []string{`cluster "a"`, "sasl.username"}},
-		{"bad mechanism", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: gssapi, username: u, password_env: HOME}}\n", []string{`cluster "a"`, "sasl.mechanism"}},
+		{"bad mechanism", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: ntlm, username: u, password_env: HOME}}\n", []string{`cluster "a"`, "sasl.mechanism"}},
 		{"empty password env", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_env: LAGWATCH_TEST_UNSET}}\n", []string{`cluster "a"`, "sasl.password_env", "LAGWATCH_TEST_UNSET"}},
 		{"two password sources", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password: x, password_env: HOME}}\n", []string{`cluster "a"`, "sasl.password_env"}},
 		{"missing password file", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_file: /nonexistent/pw}}\n", []string{`cluster "a"`, "sasl.password_file"}},
+		{"oauthbearer without token source", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: oauthbearer}}\n", []string{`cluster "a"`, "sasl.oauthbearer_token_url"}},
+		{"oauthbearer scopes with another mechanism", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, username: u, password_env: HOME, oauthbearer_scopes: [x]}}\n", []string{`cluster "a"`, "sasl.oauthbearer_scopes"}},
+		{"oauthbearer token URL without secret", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: oauthbearer, username: c, oauthbearer_token_url: \"https://idp/token\"}}\n", []string{`cluster "a"`, "sasl.password_file or sasl.password_env"}},
+		{"gssapi keytab missing", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: gssapi, username: u, kerberos_config_path: /dev/null, realm: R, keytab_path: /nonexistent/kt}}\n", []string{`cluster "a"`, "sasl.keytab_path"}},
+		{"awsiam without tls", "clusters:\n  - {name: a, servers: [a:1], sasl: {enabled: true, mechanism: awsiam, aws_region: eu-west-1}}\n", []string{`cluster "a"`, "tls.enabled"}},
 		{"password without sasl", "clusters:\n  - {name: a, servers: [a:1], sasl: {password: x}}\n", []string{`cluster "a"`, "sasl.password is set but sasl.enabled is not"}},
 	}
 	for _, tc := range cases {

@@ -31,6 +31,7 @@ type securityFlags struct {
 	username     string
 	password     string
 	passwordFile string
+	mech         mechanismFlags
 
 	// field names a setting in errors: the flag by default, a field of
 	// --config.file's cluster for the clusters there.
@@ -59,11 +60,12 @@ func addSecurityFlags(app *kingpin.Application) *securityFlags {
 	app.Flag("tls.server-name", "Name to verify the brokers' certificates against (default: the host of each broker's address).").StringVar(&s.serverName)
 	app.Flag("tls.insecure-skip-tls-verify", "Do not verify the brokers' certificates (insecure: for testing only).").Default("false").BoolVar(&s.insecureSkipVerify)
 	app.Flag("sasl.enabled", "Authenticate to Kafka with SASL.").Default("false").BoolVar(&s.saslEnabled)
-	app.Flag("sasl.mechanism", "SASL mechanism: plain, scram-sha256 or scram-sha512.").Default("plain").StringVar(&s.mechanism)
+	app.Flag("sasl.mechanism", "SASL mechanism: "+kafka.SASLMechanismNames+".").Default("plain").StringVar(&s.mechanism)
 	app.Flag("sasl.username", "SASL user name.").StringVar(&s.username)
 	app.Flag("sasl.password", "SASL password; prefer $"+passwordEnv+" or --sasl.password-file, which keep it out of the process list.").
 		Envar(passwordEnv).StringVar(&s.password)
 	app.Flag("sasl.password-file", "File holding the SASL password (a trailing newline is ignored).").StringVar(&s.passwordFile)
+	s.mech.add(app)
 	return s
 }
 
@@ -128,7 +130,13 @@ func (s *securityFlags) tlsConfig() (*tls.Config, error) {
 		}
 		tlsConf.Certificates = []tls.Certificate{cert}
 	}
-	return tlsConf, nil
+	// The files were checked above; from here on they are read again
+	// whenever they change.
+	reloading, err := kafka.TLSFiles{CAFile: s.caFile, CertFile: s.certFile, KeyFile: s.keyFile}.Config(tlsConf)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", s.name("tls.enabled"), err)
+	}
+	return reloading, nil
 }
 
 // clientCertificate loads the key pair, blaming the file at fault.
@@ -176,10 +184,21 @@ func (s *securityFlags) sasl() (*kafka.SASL, error) {
 		if s.username != "" || s.passwordFile != "" {
 			return nil, fmt.Errorf("%s or %s is set but %s is not", s.name("sasl.username"), s.name("sasl.password-file"), s.name("sasl.enabled"))
 		}
-		return nil, nil
+		return nil, s.mechanismMismatch()
 	}
 	if _, ok := kafka.SASLMechanisms[s.mechanism]; !ok {
-		return nil, fmt.Errorf("%s %q is not one of plain, scram-sha256, scram-sha512", s.name("sasl.mechanism"), s.mechanism)
+		return nil, fmt.Errorf("%s %q is not one of %s", s.name("sasl.mechanism"), s.mechanism, kafka.SASLMechanismNames)
+	}
+	if err := s.mechanismMismatch(); err != nil {
+		return nil, err
+	}
+	switch s.mechanism {
+	case "oauthbearer":
+		return s.oauthbearer()
+	case "gssapi":
+		return s.gssapi()
+	case "awsiam":
+		return s.awsIAM()
 	}
 	if s.username == "" {
 		return nil, fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.name("sasl.username"))

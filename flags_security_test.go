@@ -68,6 +68,14 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 	f := newTestFiles(t)
 	missing := filepath.Join(f.dir, "missing.pem")
 	tlsOn, saslOn := "--tls.enabled", "--sasl.enabled"
+	oauth, tokenURL := "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token"
+	krb, aws := "--sasl.mechanism=gssapi", "--sasl.mechanism=awsiam"
+	// The region may come from the environment or a profile: none here.
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(f.dir, "no-aws-config"))
+	krbConf := "--sasl.kerberos-config-path=" + securetest.WriteFile(t, f.dir, "krb5.conf", []byte(testKrb5Conf))
+	noRealm := securetest.WriteFile(t, f.dir, "no-realm.conf", []byte("[libdefaults]\n dns_lookup_kdc = false\n"))
 	cases := []struct {
 		name string
 		args []string
@@ -85,12 +93,40 @@ func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 		{"CA file without TLS enabled", []string{"--tls.ca-file=" + f.ca}, "--tls.ca-file"},
 		{"skip verify without TLS enabled", []string{"--tls.insecure-skip-tls-verify"}, "--tls.insecure-skip-tls-verify"},
 		{"SASL without user name", []string{saslOn, "--sasl.password=" + testPassword}, "--sasl.username"},
-		{"unknown SASL mechanism", []string{saslOn, "--sasl.mechanism=gssapi", "--sasl.username=alice", "--sasl.password=" + testPassword}, "--sasl.mechanism"},
+		{"unknown SASL mechanism", []string{saslOn, "--sasl.mechanism=ntlm", "--sasl.username=alice", "--sasl.password=" + testPassword}, "--sasl.mechanism"},
 		{"SASL without password", []string{saslOn, "--sasl.username=alice"}, "--sasl.password"},
 		{"unreadable password file", []string{saslOn, "--sasl.username=alice", "--sasl.password-file=" + missing}, "--sasl.password-file"},
 		{"empty password file", []string{saslOn, "--sasl.username=alice", "--sasl.password-file=" + f.empty}, "--sasl.password-file"},
 		{"password and password file", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.password-file=" + f.password}, "--sasl.password-file"},
 		{"user name without SASL enabled", []string{"--sasl.username=alice"}, "--sasl.enabled"},
+		{"oauthbearer without token source", []string{saslOn, oauth}, "--sasl.oauthbearer-token-url"},
+		{"oauthbearer token URL and token file", []string{saslOn, oauth, tokenURL, "--sasl.oauthbearer-token-file=" + f.password}, "--sasl.oauthbearer-token-file"},
+		{"oauthbearer token URL not http", []string{saslOn, oauth, "--sasl.oauthbearer-token-url=ftp://idp/token", "--sasl.username=c", "--sasl.password=" + testPassword}, "--sasl.oauthbearer-token-url"},
+		{"oauthbearer token URL without client id", []string{saslOn, oauth, tokenURL, "--sasl.password=" + testPassword}, "--sasl.username"},
+		{"oauthbearer token URL without client secret", []string{saslOn, oauth, tokenURL, "--sasl.username=c"}, "--sasl.password"},
+		{"oauthbearer extra param not key=value", []string{saslOn, oauth, tokenURL, "--sasl.username=c", "--sasl.password=" + testPassword, "--sasl.oauthbearer-extra-param=audience"}, "--sasl.oauthbearer-extra-param"},
+		{"oauthbearer CA file unreadable", []string{saslOn, oauth, tokenURL, "--sasl.username=c", "--sasl.password=" + testPassword, "--sasl.oauthbearer-ca-file=" + missing}, "--sasl.oauthbearer-ca-file"},
+		{"oauthbearer CA file without PEM", []string{saslOn, oauth, tokenURL, "--sasl.username=c", "--sasl.password=" + testPassword, "--sasl.oauthbearer-ca-file=" + f.garbage}, "--sasl.oauthbearer-ca-file"},
+		{"oauthbearer token file missing", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + missing}, "--sasl.oauthbearer-token-file"},
+		{"oauthbearer token file empty", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + f.empty}, "--sasl.oauthbearer-token-file"},
+		{"oauthbearer token file with a user name", []string{saslOn, oauth, "--sasl.oauthbearer-token-file=" + f.password, "--sasl.username=c"}, "--sasl.username"},
+		{"oauthbearer setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, tokenURL}, "--sasl.oauthbearer-token-url"},
+		{"oauthbearer setting without SASL enabled", []string{tokenURL}, "--sasl.enabled"},
+		{"gssapi without principal", []string{saslOn, krb, krbConf}, "--sasl.username"},
+		{"gssapi krb5.conf missing", []string{saslOn, krb, "--sasl.username=u", "--sasl.kerberos-config-path=" + missing, "--sasl.password=" + testPassword}, "--sasl.kerberos-config-path"},
+		{"gssapi bad auth type", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.kerberos-auth-type=ticket"}, "--sasl.kerberos-auth-type"},
+		{"gssapi keytabAuth without keytab", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.kerberos-auth-type=keytabAuth"}, "--sasl.keytab-path"},
+		{"gssapi keytab unreadable", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + missing}, "--sasl.keytab-path"},
+		{"gssapi keytab not a keytab", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + f.garbage}, "--sasl.keytab-path"},
+		{"gssapi keytab and password", []string{saslOn, krb, krbConf, "--sasl.username=u", "--sasl.keytab-path=" + f.garbage, "--sasl.password=" + testPassword}, "--sasl.keytab-path"},
+		{"gssapi userAuth without password", []string{saslOn, krb, krbConf, "--sasl.username=u"}, "--sasl.password"},
+		{"gssapi without realm anywhere", []string{saslOn, krb, "--sasl.kerberos-config-path=" + noRealm, "--sasl.username=u", "--sasl.password=" + testPassword}, "--sasl.realm"},
+		{"awsiam without TLS", []string{saslOn, aws, "--sasl.aws-region=eu-west-1"}, "--tls.enabled"},
+		{"awsiam with a user name", []string{saslOn, aws, tlsOn, "--sasl.aws-region=eu-west-1", "--sasl.username=u"}, "--sasl.username"},
+		{"awsiam without region", []string{saslOn, aws, tlsOn}, "--sasl.aws-region"},
+		{"awsiam role not an ARN", []string{saslOn, aws, tlsOn, "--sasl.aws-region=eu-west-1", "--sasl.aws-role-arn=msk-reader"}, "--sasl.aws-role-arn"},
+		{"awsiam setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.aws-region=eu-west-1"}, "--sasl.aws-region"},
+		{"gssapi setting with another mechanism", []string{saslOn, "--sasl.username=alice", "--sasl.password=" + testPassword, "--sasl.realm=EXAMPLE.COM"}, "--sasl.realm"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,15 +187,22 @@ func TestTLSFlagsTrustTheCAAndPresentTheClientCertificate(t *testing.T) {
 	if !conf.Net.TLS.Enable || tc == nil {
 		t.Fatalf("TLS enabled %v with config %v", conf.Net.TLS.Enable, tc)
 	}
-	if tc.ServerName != "kafka.example" || tc.InsecureSkipVerify || tc.MinVersion < tls.VersionTLS12 {
-		t.Fatalf("ServerName %q, InsecureSkipVerify %v, MinVersion %x", tc.ServerName, tc.InsecureSkipVerify, tc.MinVersion)
+	// Verification moves from crypto/tls to VerifyConnection, which
+	// reads --tls.ca-file again when it changes (see kafka.TLSFiles).
+	if tc.ServerName != "kafka.example" || (tc.InsecureSkipVerify && tc.VerifyConnection == nil) || tc.MinVersion < tls.VersionTLS12 {
+		t.Fatalf("ServerName %q, InsecureSkipVerify %v without VerifyConnection, MinVersion %x", tc.ServerName, tc.InsecureSkipVerify, tc.MinVersion)
 	}
-	// The pool must hold our CA: a certificate it signed verifies.
-	if _, err := f.leaf.Verify(x509.VerifyOptions{Roots: tc.RootCAs}); err != nil {
+	// The pool must hold our CA: a certificate it signed verifies, for
+	// the name it was issued to only.
+	if err := tc.VerifyConnection(tls.ConnectionState{PeerCertificates: []*x509.Certificate{f.leaf}, ServerName: "localhost"}); err != nil {
 		t.Fatalf("a certificate signed by --tls.ca-file does not verify: %v", err)
 	}
-	if len(tc.Certificates) != 1 || !bytes.Equal(tc.Certificates[0].Certificate[0], f.leaf.Raw) {
-		t.Fatalf("client certificates = %d, want the one from --tls.cert-file", len(tc.Certificates))
+	if err := tc.VerifyConnection(tls.ConnectionState{PeerCertificates: []*x509.Certificate{f.leaf}, ServerName: "kafka.example"}); err == nil {
+		t.Fatal("a certificate verified for a name it was not issued to")
+	}
+	cert, err := tc.GetClientCertificate(&tls.CertificateRequestInfo{})
+	if err != nil || !bytes.Equal(cert.Certificate[0], f.leaf.Raw) {
+		t.Fatalf("client certificate %v, %v; want the one from --tls.cert-file", cert, err)
 	}
 }
 
@@ -256,4 +299,54 @@ func scramConversation(t *testing.T, hash scram.HashGeneratorFcn, client sarama.
 		t.Fatal("the client finished but the server did not authenticate it")
 	}
 	return err
+}
+
+func TestOAuthBearerFlagsGiveSaramaATokenSource(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	f := newTestFiles(t)
+	tokenFile := securetest.WriteFile(t, f.dir, "token", []byte("header.payload.signature\n"))
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-file="+tokenFile)
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil {
+		t.Fatalf("mechanism %q, token provider %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider)
+	}
+	tok, err := conf.Net.SASL.TokenProvider.Token()
+	if err != nil || tok.Token != "header.payload.signature" {
+		t.Fatalf("token %v, %v", tok, err)
+	}
+	t.Setenv(passwordEnv, testPassword)
+	conf = appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token",
+		"--sasl.username=client", "--sasl.oauthbearer-scope=a", "--sasl.oauthbearer-scope=b", "--sasl.oauthbearer-extra-param=audience=kafka",
+		"--sasl.oauthbearer-ca-file="+f.ca)
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil {
+		t.Fatalf("mechanism %q, token provider %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider)
+	}
+}
+
+const testKrb5Conf = `[libdefaults]
+ default_realm = EXAMPLE.COM
+[realms]
+ EXAMPLE.COM = {
+  kdc = 127.0.0.1:88
+ }
+`
+
+func TestGSSAPIFlagsGiveSaramaTheKerberosLogin(t *testing.T) {
+	t.Setenv(passwordEnv, testPassword)
+	f := newTestFiles(t)
+	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=gssapi", "--sasl.username=lagwatch",
+		"--sasl.kerberos-config-path="+securetest.WriteFile(t, f.dir, "krb5.conf", []byte(testKrb5Conf)))
+	g := conf.Net.SASL.GSSAPI
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.AuthType != sarama.KRB5_USER_AUTH || g.Username != "lagwatch" ||
+		g.Password != testPassword || g.Realm != "EXAMPLE.COM" || g.ServiceName != "kafka" {
+		t.Fatalf("mechanism %q auth type %d user %q realm %q service %q, password set %v",
+			conf.Net.SASL.Mechanism, g.AuthType, g.Username, g.Realm, g.ServiceName, g.Password == testPassword)
+	}
+}
+
+func TestAWSIAMFlagsGiveSaramaAnMSKTokenSource(t *testing.T) {
+	t.Setenv(passwordEnv, "")
+	conf := appliedConfig(t, "--tls.enabled", "--sasl.enabled", "--sasl.mechanism=awsiam", "--sasl.aws-region=eu-west-1")
+	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil || !conf.Net.TLS.Enable {
+		t.Fatalf("mechanism %q, token provider %v, TLS %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider, conf.Net.TLS.Enable)
+	}
 }

@@ -306,7 +306,8 @@ func (c *Client) metadataCandidates() []*sarama.Broker {
 
 // adoptBrokers makes the broker list of a metadata response the one
 // requests go to, keeping open connections to brokers that stay and
-// closing those to brokers that left.
+// closing every connection to a broker that left or moved (sarama's and
+// franz-go's), with the bookkeeping kept for it.
 func (c *Client) adoptBrokers(listed []*sarama.Broker) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -324,8 +325,35 @@ func (c *Client) adoptBrokers(listed []*sarama.Broker) {
 			delete(c.turns, old)
 		}
 	}
+	for id, kb := range c.kmsgBrokers {
+		if b, ok := next[id]; !ok || b.Addr() != kb.addr {
+			kb.client.Close()
+			delete(c.kmsgBrokers, id)
+		}
+	}
 	c.brokers = next
 	c.dropLanes(func(id int32, addr string) bool { b, ok := next[id]; return ok && b.Addr() == addr })
+	c.pruneConnectLocks()
+}
+
+// pruneConnectLocks drops the connect locks of addresses that are neither
+// a broker of the last metadata nor a bootstrap server. Callers hold c.mu.
+// A goroutine still connecting to a dropped address keeps its lock; the
+// broker it connects to was closed above, so a second lock made for the
+// same address later cannot race it.
+func (c *Client) pruneConnectLocks() {
+	keep := make(map[string]bool, len(c.brokers)+len(c.seeds))
+	for _, b := range c.brokers {
+		keep[b.Addr()] = true
+	}
+	for _, b := range c.seeds {
+		keep[b.Addr()] = true
+	}
+	for addr := range c.connecting {
+		if !keep[addr] {
+			delete(c.connecting, addr)
+		}
+	}
 }
 
 // broker returns the broker with the given id from the last metadata.

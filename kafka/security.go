@@ -1,12 +1,15 @@
 package kafka
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"time"
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	kscram "github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/xdg-go/scram"
@@ -44,6 +47,11 @@ type SASL struct {
 	Mechanism string
 	User      string
 	Password  string
+	// Tokens gives the bearer tokens of the oauthbearer and awsiam
+	// mechanisms.
+	Tokens TokenSource
+	// Kerberos is how the gssapi mechanism logs in.
+	Kerberos *Kerberos
 }
 
 // SASLMechanisms are the mechanisms lagwatch speaks, by the names its
@@ -52,7 +60,15 @@ var SASLMechanisms = map[string]sarama.SASLMechanism{
 	"plain":        sarama.SASLTypePlaintext,
 	"scram-sha256": sarama.SASLTypeSCRAMSHA256,
 	"scram-sha512": sarama.SASLTypeSCRAMSHA512,
+	"oauthbearer":  sarama.SASLTypeOAuth,
+	"gssapi":       sarama.SASLTypeGSSAPI,
+	// Amazon MSK IAM: a signed request presented as an OAUTHBEARER token
+	// (aws-msk-iam-sasl-signer-go), so it needs no mechanism of its own.
+	"awsiam": sarama.SASLTypeOAuth,
 }
+
+// SASLMechanismNames lists SASLMechanisms' keys for errors and help.
+const SASLMechanismNames = "plain, scram-sha256, scram-sha512, oauthbearer, gssapi or awsiam"
 
 // Apply sets conf's TLS and SASL. Its errors never contain a secret.
 func (s Security) Apply(conf *sarama.Config) error {
@@ -65,7 +81,7 @@ func (s Security) Apply(conf *sarama.Config) error {
 	}
 	mechanism, ok := SASLMechanisms[s.SASL.Mechanism]
 	if !ok {
-		return fmt.Errorf("SASL mechanism %q is not one of plain, scram-sha256, scram-sha512", s.SASL.Mechanism)
+		return fmt.Errorf("SASL mechanism %q is not one of %s", s.SASL.Mechanism, SASLMechanismNames)
 	}
 	conf.Net.SASL.Enable = true
 	conf.Net.SASL.Mechanism = mechanism
@@ -80,6 +96,13 @@ func (s Security) Apply(conf *sarama.Config) error {
 		conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA256} }
 	case sarama.SASLTypeSCRAMSHA512:
 		conf.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &scramClient{hash: scram.SHA512} }
+	case sarama.SASLTypeOAuth:
+		if s.SASL.Tokens == nil {
+			return fmt.Errorf("SASL mechanism %s needs a token source", s.SASL.Mechanism)
+		}
+		conf.Net.SASL.TokenProvider = saramaTokens{s.SASL.Tokens}
+	case sarama.SASLTypeGSSAPI:
+		return applyKerberos(conf, s.SASL)
 	}
 	return nil
 }
@@ -139,8 +162,32 @@ func kgoOptions(conf *sarama.Config) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: password}.AsSha256Mechanism()))
 	case sarama.SASLTypeSCRAMSHA512:
 		opts = append(opts, kgo.SASL(kscram.Auth{User: user, Pass: password}.AsSha512Mechanism()))
+	case sarama.SASLTypeOAuth:
+		opts = append(opts, kgo.SASL(oauthMechanism(conf.Net.SASL.TokenProvider)))
+	case sarama.SASLTypeGSSAPI:
+		opts = append(opts, kgo.SASL(kerberosMechanism(conf.Net.SASL.GSSAPI)))
 	default:
-		return nil, fmt.Errorf("SASL mechanism %q is not one of plain, scram-sha256, scram-sha512", conf.Net.SASL.Mechanism)
+		return nil, fmt.Errorf("SASL mechanism %q is not one lagwatch speaks", conf.Net.SASL.Mechanism)
 	}
 	return opts, nil
+}
+
+// oauthMechanism is franz-go's OAUTHBEARER over the token source sarama
+// authenticates with, so both clients share one token cache.
+func oauthMechanism(p sarama.AccessTokenProvider) sasl.Mechanism {
+	return oauth.Oauth(func(ctx context.Context) (oauth.Auth, error) {
+		var (
+			token string
+			err   error
+		)
+		if st, ok := p.(saramaTokens); ok {
+			token, err = st.src.Token(ctx)
+		} else {
+			var at *sarama.AccessToken
+			if at, err = p.Token(); err == nil {
+				token = at.Token
+			}
+		}
+		return oauth.Auth{Token: token}, err
+	})
 }

@@ -88,6 +88,10 @@ type Options struct {
 	// StartTimeout bounds Start and Restart; 0 means 90 s times
 	// LAGWATCH_TEST_SLOWDOWN.
 	StartTimeout time.Duration
+	// JVMFlags are added to the broker's java command line, for system
+	// properties such as org.apache.kafka.sasl.oauthbearer.allowed.urls or
+	// java.security.krb5.conf.
+	JVMFlags []string
 }
 
 // Broker is a running Kafka broker process with its own temp directory.
@@ -360,7 +364,7 @@ func randomClusterID() (string, error) {
 }
 
 func (b *Broker) javaCommand(mainClass string, args ...string) *exec.Cmd {
-	argv := append(slices.Clone(jvmFlags),
+	argv := append(slices.Concat(jvmFlags, b.opts.JVMFlags),
 		"-Dlog4j2.configurationFile="+b.path("log4j2.properties"),
 		"-cp", filepath.Join(b.libDir, "*"),
 		mainClass)

@@ -59,6 +59,12 @@ func NewCA(name string) (*CA, error) {
 // with hosts (names or IP addresses) as subject alternative names. The key
 // is PKCS#8 PEM ("PRIVATE KEY"), the form Kafka's PEM key store reads.
 func (ca *CA) Issue(commonName string, hosts ...string) (certPEM, keyPEM []byte, err error) {
+	return ca.IssueUntil(time.Now().Add(24*time.Hour), commonName, hosts...)
+}
+
+// IssueUntil is Issue for a certificate that expires at notAfter, to test
+// what happens when one does.
+func (ca *CA) IssueUntil(notAfter time.Time, commonName string, hosts ...string) (certPEM, keyPEM []byte, err error) {
 	key, sn, err := newKeyAndSerial()
 	if err != nil {
 		return nil, nil, err
@@ -67,7 +73,7 @@ func (ca *CA) Issue(commonName string, hosts ...string) (certPEM, keyPEM []byte,
 		SerialNumber: sn,
 		Subject:      pkix.Name{CommonName: commonName},
 		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}

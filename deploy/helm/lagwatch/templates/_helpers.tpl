@@ -77,9 +77,41 @@ so that any value (a regular expression, say) is quoted as YAML needs.
 {{- if $v.sasl.enabled }}
 {{- $args = append $args "--sasl.enabled" }}
 {{- $args = append $args (printf "--sasl.mechanism=%s" $v.sasl.mechanism) }}
+{{- if include "lagwatch.saslUser" . }}
 {{- $args = append $args (printf "--sasl.username=%s" (required "set sasl.username" $v.sasl.username)) }}
+{{- end }}
+{{- if include "lagwatch.saslPassword" . }}
 {{- $_ := required "set sasl.passwordSecret.name: an existing Secret holding the SASL password" $v.sasl.passwordSecret.name }}
 {{- $args = append $args "--sasl.password-file=/etc/lagwatch/sasl/password" }}
+{{- end }}
+{{- if eq $v.sasl.mechanism "oauthbearer" }}
+{{- with $v.sasl.oauthbearer }}
+{{- if .tokenFile }}
+{{- $args = append $args (printf "--sasl.oauthbearer-token-file=%s" .tokenFile) }}
+{{- else }}
+{{- $args = append $args (printf "--sasl.oauthbearer-token-url=%s" (required "set sasl.oauthbearer.tokenUrl (or tokenFile)" .tokenUrl)) }}
+{{- range .scopes }}{{ $args = append $args (printf "--sasl.oauthbearer-scope=%s" .) }}{{ end }}
+{{- range $name, $value := .extraParams }}{{ $args = append $args (printf "--sasl.oauthbearer-extra-param=%s=%s" $name $value) }}{{ end }}
+{{- if .caSecret.name }}{{ $args = append $args "--sasl.oauthbearer-ca-file=/etc/lagwatch/oauthbearer/ca.crt" }}{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $v.sasl.mechanism "gssapi" }}
+{{- with $v.sasl.gssapi }}
+{{- with .serviceName }}{{ $args = append $args (printf "--sasl.service-name=%s" .) }}{{ end }}
+{{- with .realm }}{{ $args = append $args (printf "--sasl.realm=%s" .) }}{{ end }}
+{{- if .krb5ConfigMap.name }}{{ $args = append $args "--sasl.kerberos-config-path=/etc/lagwatch/krb5/krb5.conf" }}{{ end }}
+{{- if .keytabSecret.name }}
+{{- $args = append $args "--sasl.kerberos-auth-type=keytabAuth" }}
+{{- $args = append $args "--sasl.keytab-path=/etc/lagwatch/keytab/keytab" }}
+{{- end }}
+{{- if .disablePAFXFast }}{{ $args = append $args "--sasl.disable-PA-FX-FAST" }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if eq $v.sasl.mechanism "awsiam" }}
+{{- with $v.sasl.awsiam.region }}{{ $args = append $args (printf "--sasl.aws-region=%s" .) }}{{ end }}
+{{- with $v.sasl.awsiam.roleArn }}{{ $args = append $args (printf "--sasl.aws-role-arn=%s" .) }}{{ end }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- with $v.kafka.pollInterval }}{{ $args = append $args (printf "--kafka.poll-interval=%s" .) }}{{ end }}
@@ -103,3 +135,46 @@ when the chart creates it, or the namespace's default.
 {{- .Values.serviceAccount.name | default "default" -}}
 {{- end -}}
 {{- end -}}
+
+
+{{/*
+Whether the SASL mechanism of flags mode takes --sasl.username: all but
+awsiam (AWS credentials) and oauthbearer with a token file.
+*/}}
+{{- define "lagwatch.saslUser" -}}
+{{- $s := .Values.sasl -}}
+{{- if not (or (eq $s.mechanism "awsiam") (and (eq $s.mechanism "oauthbearer") $s.oauthbearer.tokenFile)) }}true{{ end -}}
+{{- end }}
+
+{{/*
+Whether it takes a password (the OAuth client secret for oauthbearer): all
+that take a user name but gssapi with a keytab.
+*/}}
+{{- define "lagwatch.saslPassword" -}}
+{{- $s := .Values.sasl -}}
+{{- if and (include "lagwatch.saslUser" .) (not (and (eq $s.mechanism "gssapi") $s.gssapi.keytabSecret.name)) }}true{{ end -}}
+{{- end }}
+
+{{/*
+The files of the SASL mechanisms of flags mode, each from an existing Secret
+or ConfigMap: the token endpoint's CA (oauthbearer), krb5.conf and the
+keytab (gssapi). A YAML map {mounts: [...]}, for fromYaml.
+*/}}
+{{- define "lagwatch.saslMounts" -}}
+{{- $s := .Values.sasl -}}
+{{- $m := list -}}
+{{- if and $s.enabled (not (include "lagwatch.configMode" .)) -}}
+{{- if and (eq $s.mechanism "oauthbearer") $s.oauthbearer.caSecret.name -}}
+{{- $m = append $m (dict "name" "oauthbearer-ca" "path" "/etc/lagwatch/oauthbearer" "kind" "secret" "source" $s.oauthbearer.caSecret.name "key" $s.oauthbearer.caSecret.key "file" "ca.crt") -}}
+{{- end -}}
+{{- if eq $s.mechanism "gssapi" -}}
+{{- if $s.gssapi.krb5ConfigMap.name -}}
+{{- $m = append $m (dict "name" "krb5-conf" "path" "/etc/lagwatch/krb5" "kind" "configMap" "source" $s.gssapi.krb5ConfigMap.name "key" $s.gssapi.krb5ConfigMap.key "file" "krb5.conf") -}}
+{{- end -}}
+{{- if $s.gssapi.keytabSecret.name -}}
+{{- $m = append $m (dict "name" "keytab" "path" "/etc/lagwatch/keytab" "kind" "secret" "source" $s.gssapi.keytabSecret.name "key" $s.gssapi.keytabSecret.key "file" "keytab") -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "mounts" $m) -}}
+{{- end }}
