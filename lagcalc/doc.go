@@ -34,8 +34,10 @@
 //     the window, restarted after a backward step, never negative; they need
 //     two samples spanning more than zero seconds.
 //   - Time to drain = lag ÷ (consume − produce) while consume > produce.
-//   - Retention headroom = time until the oldest unconsumed message may be
-//     deleted; expired messages = max(log start − committed, 0).
+//   - Retention headroom = time until retention may delete an unconsumed
+//     message, only for a backlog at risk on a topic with a retention limit
+//     (see retentionHeadroom); expired messages = max(log start − committed,
+//     0), the log start read before the committed offset.
 //
 // # Statuses
 //
