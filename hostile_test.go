@@ -36,16 +36,15 @@ func clustersYAML(n int) string {
 	return b.String()
 }
 
-// aliasBomb is the "billion laughs" of YAML: each level names the one
-// below ten times, 10^9 strings when expanded, in a few hundred bytes.
+// aliasBomb is the "billion laughs" of YAML inside a cluster's fields:
+// each anchor names the one before ten times, 10^9 strings if expanded,
+// in under 500 bytes.
 func aliasBomb() string {
-	var b strings.Builder
-	b.WriteString("a0: &a0 [x]\n")
+	parts := []string{"&a0 [x]"}
 	for i := 1; i <= 9; i++ {
-		fmt.Fprintf(&b, "a%d: &a%d [*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d,*a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+		parts = append(parts, fmt.Sprintf("&a%d [%s]", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d,", i-1), 10), ",")))
 	}
-	b.WriteString("clusters: [{name: a, servers: [a:1], labels: {x: *a9}}]\n")
-	return b.String()
+	return "clusters:\n  - name: a\n    servers: [" + strings.Join(parts, ", ") + "]\n"
 }
 
 // Hostile config files and flags: each is refused with exit code 2 and one

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"time"
 
 	"github.com/lagwatch/lagwatch/kafka"
@@ -63,6 +64,21 @@ func (f fetchPlan) partitions(group string) map[string][]int32 { return f[group]
 // plan decides, for every listed group, what its OffsetFetch asks for.
 // It is read by concurrent requests and never changed after.
 func (c *committedTopics) plan(listed []kafka.ListedGroup, last *lastKnown, now time.Time) fetchPlan {
+	// Topics first seen within recheckDenied, newest first: a group asked
+	// for part is asked for those seen after its last full answer, and
+	// the loop over them stops at the first older one, so the cost per
+	// group is the topics created since, not all topics.
+	type seenTopic struct {
+		name string
+		at   time.Time
+	}
+	var recent []seenTopic
+	for name, at := range c.firstSeen {
+		if now.Sub(at) < recheckDenied {
+			recent = append(recent, seenTopic{name, at})
+		}
+	}
+	slices.SortFunc(recent, func(a, b seenTopic) int { return b.at.Compare(a.at) })
 	plan := fetchPlan{}
 	for _, lg := range listed {
 		full, ok := c.fullAt[lg.Name]
@@ -88,10 +104,11 @@ func (c *committedTopics) plan(listed []kafka.ListedGroup, last *lastKnown, now 
 				}
 			}
 		}
-		for t, seen := range c.firstSeen {
-			if seen.After(full) {
-				add(t)
+		for _, t := range recent {
+			if !t.at.After(full) {
+				break
 			}
+			add(t.name)
 		}
 		plan[lg.Name] = topics
 	}

@@ -37,7 +37,7 @@ const (
 )
 
 // principals are the monitor users, one per test.
-var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered", "kip848", "groupsight", "nogroups", "hiddentopic"}
+var principals = []string{"none", "groupsonly", "noread", "noconfigs", "full", "prefixed", "filtered", "kip848", "groupsight", "nogroups", "readonly", "hiddentopic"}
 
 var broker *kafkatest.Broker
 
@@ -717,45 +717,52 @@ func TestRevokedGroupDescribeIsBlindnessUntilRestored(t *testing.T) {
 	checkOnlyReads(t, p)
 }
 
-// A principal that was never granted Group Describe (Topic Describe on
-// every topic only) sees no group at all. Where it may see
+// A principal that was never granted Group Describe (Topic Describe, or
+// Topic Read, on every topic only) sees no group at all. Where it may see
 // __consumer_offsets, and that holds commits, lagwatch does not call the
 // empty listing healthy: lagwatch_up 0, not ready, the list_groups stage
 // failed, and one warning with the grant for every group.
 func TestNeverGrantedGroupDescribeIsNotHealthyWhereCommitsAreVisible(t *testing.T) {
-	const principal, prefix = "nogroups", "nogroups-"
-	setUp(t, principal, prefix, []grant{{sarama.AclResourceTopic, "*", true, sarama.AclOperationDescribe}})
-	p, e, logs := newLagwatch(t, principal, collector.Filters{})
-	addr := kafkatest.Require(t, broker)
-	waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
-		_ = pollOnce(t, p)
-		if !scrape(t, e).Has("kafka_topic_partitions", "topic", prefix+"orders") {
-			return fmt.Errorf("topic not visible yet")
-		}
-		return nil
-	})
-	for i := range 3 {
-		// Some consumer commits between the polls, as in any used cluster.
-		kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{prefix + "orders": {0: int64(6 + i)}})
-		_ = pollOnce(t, p)
+	for _, c := range []struct {
+		principal string
+		operation sarama.AclOperation
+	}{{"nogroups", sarama.AclOperationDescribe}, {"readonly", sarama.AclOperationRead}} {
+		t.Run(c.principal, func(t *testing.T) {
+			principal, prefix := c.principal, c.principal+"-"
+			setUp(t, principal, prefix, []grant{{sarama.AclResourceTopic, "*", true, c.operation}})
+			p, e, logs := newLagwatch(t, principal, collector.Filters{})
+			addr := kafkatest.Require(t, broker)
+			waitfor.Condition(t, 30*time.Second, "the ACLs apply", func() error {
+				_ = pollOnce(t, p)
+				if !scrape(t, e).Has("kafka_topic_partitions", "topic", prefix+"orders") {
+					return fmt.Errorf("topic not visible yet")
+				}
+				return nil
+			})
+			for i := range 3 {
+				// Some consumer commits between the polls, as in any used cluster.
+				kafkatest.CommitOffsets(t, addr, prefix+"app", map[string]map[int32]int64{prefix + "orders": {0: int64(6 + i)}})
+				_ = pollOnce(t, p)
+			}
+			s := scrape(t, e)
+			if s.Value(t, "lagwatch_up") != 0 || p.Ready() || s.Value(t, "lagwatch_stage_success", "stage", "list_groups") != 0 {
+				t.Errorf("up %v, ready %v, list_groups success %v while blind to every group: want 0, false, 0",
+					s.Value(t, "lagwatch_up"), p.Ready(), s.Value(t, "lagwatch_stage_success", "stage", "list_groups"))
+			}
+			if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"); got != 1 {
+				t.Errorf("denied Describe on %v groups, want 1 (every group: *)", got)
+			}
+			w := checkOneWarning(t, logs, "Describe", "group")
+			if !strings.Contains(w, "--group '*'") || !strings.Contains(w, "User:"+principal) {
+				t.Errorf("the warning lacks the grant for every group: %s", w)
+			}
+			// Nothing is asked of a group lagwatch never saw: no DENIED line.
+			if n := deniedLines(t, principal, "Group:LITERAL:"+prefix+"app"); n != 0 {
+				t.Errorf("%d DENIED lines for the group in the broker's log, want 0", n)
+			}
+			checkOnlyReads(t, p)
+		})
 	}
-	s := scrape(t, e)
-	if s.Value(t, "lagwatch_up") != 0 || p.Ready() || s.Value(t, "lagwatch_stage_success", "stage", "list_groups") != 0 {
-		t.Errorf("up %v, ready %v, list_groups success %v while blind to every group: want 0, false, 0",
-			s.Value(t, "lagwatch_up"), p.Ready(), s.Value(t, "lagwatch_stage_success", "stage", "list_groups"))
-	}
-	if got := s.Value(t, "lagwatch_kafka_denied_resources", "operation", "Describe", "resource_type", "group"); got != 1 {
-		t.Errorf("denied Describe on %v groups, want 1 (every group: *)", got)
-	}
-	w := checkOneWarning(t, logs, "Describe", "group")
-	if !strings.Contains(w, "--group '*'") || !strings.Contains(w, "User:"+principal) {
-		t.Errorf("the warning lacks the grant for every group: %s", w)
-	}
-	// Nothing is asked of a group lagwatch never saw: no DENIED line.
-	if n := deniedLines(t, principal, "Group:LITERAL:"+prefix+"app"); n != 0 {
-		t.Errorf("%d DENIED lines for the group in the broker's log, want 0", n)
-	}
-	checkOnlyReads(t, p)
 }
 
 // A group that keeps committed offsets on a topic the principal may not
