@@ -304,7 +304,9 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 			gps.partition = ps
 		}
 		wasHeld := gps.held
-		gps.held = isReused(c.ReadAt, pollTime) || (gps.partition != nil && gps.partition.reused)
+		// A fresh "never committed" needs no log offsets: it is no_commit
+		// whatever the partition's answer.
+		gps.held = isReused(c.ReadAt, pollTime) || (c.Committed >= 0 && gps.partition != nil && gps.partition.reused)
 		if gps.held && ok {
 			// A reused answer is not news: no move, no stillness, no lag
 			// and no past-the-end reading is derived from it (see
