@@ -264,6 +264,9 @@ func (t *Tracker) observePartitions(partitions []PartitionOffsets, pollTime time
 			// last answer, so they are those already held).
 			ps.setOffsets(po)
 			ps.lastStableMoved = false
+			ps.end.trim(windowStart)
+			ps.start.trim(windowStart)
+			ps.gap.trim(windowStart)
 			continue
 		}
 		ps.observe(po, !ok, now, windowStart)
@@ -322,6 +325,7 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 			// heldResult). Lag needs a committed offset and log offsets
 			// read together; one of them is old.
 			gps.changed = false
+			gps.history.trim(windowStart)
 			continue
 		}
 		gapped := ok && now-t.prev > t.stallAfter
