@@ -127,7 +127,7 @@ func addKafkaFlags(app *kingpin.Application, f *flagValues) {
 func addLagFlags(app *kingpin.Application, f *flagValues) {
 	app.Flag("lag.window", "History kept per partition for rates and lag trends (lagging).").
 		Default(lagcalc.DefaultWindow.String()).IsSetByUser(&f.lagWindowSet).SetValue(durationValue{"lag.window", &f.lagWindow})
-	app.Flag("lag.stall-after", "How long a committed offset may sit still while there is lag before the partition is stalled (the group has members) or stopped (it has none).").
+	app.Flag("lag.stall-after", "The least time a committed offset must sit still while there is lag before the partition is stalled (the group has members) or stopped (it has none); the partition's learned commit cadence raises it (1.5 × the usual time between its commits, plus a poll).").
 		Default(lagcalc.DefaultStallAfter.String()).IsSetByUser(&f.stallAfterSet).SetValue(durationValue{"lag.stall-after", &f.stallAfter})
 	app.Flag("lag.allowed-growth", "Messages the lag may grow over --lag.window before a consumer that keeps committing is called lagging.").
 		Default(fmt.Sprint(lagcalc.DefaultAllowedLagGrowth)).Int64Var(&f.allowedLagGrowth)

@@ -194,8 +194,12 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 		inactiveAfter: t.inactiveAfter,
 	}
 	t.stallFacts(&f, gps)
-	if gps.held && gps.committed >= 0 {
-		t.heldResult(r, gps, pr, policy, recordTimes)
+	if gps.held {
+		// No status from a reused answer (see heldResult); one that
+		// stands for a partition never committed fresh tells nothing.
+		if gps.committed >= 0 {
+			t.heldResult(r, gps, pr, policy, recordTimes)
+		}
 		return
 	}
 	if gps.committed < 0 {

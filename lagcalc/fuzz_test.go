@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/binary"
 	"math"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -94,7 +95,12 @@ func decodeFuzzRun(data []byte) fuzzRun {
 		Window:           time.Duration(1+b%120) * time.Second,
 		StallAfter:       time.Duration(1+b/2) * time.Second,
 		AllowedLagGrowth: int64(b%16) - 1,
+		InactiveAfter:    time.Duration(1+b%7) * time.Minute,
+		StaleAfter:       time.Duration(b%3) * 20 * time.Second,
 	}}
+	if b%5 == 0 {
+		run.settings.GroupStallAfter = []GroupStallAfter{{Pattern: regexp.MustCompile("^" + fuzzGroups[0] + "$"), StallAfter: time.Duration(1+b/4) * time.Second}}
+	}
 	now := t0
 	prevEnd := map[TopicPartition]int64{}
 	prevStart := map[TopicPartition]int64{}
@@ -115,13 +121,17 @@ func decodeFuzzRun(data []byte) fuzzRun {
 				prevStart[tp] = f.offset(prevStart[tp])
 				prevEnd[tp] = f.offset(prevEnd[tp])
 				p.Partitions = append(p.Partitions, PartitionOffsets{TopicPartition: tp, LogStart: prevStart[tp], LogEnd: prevEnd[tp],
-					LastStable: lastStableFor(flags, part, prevEnd[tp])})
+					LastStable: lastStableFor(flags, part, prevEnd[tp]), ReadAt: readAtFor(prevEnd[tp], now)})
 			}
 		}
 		for _, g := range fuzzGroups {
 			flags := f.byte()
 			if flags&1 != 0 {
-				p.Groups = append(p.Groups, GroupState{Group: g, HasMembers: flags&2 != 0})
+				gs := GroupState{Group: g, HasMembers: flags&2 != 0}
+				if flags&128 != 0 {
+					gs.Subscribed = fuzzTopics[:1]
+				}
+				p.Groups = append(p.Groups, gs)
 			}
 			for i, topic := range fuzzTopics {
 				for part := int32(0); part < 2; part++ {
@@ -131,7 +141,7 @@ func decodeFuzzRun(data []byte) fuzzRun {
 					gp := GroupPartition{Group: g, TopicPartition: TopicPartition{Topic: topic, Partition: part}}
 					prevCommitted[gp] = f.offset(prevCommitted[gp])
 					p.Commits = append(p.Commits, Commit{GroupPartition: gp, Committed: prevCommitted[gp],
-						Position: positionFor(flags, prevCommitted[gp])})
+						Position: positionFor(flags, prevCommitted[gp]), ReadAt: readAtFor(prevCommitted[gp]/3, now)})
 				}
 			}
 		}
@@ -139,6 +149,19 @@ func decodeFuzzRun(data []byte) fuzzRun {
 		run.nows = append(run.nows, now.Add(f.duration()))
 	}
 	return run
+}
+
+// readAtFor derives when an answer was read from one of its offsets: in
+// this poll (zero, or the poll's time), or earlier (an answer reused for a
+// failing broker).
+func readAtFor(offset int64, now time.Time) time.Time {
+	switch offset % 5 {
+	case 1:
+		return now
+	case 4:
+		return now.Add(-time.Duration(1+offset%90) * time.Second)
+	}
+	return time.Time{}
 }
 
 // lastStableFor derives an LSO from a partition's flags and log end: unset,
@@ -242,8 +265,10 @@ func FuzzTrackerOutputsAreFiniteNonNegativeWithOneStatusEach(f *testing.F) {
 func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartitionOffset) {
 	t.Helper()
 	ends := map[TopicPartition][3]int64{} // start, end, LSO
+	reused := map[TopicPartition]bool{}
 	for _, po := range p.Partitions {
 		if _, dup := ends[po.TopicPartition]; !dup {
+			reused[po.TopicPartition] = isReused(po.ReadAt, p.Time)
 			end := max(po.LogEnd, 0)
 			start := min(max(po.LogStart, 0), end)
 			lso := end
@@ -255,8 +280,10 @@ func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartit
 	}
 	committed := map[GroupPartition]int64{}
 	position := map[GroupPartition]int64{}
+	held := map[GroupPartition]bool{}
 	for _, c := range p.Commits {
 		if _, dup := committed[c.GroupPartition]; !dup {
+			held[c.GroupPartition] = isReused(c.ReadAt, p.Time) || (c.Committed >= 0 && reused[c.TopicPartition])
 			committed[c.GroupPartition] = c.Committed
 			position[c.GroupPartition] = c.Position
 		}
@@ -279,6 +306,12 @@ func checkAgainstPoll(t *testing.T, p Poll, res Result, unresolved []TopicPartit
 		case !known:
 			if r.HasLag {
 				t.Fatalf("%v has lag without a log end", r.GroupPartition)
+			}
+		case held[r.GroupPartition]:
+			// Reused answers: the numbers of the last poll that read both
+			// (see TestReused…); only their invariants are checked here.
+			if r.Status == StatusOutOfRange && r.Lag != 0 {
+				t.Fatalf("%v held out_of_range with lag %d", r.GroupPartition, r.Lag)
 			}
 		default:
 			pos := c
@@ -397,8 +430,10 @@ func FuzzTrackerHistoryStaysBounded(f *testing.F) {
 }
 
 // FuzzTrackerCountsEveryRewindOnce: the rewinds counter of a group-partition
-// equals the number of polls at which its committed offset was below the
-// previous poll's (both committed), as long as it stays in the polls.
+// equals the number of polls at which its committed offset, read fresh, was
+// below the last one read fresh (both committed), as long as it stays in the
+// polls. A reused answer (an earlier poll's, see Commit.ReadAt) counts
+// nothing: it is not news.
 func FuzzTrackerCountsEveryRewindOnce(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -408,14 +443,26 @@ func FuzzTrackerCountsEveryRewindOnce(f *testing.F) {
 		last := map[GroupPartition]int64{}
 		for i, p := range run.polls {
 			tr.Observe(p)
+			reusedPartition := map[TopicPartition]bool{}
+			for _, po := range p.Partitions {
+				if _, dup := reusedPartition[po.TopicPartition]; !dup {
+					reusedPartition[po.TopicPartition] = isReused(po.ReadAt, p.Time)
+				}
+			}
 			current := map[GroupPartition]int64{}
+			fresh := map[GroupPartition]bool{}
 			for _, c := range p.Commits {
 				if _, dup := current[c.GroupPartition]; !dup {
 					current[c.GroupPartition] = c.Committed
+					fresh[c.GroupPartition] = !isReused(c.ReadAt, p.Time) && !(c.Committed >= 0 && reusedPartition[c.TopicPartition])
 				}
 			}
 			for gp, c := range current {
 				prev, present := last[gp]
+				if !fresh[gp] && present {
+					current[gp] = prev // the last fresh value stands
+					continue
+				}
 				if present && prev >= 0 && c >= 0 && c < prev {
 					want[gp]++
 				}

@@ -259,8 +259,14 @@ func (t *Tracker) observePartitions(partitions []PartitionOffsets, pollTime time
 		ps.reused = isReused(po.ReadAt, pollTime)
 		if ps.reused && ok {
 			// An earlier answer tells nothing new: the history keeps
-			// what was read, and no point is dated now.
+			// what was read, and no point is dated now. The values stand
+			// as the partition's current ones (the collector passes the
+			// last answer, so they are those already held).
+			ps.setOffsets(po)
 			ps.lastStableMoved = false
+			ps.end.trim(windowStart)
+			ps.start.trim(windowStart)
+			ps.gap.trim(windowStart)
 			continue
 		}
 		ps.observe(po, !ok, now, windowStart)
@@ -271,17 +277,23 @@ func (t *Tracker) observePartitions(partitions []PartitionOffsets, pollTime time
 // observe records one poll's offsets of the partition, clamped as
 // PartitionOffsets documents.
 func (ps *partitionState) observe(po PartitionOffsets, first bool, now, windowStart int64) {
-	ps.logEnd = max(po.LogEnd, 0)
-	ps.logStart = min(max(po.LogStart, 0), ps.logEnd)
-	lastStable := ps.logEnd
-	if po.LastStable > 0 {
-		lastStable = min(max(po.LastStable, ps.logStart), ps.logEnd)
-	}
-	ps.lastStableMoved = first || lastStable != ps.lastStable
-	ps.lastStable = lastStable
+	before := ps.lastStable
+	ps.setOffsets(po)
+	ps.lastStableMoved = first || ps.lastStable != before
 	ps.end.add(now, ps.logEnd, windowStart, maxLogEndPoints)
 	ps.start.add(now, ps.logStart, windowStart, maxLogStartPoints)
 	ps.gap.add(now, ps.logEnd-ps.lastStable, windowStart, maxLogStartPoints)
+}
+
+// setOffsets sets the partition's current offsets, clamped as
+// PartitionOffsets documents.
+func (ps *partitionState) setOffsets(po PartitionOffsets) {
+	ps.logEnd = max(po.LogEnd, 0)
+	ps.logStart = min(max(po.LogStart, 0), ps.logEnd)
+	ps.lastStable = ps.logEnd
+	if po.LastStable > 0 {
+		ps.lastStable = min(max(po.LastStable, ps.logStart), ps.logEnd)
+	}
 }
 
 // observeCommits records committed offsets, creating groups only seen here
@@ -304,13 +316,16 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 			gps.partition = ps
 		}
 		wasHeld := gps.held
-		gps.held = isReused(c.ReadAt, pollTime) || (gps.partition != nil && gps.partition.reused)
+		// A fresh "never committed" needs no log offsets: it is no_commit
+		// whatever the partition's answer.
+		gps.held = isReused(c.ReadAt, pollTime) || (c.Committed >= 0 && gps.partition != nil && gps.partition.reused)
 		if gps.held && ok {
 			// A reused answer is not news: no move, no stillness, no lag
 			// and no past-the-end reading is derived from it (see
 			// heldResult). Lag needs a committed offset and log offsets
 			// read together; one of them is old.
 			gps.changed = false
+			gps.history.trim(windowStart)
 			continue
 		}
 		gapped := ok && now-t.prev > t.stallAfter
