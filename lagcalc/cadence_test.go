@@ -148,3 +148,22 @@ func TestStallThreshold(t *testing.T) {
 		}
 	}
 }
+
+func TestWarmUpLimitShrinksWithAShortStallAfter(t *testing.T) {
+	// A 5 s stall-after (a demo, a test) assumes an unlearned cadence of
+	// 50 s, not 10 minutes: a partition stuck from the start is stalled
+	// after 1.5 × 50 s plus a poll, unknown before.
+	tr := NewTracker(Settings{StallAfter: 5 * time.Second})
+	var statuses []simPoll
+	for s := 0.0; s <= 200; s++ {
+		tr.Observe(Poll{Time: at(s), Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: 1000 + int64(10*s)}},
+			Commits: []Commit{{GroupPartition: billing, Committed: 900}}, Groups: []GroupState{{Group: "billing", HasMembers: true}}})
+		r, _ := tr.Evaluate(at(s), nil).GroupPartition(billing)
+		statuses = append(statuses, simPoll{at: s, status: r.Status})
+	}
+	stalled := firstWith(statuses, 0, StatusStalled)
+	onlyStatus(t, statuses, 1, stalled, StatusUnknown)
+	if want := 1.5*50 + 1; stalled < want || stalled > want+1 {
+		t.Errorf("stalled at %.0f s, want at %.0f s (one poll)", stalled, want)
+	}
+}

@@ -56,7 +56,7 @@
 //     (see stallThreshold, learnCadence); members (or unknown membership)
 //     make it stalled, none stopped. Before the cadence is learned (two
 //     moves), a partition still past StallAfter is unknown, and stuck once
-//     still for 15 minutes.
+//     still for 15 minutes (1.5 × min(10 min, 10 × StallAfter) plus a poll).
 //   - inactive: a memberless group never seen to move whose oldest
 //     unconsumed message is older than InactiveAfter (--group.inactive-after,
 //     a day), or a topic no member subscribes to (see isInactive).

@@ -371,13 +371,24 @@ const (
 	settledAfterMoves = 2
 	// maxUnlearnedCadence is the longest commit interval lagwatch promises
 	// never to call stuck before it has learned it: a partition still for
-	// stallThreshold(…, maxUnlearnedCadence, …) is stuck, learned or not,
-	// so one already stuck when lagwatch starts is reported 15 minutes (plus
-	// a poll) later.
-	maxUnlearnedCadence = 10 * time.Minute
+	// stallThreshold(…, unlearnedCadence, …) is stuck, learned or not, so
+	// one already stuck when lagwatch starts is reported 15 minutes (plus a
+	// poll) later at the default settings. A shorter stall-after shortens
+	// it in proportion (unlearnedCadencePerStallAfter): whoever asks for a
+	// stall within seconds (a demo, a test, a team whose consumers all
+	// commit within seconds) is not kept waiting a quarter of an hour for a
+	// consumer that crashed just as lagwatch started.
+	maxUnlearnedCadence           = 10 * time.Minute
+	unlearnedCadencePerStallAfter = 10
 	// maxCadenceMs bounds the stored cadence (49 days in milliseconds).
 	maxCadenceMs = math.MaxUint32
 )
+
+// unlearnedCadence is the commit interval assumed for a partition whose
+// cadence is not learned yet (see maxUnlearnedCadence), in nanoseconds.
+func unlearnedCadence(stallAfter int64) int64 {
+	return min(int64(maxUnlearnedCadence), unlearnedCadencePerStallAfter*stallAfter)
+}
 
 // learnCadence records a move of the committed offset seen at the last
 // poll: the stillness it ended is learned, unless the partition had already
@@ -401,7 +412,7 @@ func (t *Tracker) stallFacts(f *partitionFacts, gps *groupPartitionState) {
 	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
 	f.stallAfter = stallThreshold(gps.group.stallAfter, cadence, pollInterval)
 	f.settled = gps.group.overridden || gps.moves >= settledAfterMoves
-	f.warmUpLimit = stallThreshold(gps.group.stallAfter, int64(maxUnlearnedCadence), pollInterval)
+	f.warmUpLimit = stallThreshold(gps.group.stallAfter, unlearnedCadence(gps.group.stallAfter), pollInterval)
 }
 
 // stuckBeforeGap reports whether the group-partition was stuck as of the
@@ -414,7 +425,7 @@ func (t *Tracker) stuckBeforeGap(gps *groupPartitionState) bool {
 	if gps.status == StatusStalled || gps.status == StatusStopped {
 		return true
 	}
-	threshold := stallThreshold(gps.group.stallAfter, int64(maxUnlearnedCadence), 0)
+	threshold := stallThreshold(gps.group.stallAfter, unlearnedCadence(gps.group.stallAfter), 0)
 	if gps.group.overridden || gps.moves >= settledAfterMoves {
 		threshold = stallThreshold(gps.group.stallAfter, int64(gps.cadenceMs)*int64(time.Millisecond), 0)
 	}
