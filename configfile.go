@@ -7,13 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v4"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
@@ -104,8 +106,24 @@ func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) 
 	if err != nil {
 		return nil, err
 	}
-	var file configFile
-	if err := yaml.Load(data, &file, yaml.WithKnownFields()); err != nil {
+	// The nodes first, for where each cluster starts; then the whole file
+	// strictly (an unknown field is an error), whose errors name a line,
+	// so the cluster holding that line can be named too.
+	var nodes configFile
+	if err := yaml.Unmarshal(data, &nodes); err != nil {
+		return nil, oneLine(err)
+	}
+	var file struct {
+		Clusters []clusterConfig `yaml:"clusters"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&file); err != nil && !errors.Is(err, io.EOF) {
+		if i := clusterAtLine(nodes.Clusters, yamlErrorLine(err)); i >= 0 {
+			var cc clusterConfig
+			_ = nodes.Clusters[i].Decode(&cc) // for its name, if it has one
+			return nil, fmt.Errorf("%s: %w", clusterWhere(cc.Name, i), oneLine(err))
+		}
 		return nil, oneLine(err)
 	}
 	if len(file.Clusters) == 0 {
@@ -116,17 +134,8 @@ func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) 
 	}
 	var specs []clusterSpec
 	for i := range file.Clusters {
-		var cc clusterConfig
-		where := fmt.Sprintf("clusters[%d]", i)
-		if err := file.Clusters[i].Load(&cc, yaml.WithKnownFields()); err != nil {
-			if cc.Name != "" {
-				where = fmt.Sprintf("cluster %q (%s)", shortened(cc.Name), where)
-			}
-			return nil, fmt.Errorf("%s: %w", where, oneLine(err))
-		}
-		if cc.Name != "" {
-			where = fmt.Sprintf("cluster %q (%s)", shortened(cc.Name), where)
-		}
+		cc := &file.Clusters[i]
+		where := clusterWhere(cc.Name, i)
 		spec, err := cc.spec(base)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", where, err)
@@ -156,8 +165,40 @@ func readConfigFile(path string) ([]byte, error) {
 	return readBounded(file, maxConfigFileBytes)
 }
 
+// clusterWhere names the i-th cluster in errors.
+func clusterWhere(name string, i int) string {
+	if name == "" {
+		return fmt.Sprintf("clusters[%d]", i)
+	}
+	return fmt.Sprintf("cluster %q (clusters[%d])", shortened(name), i)
+}
+
+var lineOfError = regexp.MustCompile(`line (\d+):`)
+
+// yamlErrorLine is the first line a YAML error names, 0 when none.
+func yamlErrorLine(err error) int {
+	m := lineOfError.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// clusterAtLine is the index of the cluster whose node holds line: the
+// last one starting at or before it; -1 when none does.
+func clusterAtLine(clusters []yaml.Node, line int) int {
+	at := -1
+	for i, c := range clusters {
+		if line > 0 && c.Line <= line {
+			at = i
+		}
+	}
+	return at
+}
+
 var (
-	yamlPrefix   = regexp.MustCompile(`^yaml: (construct errors:\s*)?`)
+	yamlPrefix   = regexp.MustCompile(`^yaml: ((construct|unmarshal) errors:\s*)?`)
 	unknownField = regexp.MustCompile(`field (\S+) not found in type \S+`)
 )
 

@@ -161,16 +161,32 @@ func (c *Client) doSized(ctx context.Context, api string, b *sarama.Broker, work
 	}
 	started := time.Now()
 	err = c.deadlined(ctx, api, b.Addr(), func() error {
+		wasConnected, _ := b.Connected()
 		if err := c.connect(b); err != nil {
 			return err
 		}
 		c.count(api)
-		return send(b)
+		err := send(b)
+		if err != nil && !wasConnected {
+			err = c.closedAtFirstRequestHint(err)
+		}
+		return err
 	})
 	if work > 0 && timeout > 0 {
 		c.learnPace(b.Addr(), api, timeout, time.Since(started), errors.Is(context.Cause(ctx), errRequestTimedOut))
 	}
 	return err
+}
+
+// closedAtFirstRequestHint explains a connection the broker closed at the
+// first request after it opened. A SASL listener lets a client without
+// SASL open the connection (TLS and ApiVersions come before
+// authentication) and closes it at the first other request.
+func (c *Client) closedAtFirstRequestHint(err error) error {
+	if c.conf.Net.SASL.Enable || (!errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, syscall.ECONNRESET)) {
+		return err
+	}
+	return fmt.Errorf("%w (the broker closed the connection at the first request: does its listener expect SASL (--sasl.enabled)?)", err)
 }
 
 // connectLock is the lock that serialises (re)connects to one address.

@@ -24,7 +24,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.yaml.in/yaml/v4"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/lagwatch/lagwatch/dashboards"
 	"github.com/lagwatch/lagwatch/dashboards/tablecheck"

@@ -353,3 +353,12 @@ func TestTLSClientToThePlaintextListenerPointsAtTLSNotSASL(t *testing.T) {
 		t.Errorf("the log suggests SASL for a TLS client on a plaintext listener:\n%s", lw.output.String())
 	}
 }
+
+// A TLS client without SASL to a SASL_SSL listener completes the
+// handshake and is cut off at its first request: the log points at SASL.
+func TestTLSClientWithoutSASLToTheSASLSSLListenerPointsAtSASL(t *testing.T) {
+	kafkatest.Require(t, broker)
+	t.Parallel()
+	lw := startLagwatch(t, nil, "--kafka.server="+broker.ListenerAddr(saslListener), "--tls.enabled", "--tls.insecure-skip-tls-verify")
+	waitfor.Condition(t, 60*time.Second, "the log points at --sasl.enabled", lw.logShows(`expect SASL \(--sasl\.enabled\)`))
+}
