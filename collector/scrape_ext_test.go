@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -34,10 +35,15 @@ func newTestPoller(t *testing.T, addr string, filters collector.Filters) (*colle
 		Servers:      []string{addr},
 		Filters:      filters,
 		PollInterval: time.Second,
-		// Seconds, not the default minute and a half, for a partition to
-		// sit still before it is stalled or stopped: these tests poll every
-		// second in real time.
-		Lag: lagcalc.Settings{Window: time.Minute, StallAfter: 3 * time.Second},
+		// Seconds, not the default minute, for a partition to sit still
+		// before it is stalled or stopped: these tests poll every second
+		// in real time. Their groups are stuck before lagwatch ever sees
+		// them move, so the threshold is given for every group (as
+		// --group.stall-after gives it) rather than left to the cadence
+		// warm-up, which waits 15 minutes for a partition never seen to
+		// move.
+		Lag: lagcalc.Settings{Window: time.Minute, StallAfter: 3 * time.Second,
+			GroupStallAfter: []lagcalc.GroupStallAfter{{Pattern: regexp.MustCompile(".*"), StallAfter: 3 * time.Second}}},
 	})
 	if err != nil {
 		t.Fatalf("new poller: %v", err)
