@@ -244,20 +244,20 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 		return clusterSpec{}, fmt.Errorf("labels: %v", err)
 	}
 
-	cfg.Sarama = kafka.NewSaramaConfig()
+	version := kafka.NewestVersion()
 	if cc.Version != "" {
-		v, err := parseKafkaVersion(cc.Version)
+		v, err := kafka.ParseVersion(cc.Version)
 		if err != nil {
 			return clusterSpec{}, fmt.Errorf("version: %q is not a Kafka version lagwatch knows", cc.Version)
 		}
-		cfg.Sarama.Version = v
+		version = v
 		logVersionCap(cfg.Logger.With("cluster", cc.Name), "version", v)
 	}
 	sec, secrets, err := cc.security()
 	if err != nil {
 		return clusterSpec{}, err
 	}
-	if err := sec.Apply(cfg.Sarama); err != nil {
+	if cfg.Kafka, err = kafka.NewClientConfig(version, sec); err != nil {
 		return clusterSpec{}, fmt.Errorf("sasl: %v", err)
 	}
 

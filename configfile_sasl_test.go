@@ -36,11 +36,11 @@ clusters:
 		t.Fatal(err)
 	}
 	for _, spec := range specs {
-		if s := spec.config.Sarama.Net.SASL; !s.Enable || s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
+		if s := spec.config.Kafka.Sarama().Net.SASL; !s.Enable || s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
 			t.Fatalf("cluster %s: SASL %v mechanism %q token provider %v", spec.name, s.Enable, s.Mechanism, s.TokenProvider)
 		}
 	}
-	tok, err := specs[1].config.Sarama.Net.SASL.TokenProvider.Token()
+	tok, err := specs[1].config.Kafka.Sarama().Net.SASL.TokenProvider.Token()
 	if err != nil || tok.Token != "from-the-sidecar" {
 		t.Fatalf("token from the file: %v, %v", tok, err)
 	}
@@ -64,8 +64,8 @@ clusters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := specs[0].config.Sarama.Net.SASL.GSSAPI
-	if specs[0].config.Sarama.Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.Realm != "CORP.EXAMPLE" || g.ServiceName != "kafka-prod" ||
+	g := specs[0].config.Kafka.Sarama().Net.SASL.GSSAPI
+	if specs[0].config.Kafka.Sarama().Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.Realm != "CORP.EXAMPLE" || g.ServiceName != "kafka-prod" ||
 		!g.DisablePAFXFAST || g.Password != "krb-secret" || g.AuthType != sarama.KRB5_USER_AUTH {
 		t.Fatalf("GSSAPI %+v", g)
 	}
@@ -84,7 +84,7 @@ clusters:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := specs[0].config.Sarama.Net.SASL; s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
+	if s := specs[0].config.Kafka.Sarama().Net.SASL; s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
 		t.Fatalf("SASL mechanism %q token provider %v", s.Mechanism, s.TokenProvider)
 	}
 }

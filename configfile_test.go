@@ -66,13 +66,13 @@ clusters:
 	if strings.Join(eu.config.Servers, ",") != "kafka-1:9092,kafka-2:9092" {
 		t.Errorf("servers %v", eu.config.Servers)
 	}
-	if eu.config.Sarama.Version != sarama.V3_9_0_0 || us.config.Sarama.Version != sarama.MaxVersion {
-		t.Errorf("versions %v, %v", eu.config.Sarama.Version, us.config.Sarama.Version)
+	if eu.config.Kafka.Sarama().Version != sarama.V3_9_0_0 || us.config.Kafka.Sarama().Version != sarama.MaxVersion {
+		t.Errorf("versions %v, %v", eu.config.Kafka.Sarama().Version, us.config.Kafka.Sarama().Version)
 	}
-	if sasl := eu.config.Sarama.Net.SASL; !sasl.Enable || sasl.Mechanism != sarama.SASLTypeSCRAMSHA512 || sasl.Password != "s3cret" {
+	if sasl := eu.config.Kafka.Sarama().Net.SASL; !sasl.Enable || sasl.Mechanism != sarama.SASLTypeSCRAMSHA512 || sasl.Password != "s3cret" {
 		t.Errorf("prod-eu SASL %v %v (password from the file)", sasl.Enable, sasl.Mechanism)
 	}
-	if sasl := us.config.Sarama.Net.SASL; sasl.Mechanism != sarama.SASLTypePlaintext || sasl.Password != "from-env" {
+	if sasl := us.config.Kafka.Sarama().Net.SASL; sasl.Mechanism != sarama.SASLTypePlaintext || sasl.Password != "from-env" {
 		t.Errorf("prod-us SASL %v (password from the environment)", sasl.Mechanism)
 	}
 	if o := eu.config.Lag.GroupStallAfter; len(o) != 1 || !o[0].Pattern.MatchString("sink-s3") || o[0].Pattern.MatchString("my-sink-s3") || o[0].StallAfter != 10*time.Minute {

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -111,7 +110,7 @@ func addKafkaFlags(app *kingpin.Application, f *flagValues) {
 	app.Flag("kafka.server", "Address (host:port) of a Kafka broker to bootstrap from; repeat for several.").
 		Default("localhost:9092").IsSetByUser(&f.serversSet).StringsVar(&f.servers)
 	app.Flag("kafka.version", "Kafka protocol version to speak at most; lagwatch reads each broker's supported versions, so the default is safe for older brokers.").
-		Default(sarama.MaxVersion.String()).StringVar(&f.kafkaVersion)
+		Default(kafka.NewestVersion().String()).StringVar(&f.kafkaVersion)
 	app.Flag("kafka.poll-interval", "How often to poll the cluster. Scrapes serve the last poll and never wait for one.").
 		Default(collector.DefaultPollInterval.String()).IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
 	app.Flag("kafka.stale-after", fmt.Sprintf("How long to keep serving consumer-group series after polls stopped succeeding (counted from the end of the last poll that published; a slow poll still running drops nothing), and the part of a broker that fails a request as of its last answer (0: %d poll intervals).", collector.DefaultStaleAfterPolls)).
@@ -262,20 +261,18 @@ func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	if len(cfg.Servers) > maxServersPerCluster {
 		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), maxServersPerCluster)
 	}
-	kafkaVersion, err := parseKafkaVersion(f.kafkaVersion)
+	kafkaVersion, err := kafka.ParseVersion(f.kafkaVersion)
 	if err != nil {
 		return err
 	}
-	if kafkaVersion != sarama.MaxVersion && cfg.Logger != nil {
+	if !kafkaVersion.IsNewest() && cfg.Logger != nil {
 		logVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
 	}
-	cfg.Sarama = kafka.NewSaramaConfig()
-	cfg.Sarama.Version = kafkaVersion
 	sec, err := f.security.security()
 	if err != nil {
 		return err
 	}
-	if err := sec.Apply(cfg.Sarama); err != nil {
+	if cfg.Kafka, err = kafka.NewClientConfig(kafkaVersion, sec); err != nil {
 		return err
 	}
 	if f.maxInFlight < 1 {
@@ -465,18 +462,4 @@ func (f *flagValues) webConfig(*collector.Config) error {
 		}
 	}
 	return checkRoutes(f)
-}
-
-// parseKafkaVersion accepts only versions sarama knows, so a typo fails
-// at start-up rather than as protocol errors later.
-func parseKafkaVersion(s string) (sarama.KafkaVersion, error) {
-	v, err := sarama.ParseKafkaVersion(s)
-	if err == nil {
-		for _, known := range sarama.SupportedVersions {
-			if known == v {
-				return v, nil
-			}
-		}
-	}
-	return v, fmt.Errorf("--kafka.version %q is not a Kafka version lagwatch knows (oldest %s, newest %s)", s, sarama.MinVersion, sarama.MaxVersion)
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/IBM/sarama"
 	"github.com/alecthomas/kingpin/v2"
 
 	"github.com/lagwatch/lagwatch/collector"
@@ -125,9 +124,9 @@ func (v *compatValue) isTrue() bool {
 // kafkaExporterCompat are the values of kafka_exporter's flags.
 type kafkaExporterCompat struct {
 	values map[string]*compatValue
-	// saramaLogger is sarama's logger before --log.enable-sarama, put
-	// back by undo.
-	saramaLogger sarama.StdLogger
+	// restoreSaramaLogger puts back sarama's logger as it was before
+	// --log.enable-sarama; called by undo.
+	restoreSaramaLogger func()
 }
 
 // addKafkaExporterFlags registers kafka_exporter's flags, hidden from
@@ -183,14 +182,13 @@ func (c *kafkaExporterCompat) applyToConfig(f *flagValues, cfg *collector.Config
 		if f.configFile != "" {
 			return fmt.Errorf("--sasl.handshake is set together with --config.file, which gives each cluster's settings")
 		}
-		if cfg.Sarama != nil {
-			cfg.Sarama.Net.SASL.Handshake = false
+		if cfg.Kafka != nil {
+			cfg.Kafka.SkipSASLHandshake()
 		}
 	}
 	if c.value("log.enable-sarama").isTrue() {
 		// sarama logs through one package-level logger.
-		c.saramaLogger = sarama.Logger
-		sarama.Logger = slog.NewLogLogger(logger.With("component", "sarama").Handler(), slog.LevelInfo)
+		c.restoreSaramaLogger = kafka.LogSaramaTo(logger)
 	}
 	for _, kf := range kafkaExporterFlags {
 		v, ok := c.values[kf.name]
@@ -210,8 +208,8 @@ func (c *kafkaExporterCompat) applyToConfig(f *flagValues, cfg *collector.Config
 // undo puts back what applyToConfig changed beyond the configuration:
 // sarama's logger.
 func (c *kafkaExporterCompat) undo() {
-	if c.saramaLogger != nil {
-		sarama.Logger = c.saramaLogger
+	if c.restoreSaramaLogger != nil {
+		c.restoreSaramaLogger()
 	}
 }
 
@@ -252,8 +250,8 @@ func webConfigForServerTLS(cert, key, ca string, mutual bool) string {
 // group requests go by each broker's versions whatever it says, the other
 // requests are capped, and a cap below what they need loses what
 // kafka.CapLosses names.
-func logVersionCap(logger *slog.Logger, setting string, v sarama.KafkaVersion) {
-	if logger == nil || v == sarama.MaxVersion {
+func logVersionCap(logger *slog.Logger, setting string, v kafka.Version) {
+	if logger == nil || v.IsNewest() {
 		return
 	}
 	if lost := kafka.CapLosses(v); lost != "" {

@@ -58,10 +58,10 @@ type aclState struct {
 // client certificate's principal is its distinguished name, which
 // lagwatch does not know).
 func (p *Poller) principal() string {
-	if s := p.cfg.Sarama; s != nil && s.Net.SASL.Enable {
-		return "User:" + s.Net.SASL.User
+	if user, ok := p.cfg.Kafka.SASLUser(); ok {
+		return "User:" + user
 	}
-	if s := p.cfg.Sarama; s != nil && s.Net.TLS.Enable {
+	if p.cfg.Kafka.UsesTLS() {
 		return "User:<the principal of lagwatch's client certificate>"
 	}
 	return "User:ANONYMOUS"
