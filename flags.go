@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
@@ -65,7 +66,7 @@ type flagValues struct {
 	enablePprof   bool
 	maxRequests   int
 	probeAddress  string
-	security      *securityFlags
+	security      *config.Security
 	compat        *kafkaExporterCompat
 	demo          *demoFlags
 	web           *web.FlagConfig
@@ -194,24 +195,7 @@ func parseGroupStallAfter(arg string, pollInterval time.Duration) (lagcalc.Group
 	if i < 0 {
 		return lagcalc.GroupStallAfter{}, errors.New("want REGEX=DURATION, e.g. 'nightly-.*=26h'")
 	}
-	return groupStallAfter(arg[:i], arg[i+1:], pollInterval)
-}
-
-// groupStallAfter validates one group stall override, from a flag or from
-// --config.file.
-func groupStallAfter(expr, duration string, pollInterval time.Duration) (lagcalc.GroupStallAfter, error) {
-	re, err := collector.Anchored(expr)
-	if err != nil {
-		return lagcalc.GroupStallAfter{}, err
-	}
-	d, err := time.ParseDuration(duration)
-	if err != nil {
-		return lagcalc.GroupStallAfter{}, fmt.Errorf("%q is not a duration such as 90s or 26h", duration)
-	}
-	if d < 2*pollInterval || d < time.Second {
-		return lagcalc.GroupStallAfter{}, fmt.Errorf("%s must span at least two polls (--kafka.poll-interval %s)", d, pollInterval)
-	}
-	return lagcalc.GroupStallAfter{Pattern: re, StallAfter: d}, nil
+	return config.GroupStallAfter(arg[:i], arg[i+1:], pollInterval)
 }
 
 // namedValue makes a flag value's parse error name the flag.
@@ -252,23 +236,23 @@ func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector
 func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	for _, s := range f.servers {
 		for _, addr := range strings.Split(s, ",") {
-			if err := checkServerAddr(addr); err != nil {
+			if err := config.CheckServerAddr(addr); err != nil {
 				return fmt.Errorf("--kafka.server %q %v", addr, err)
 			}
 			cfg.Servers = append(cfg.Servers, addr)
 		}
 	}
-	if len(cfg.Servers) > maxServersPerCluster {
-		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), maxServersPerCluster)
+	if len(cfg.Servers) > config.MaxServersPerCluster {
+		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), config.MaxServersPerCluster)
 	}
 	kafkaVersion, err := kafka.ParseVersion(f.kafkaVersion)
 	if err != nil {
 		return err
 	}
 	if !kafkaVersion.IsNewest() && cfg.Logger != nil {
-		logVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
+		config.LogVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
 	}
-	sec, err := f.security.security()
+	sec, err := f.security.Build()
 	if err != nil {
 		return err
 	}

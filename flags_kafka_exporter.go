@@ -167,9 +167,9 @@ func (c *kafkaExporterCompat) applyBeforeLogging(f *flagValues) error {
 		}
 	}
 	if f.security != nil {
-		f.security.mechanism = strings.ToLower(f.security.mechanism)
-		if f.security.saslEnabled && f.security.password == "" && f.security.passwordFile == "" {
-			f.security.password = os.Getenv(saslPasswordEnvKafkaExporter)
+		f.security.Mechanism = strings.ToLower(f.security.Mechanism)
+		if f.security.SASLEnabled && f.security.Password == "" && f.security.PasswordFile == "" {
+			f.security.Password = os.Getenv(saslPasswordEnvKafkaExporter)
 		}
 	}
 	return nil
@@ -244,22 +244,6 @@ func webConfigForServerTLS(cert, key, ca string, mutual bool) string {
 		fields = append(fields, "client_auth_type: RequireAndVerifyClientCert", "client_ca_file: "+orPlaceholder(ca, "<CA file>"))
 	}
 	return "tls_server_config: {" + strings.Join(fields, ", ") + "}"
-}
-
-// logVersionCap says once what a --kafka.version below the newest does:
-// group requests go by each broker's versions whatever it says, the other
-// requests are capped, and a cap below what they need loses what
-// kafka.CapLosses names.
-func logVersionCap(logger *slog.Logger, setting string, v kafka.Version) {
-	if logger == nil || v.IsNewest() {
-		return
-	}
-	if lost := kafka.CapLosses(v); lost != "" {
-		logger.Warn(setting+" caps the protocol versions lagwatch asks for; groups are still read with the versions each broker supports, but the cap loses: "+lost+". Drop it: lagwatch negotiates each request with each broker",
-			"kafka_version", v.String())
-		return
-	}
-	logger.Info(setting+" caps the protocol versions of the requests other than the group requests, which go by the versions each broker supports; nothing lagwatch reads is lost", "kafka_version", v.String())
 }
 
 // givenOnCommandLine reports whether the flag --name (or --no-name) is

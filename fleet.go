@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
 )
 
@@ -33,7 +34,7 @@ type fleet struct {
 }
 
 type runningCluster struct {
-	spec   clusterSpec
+	spec   config.Cluster
 	poller *collector.Poller
 	stop   context.CancelFunc
 }
@@ -44,30 +45,30 @@ func newFleet(ctx context.Context, e *exporter.Exporter, logger *slog.Logger) *f
 
 // apply makes specs the clusters polled and exported. Nothing changes
 // when a poller cannot be made.
-func (f *fleet) apply(specs []clusterSpec) error {
+func (f *fleet) apply(specs []config.Cluster) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := make(map[string]*runningCluster, len(specs))
 	var fresh []*runningCluster
 	for _, s := range specs {
-		if rc, ok := f.running[s.name]; ok && rc.spec.fingerprint == s.fingerprint {
+		if rc, ok := f.running[s.Name]; ok && rc.spec.Fingerprint == s.Fingerprint {
 			// Same poller settings: keep its history. Labels live in the
 			// exporter and may have changed.
-			next[s.name] = &runningCluster{spec: s, poller: rc.poller, stop: rc.stop}
+			next[s.Name] = &runningCluster{spec: s, poller: rc.poller, stop: rc.stop}
 			continue
 		}
-		p, err := collector.NewPoller(s.config)
+		p, err := collector.NewPoller(s.Config)
 		if err != nil {
 			for _, rc := range fresh {
 				rc.poller.Close()
 			}
-			if s.name == "" {
+			if s.Name == "" {
 				return err
 			}
-			return fmt.Errorf("cluster %q: %w", s.name, err)
+			return fmt.Errorf("cluster %q: %w", s.Name, err)
 		}
 		rc := &runningCluster{spec: s, poller: p}
-		next[s.name] = rc
+		next[s.Name] = rc
 		fresh = append(fresh, rc)
 	}
 	var stopped, started []string
@@ -81,14 +82,14 @@ func (f *fleet) apply(specs []clusterSpec) error {
 		ctx, stop := context.WithCancel(f.ctx)
 		rc.stop = stop
 		f.polling.Go(func() { rc.poller.Run(ctx) })
-		started = append(started, rc.spec.name)
+		started = append(started, rc.spec.Name)
 	}
 	f.logChanges(stopped, started, next)
 	f.running, f.order = next, nil
 	clusters := make([]exporter.Cluster, 0, len(specs))
 	for _, s := range specs {
-		f.order = append(f.order, s.name)
-		clusters = append(clusters, exporter.Cluster{Source: next[s.name].poller, Labels: s.labels})
+		f.order = append(f.order, s.Name)
+		clusters = append(clusters, exporter.Cluster{Source: next[s.Name].poller, Labels: s.Labels})
 	}
 	f.exporter.SetClusters(clusters)
 	f.lastReload = time.Now()
@@ -113,14 +114,14 @@ func (f *fleet) logChanges(stopped, started []string, running map[string]*runnin
 		f.logger.Info("stopped polling cluster", "cluster", name)
 	}
 	for _, name := range started {
-		f.logger.Info("started polling cluster", "cluster", name, "kafka", strings.Join(running[name].spec.config.Servers, ","))
+		f.logger.Info("started polling cluster", "cluster", name, "kafka", strings.Join(running[name].spec.Config.Servers, ","))
 	}
 }
 
 // reload loads the configuration again and applies it. When it is
 // invalid, the clusters stay as they are and the error is logged and
 // returned.
-func (f *fleet) reload(load func() ([]clusterSpec, error)) error {
+func (f *fleet) reload(load func() ([]config.Cluster, error)) error {
 	f.reloading.Lock()
 	defer f.reloading.Unlock()
 	specs, err := load()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,40 +15,9 @@ import (
 
 	"github.com/prometheus/exporter-toolkit/web"
 
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
 )
-
-// Bounds on what the flags and --config.file may ask for. Each is far
-// above any real deployment and far below what would make a start, a
-// reload or a scrape take long: past them lagwatch refuses the input in
-// one line (exit 2 at start; the running configuration stays on reload).
-const (
-	// maxConfigFileBytes bounds --config.file: 1,000 clusters with TLS,
-	// SASL and filters take about 400 KB.
-	maxConfigFileBytes = 1 << 20
-	// maxClusters bounds the clusters of --config.file: each has its own
-	// poller, connections and series.
-	maxClusters = 1000
-	// maxServersPerCluster bounds a cluster's bootstrap servers (sarama
-	// tries them in turn; the metadata names the rest of the brokers).
-	maxServersPerCluster = 100
-)
-
-// checkServerAddr checks a Kafka bootstrap address: host:port with a port
-// from 1 to 65535. A port out of range would make every poll fail.
-func checkServerAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("is not host:port: %v", err)
-	}
-	if host == "" {
-		return fmt.Errorf("has no host")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
-	}
-	return nil
-}
 
 // checkListenAddr checks a --web.listen-address: [host]:port with a port
 // from 0 (any free port) to 65535; vsock addresses are the toolkit's.
@@ -118,18 +86,6 @@ func clustersSummary(names []string) string {
 	return fmt.Sprintf("%d (%s and %d more)", len(names), strings.Join(names[:shown], ", "), len(names)-shown)
 }
 
-// readBounded reads at most limit bytes of r, and fails past them.
-func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return data, nil
-}
-
 // listen opens every --web.listen-address before anything else starts,
 // so that a port in use or an address not of this host is bad input:
 // one line and exit 2. With --web.systemd-socket, or for vsock addresses,
@@ -172,9 +128,9 @@ func serveHTTP(server *http.Server, listeners []net.Listener, flags *web.FlagCon
 // loadUnlessDone loads the configuration, or returns when ctx is done
 // first (SIGTERM while a large file is read): the load is left to finish
 // in the background and its result dropped.
-func loadUnlessDone(ctx context.Context, load func() ([]clusterSpec, error)) ([]clusterSpec, error) {
+func loadUnlessDone(ctx context.Context, load func() ([]config.Cluster, error)) ([]config.Cluster, error) {
 	type result struct {
-		specs []clusterSpec
+		specs []config.Cluster
 		err   error
 	}
 	done := make(chan result, 1)
@@ -198,9 +154,6 @@ const maxErrorLine = 1000
 func errorLine(err error) string {
 	return shortenedTo(strings.Join(strings.Fields(err.Error()), " "), maxErrorLine)
 }
-
-// shortened is a name or value quoted in an error: its first 64 bytes.
-func shortened(s string) string { return shortenedTo(s, 64) }
 
 func shortenedTo(s string, n int) string {
 	if len(s) <= n {

@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
 )
 
@@ -113,11 +114,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // With --config.file it polls each cluster of the file and reloads it on
 // SIGHUP and POST /-/reload; otherwise the one cluster of the flags.
 func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slog.Logger) error {
-	load := func() ([]clusterSpec, error) {
-		return []clusterSpec{{labels: f.constLabels, config: cfg}}, nil
+	load := func() ([]config.Cluster, error) {
+		return []config.Cluster{{Labels: f.constLabels, Config: cfg}}, nil
 	}
 	if f.configFile != "" {
-		load = func() ([]clusterSpec, error) { return loadConfigFile(f.configFile, cfg) }
+		load = func() ([]config.Cluster, error) { return config.Load(f.configFile, cfg) }
 	}
 	listeners, err := listen(f.web)
 	if err != nil {
