@@ -18,6 +18,7 @@ import (
 
 	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/fleet"
 	"github.com/lagwatch/lagwatch/internal/securetest"
 	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
@@ -188,8 +189,8 @@ func TestReloadBeyondTheBoundsKeepsTheRunningClusters(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f := newFleet(ctx, exporter.NewClusters(exporter.Options{}), slog.New(slog.DiscardHandler))
-	if err := f.apply(specs); err != nil {
+	f := fleet.New(ctx, exporter.NewClusters(exporter.Options{}), slog.New(slog.DiscardHandler))
+	if err := f.Apply(specs); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{
@@ -202,19 +203,19 @@ func TestReloadBeyondTheBoundsKeepsTheRunningClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		err := f.reload(load)
+		err := f.Reload(load)
 		if err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("reload of a %d-byte file: %v, want a one-line error", len(bad), err)
 		}
 		if took := time.Since(start); took > hostileTimeLimit {
 			t.Errorf("reload took %v", took)
 		}
-		if names := f.clusterNames(); strings.Join(names, ",") != "c0,c1" {
+		if names := f.ClusterNames(); strings.Join(names, ",") != "c0,c1" {
 			t.Errorf("clusters after a refused reload: %v", names)
 		}
 	}
 	cancel()
-	f.wait()
+	f.Wait()
 }
 
 // TLS handshake errors on the web port (a scraper speaking plain HTTP to

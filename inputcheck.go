@@ -17,6 +17,7 @@ import (
 
 	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/fleet"
 )
 
 // checkListenAddr checks a --web.listen-address: [host]:port with a port
@@ -72,18 +73,8 @@ func checkRoutes(f *flagValues) (err error) {
 		}
 	}()
 	logger := slog.New(slog.DiscardHandler)
-	_, err = routes(exporter.NewClusters(f.exporterOpts), newFleet(nil, nil, logger), func() error { return nil }, f, logger)
+	_, err = routes(exporter.NewClusters(f.exporterOpts), fleet.New(nil, nil, logger), func() error { return nil }, f, logger)
 	return err
-}
-
-// clustersSummary is a short account of clusters for a log line: how many,
-// and the first few names.
-func clustersSummary(names []string) string {
-	const shown = 3
-	if len(names) <= shown {
-		return fmt.Sprintf("%d (%s)", len(names), strings.Join(names, ", "))
-	}
-	return fmt.Sprintf("%d (%s and %d more)", len(names), strings.Join(names[:shown], ", "), len(names)-shown)
 }
 
 // listen opens every --web.listen-address before anything else starts,

@@ -27,6 +27,7 @@ import (
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/fleet"
 )
 
 // Exit codes: 2 for bad flags or configuration, as kingpin and the
@@ -141,14 +142,14 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	}
 	e := exporter.NewClusters(f.exporterOpts)
 	pollCtx, stopPolling := context.WithCancel(ctx)
-	clusters := newFleet(pollCtx, e, logger)
+	clusters := fleet.New(pollCtx, e, logger)
 	defer func() {
 		// Requests to Kafka in flight are cut off when pollCtx ends, so
 		// the polls stop at once; the bound is for what cannot be cut.
 		stopPolling()
-		waitAtMost(clusters.wait, time.Second)
+		waitAtMost(clusters.Wait, time.Second)
 	}()
-	if err := clusters.apply(specs); err != nil {
+	if err := clusters.Apply(specs); err != nil {
 		return usageError{err}
 	}
 	// SIGHUP reloads --config.file. Without one there is nothing to read
@@ -160,7 +161,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	defer signal.Stop(hup)
 	if f.configFile != "" {
 		e.SetConfigReload(exporter.ConfigReload{Successful: true, LastSuccess: time.Now()})
-		reload = func() error { return clusters.reload(load) }
+		reload = func() error { return clusters.Reload(load) }
 	}
 	mux, err := routes(e, clusters, reload, f, logger)
 	if err != nil {
@@ -178,7 +179,7 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 		defer probeServer.Close()
 	}
 	if f.configFile != "" {
-		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", clustersSummary(clusters.clusterNames()), "poll_interval", cfg.PollInterval)
+		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", fleet.Summary(clusters.ClusterNames()), "poll_interval", cfg.PollInterval)
 	} else {
 		logger.Info("lagwatch started", "version", version.Info(), "kafka", strings.Join(cfg.Servers, ","), "poll_interval", cfg.PollInterval)
 	}
@@ -214,7 +215,7 @@ var errNothingToReload = errors.New("nothing to reload: lagwatch runs on its fla
 
 // routes are lagwatch's HTTP endpoints: the metrics, health and readiness,
 // the landing page, /-/reload and, when asked for, pprof.
-func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
+func routes(e *exporter.Exporter, clusters *fleet.Fleet, reload func() error, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
 	// Go and process metrics; lagwatch's own come from the metric table.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -232,7 +233,7 @@ func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagV
 	// Ready once some cluster has been polled: one unreachable cluster of
 	// several must not take the others' series out of service discovery.
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		ready, waiting := clusters.ready()
+		ready, waiting := clusters.Ready()
 		if !ready {
 			http.Error(w, "Not ready: no poll of Kafka has succeeded yet.", http.StatusServiceUnavailable)
 			return

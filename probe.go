@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+
+	"github.com/lagwatch/lagwatch/fleet"
 )
 
 // probeRoutes are what --web.probe-address serves: /-/healthy and
@@ -11,13 +13,13 @@ import (
 // probes that cannot present them (Kubernetes' httpGet probes take no
 // header from a Secret). They say only whether lagwatch runs and is
 // ready, never which clusters it polls.
-func probeRoutes(clusters *fleet) *http.ServeMux {
+func probeRoutes(clusters *fleet.Fleet) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if ready, _ := clusters.ready(); !ready {
+		if ready, _ := clusters.Ready(); !ready {
 			http.Error(w, "Not ready: no poll of Kafka has succeeded yet.", http.StatusServiceUnavailable)
 			return
 		}

@@ -1,4 +1,7 @@
-package main
+// Package fleet runs one poller per Kafka cluster and hands the exporter
+// their snapshots; a reload keeps the pollers of the clusters whose
+// settings did not change.
+package fleet
 
 import (
 	"context"
@@ -14,12 +17,12 @@ import (
 	"github.com/lagwatch/lagwatch/exporter"
 )
 
-// fleet runs one poller per cluster and gives the exporter their
+// Fleet runs one poller per cluster and gives the exporter their
 // snapshots. Each cluster has its own poll loop, schedule and health, so
 // an unreachable cluster never blanks or delays another. A reload keeps
 // the poller, and so the history, of every cluster whose settings did not
 // change, starts the new clusters and stops the removed ones.
-type fleet struct {
+type Fleet struct {
 	ctx      context.Context // the pollers run until it is done or their cluster is removed
 	exporter *exporter.Exporter
 	logger   *slog.Logger
@@ -39,13 +42,14 @@ type runningCluster struct {
 	stop   context.CancelFunc
 }
 
-func newFleet(ctx context.Context, e *exporter.Exporter, logger *slog.Logger) *fleet {
-	return &fleet{ctx: ctx, exporter: e, logger: logger, running: map[string]*runningCluster{}}
+// New is a fleet whose pollers run until ctx is done, exported by e.
+func New(ctx context.Context, e *exporter.Exporter, logger *slog.Logger) *Fleet {
+	return &Fleet{ctx: ctx, exporter: e, logger: logger, running: map[string]*runningCluster{}}
 }
 
-// apply makes specs the clusters polled and exported. Nothing changes
+// Apply makes specs the clusters polled and exported. Nothing changes
 // when a poller cannot be made.
-func (f *fleet) apply(specs []config.Cluster) error {
+func (f *Fleet) Apply(specs []config.Cluster) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := make(map[string]*runningCluster, len(specs))
@@ -102,12 +106,12 @@ func (f *fleet) apply(specs []config.Cluster) error {
 const maxClusterLines = 10
 
 // logChanges logs the clusters stopped and started by apply.
-func (f *fleet) logChanges(stopped, started []string, running map[string]*runningCluster) {
+func (f *Fleet) logChanges(stopped, started []string, running map[string]*runningCluster) {
 	stopped = slices.DeleteFunc(stopped, func(name string) bool { return name == "" })
 	started = slices.DeleteFunc(started, func(name string) bool { return name == "" })
 	slices.Sort(stopped)
 	if len(stopped)+len(started) > maxClusterLines {
-		f.logger.Info("clusters changed", "stopped", clustersSummary(stopped), "started", clustersSummary(started))
+		f.logger.Info("clusters changed", "stopped", Summary(stopped), "started", Summary(started))
 		return
 	}
 	for _, name := range stopped {
@@ -118,15 +122,15 @@ func (f *fleet) logChanges(stopped, started []string, running map[string]*runnin
 	}
 }
 
-// reload loads the configuration again and applies it. When it is
+// Reload loads the configuration again and applies it. When it is
 // invalid, the clusters stay as they are and the error is logged and
 // returned.
-func (f *fleet) reload(load func() ([]config.Cluster, error)) error {
+func (f *Fleet) Reload(load func() ([]config.Cluster, error)) error {
 	f.reloading.Lock()
 	defer f.reloading.Unlock()
 	specs, err := load()
 	if err == nil {
-		err = f.apply(specs)
+		err = f.Apply(specs)
 	}
 	f.mu.Lock()
 	status := exporter.ConfigReload{Successful: err == nil, LastSuccess: f.lastReload}
@@ -136,13 +140,13 @@ func (f *fleet) reload(load func() ([]config.Cluster, error)) error {
 		f.logger.Error("reloading the configuration failed; the previous one stays in use", "err", err)
 		return err
 	}
-	f.logger.Info("configuration reloaded", "clusters", clustersSummary(f.clusterNames()))
+	f.logger.Info("configuration reloaded", "clusters", Summary(f.ClusterNames()))
 	return nil
 }
 
-// ready reports whether some cluster has been polled, and names those
+// Ready reports whether some cluster has been polled, and names those
 // that have not.
-func (f *fleet) ready() (bool, []string) {
+func (f *Fleet) Ready() (bool, []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var waiting []string
@@ -154,11 +158,22 @@ func (f *fleet) ready() (bool, []string) {
 	return len(waiting) < len(f.order), waiting
 }
 
-func (f *fleet) clusterNames() []string {
+// ClusterNames are the clusters polled, in the configuration's order.
+func (f *Fleet) ClusterNames() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.order)
 }
 
-// wait returns once every poller has stopped: after f's context is done.
-func (f *fleet) wait() { f.polling.Wait() }
+// Wait returns once every poller has stopped: after f's context is done.
+func (f *Fleet) Wait() { f.polling.Wait() }
+
+// Summary is a short account of clusters for a log line: how many,
+// and the first few names.
+func Summary(names []string) string {
+	const shown = 3
+	if len(names) <= shown {
+		return fmt.Sprintf("%d (%s)", len(names), strings.Join(names, ", "))
+	}
+	return fmt.Sprintf("%d (%s and %d more)", len(names), strings.Join(names[:shown], ", "), len(names)-shown)
+}
