@@ -24,6 +24,7 @@ import (
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
+	"github.com/lagwatch/lagwatch/server"
 )
 
 // flagValues are the parsed command line.
@@ -94,7 +95,7 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("web.probe-address", "Also serve /-/healthy and /-/ready, and nothing else, on this [host]:port without --web.config.file's TLS and basic auth, for probes that cannot present them (Kubernetes' httpGet probes). Off when empty.").
 		Default("").StringVar(&f.probeAddress)
 	app.Flag("web.max-requests", "Scrapes of the metrics served at once; more are answered 503 at once. 0 means no limit.").
-		Default(strconv.Itoa(defaultMaxRequests)).IntVar(&f.maxRequests)
+		Default(strconv.Itoa(server.DefaultMaxRequests)).IntVar(&f.maxRequests)
 	f.security = addSecurityFlags(app)
 	f.web = kingpinflag.AddFlags(app, ":9308")
 	f.log.Level, f.log.Format = promslog.NewLevel(), promslog.NewFormat()
@@ -445,5 +446,10 @@ func (f *flagValues) webConfig(*collector.Config) error {
 			return fmt.Errorf("--web.config.file %q: %v", path, err)
 		}
 	}
-	return checkRoutes(f)
+	return server.CheckRoutes(f.serverOptions(), f.exporterOpts)
+}
+
+// serverOptions are the routes' settings from the --web.* flags.
+func (f *flagValues) serverOptions() server.Options {
+	return server.Options{TelemetryPath: f.telemetryPath, MaxRequests: f.maxRequests, EnablePprof: f.enablePprof}
 }

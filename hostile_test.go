@@ -21,6 +21,7 @@ import (
 	"github.com/lagwatch/lagwatch/fleet"
 	"github.com/lagwatch/lagwatch/internal/securetest"
 	"github.com/lagwatch/lagwatch/internal/waitfor"
+	"github.com/lagwatch/lagwatch/server"
 )
 
 // hostileTimeLimit is how long lagwatch may take to refuse any input of
@@ -245,10 +246,10 @@ func TestTLSHandshakeErrorsAreLoggedThroughPromslogThrottled(t *testing.T) {
 	if _, err := app.Parse([]string{"--web.config.file=" + webConfig, "--web.listen-address=" + l.Addr().String()}); err != nil {
 		t.Fatal(err)
 	}
-	server := newHTTPServer(http.NotFoundHandler(), time.Second)
-	server.ErrorLog = httpErrorLog(logger)
-	go func() { _ = serveHTTP(server, []net.Listener{l}, f.web, logger) }()
-	t.Cleanup(func() { server.Close() })
+	httpServer := server.New(http.NotFoundHandler(), time.Second)
+	httpServer.ErrorLog = server.ErrorLog(logger)
+	go func() { _ = server.Serve(httpServer, []net.Listener{l}, f.web, logger) }()
+	t.Cleanup(func() { httpServer.Close() })
 
 	const requests = 100
 	for range requests {

@@ -2,22 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"net/http"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/prometheus/exporter-toolkit/web"
-
 	"github.com/lagwatch/lagwatch/config"
-	"github.com/lagwatch/lagwatch/exporter"
-	"github.com/lagwatch/lagwatch/fleet"
 )
 
 // checkListenAddr checks a --web.listen-address: [host]:port with a port
@@ -53,67 +45,6 @@ func checkTelemetryPath(p string) error {
 		return fmt.Errorf("is not a clean path (%q)", clean)
 	}
 	return nil
-}
-
-// registeredAt is where ServeMux's panic says a pattern was registered:
-// lagwatch's source lines, of no use to the user.
-var registeredAt = regexp.MustCompile(` \(registered at [^)]*\)`)
-
-// checkRoutes builds lagwatch's routes once with the flags as given,
-// before anything starts, so that a telemetry path clashing with another
-// route (/-/healthy, /-/ready, /debug/pprof/ …) is one line and exit 2,
-// not a panic of Go's ServeMux. Every route the command adds is checked
-// with it.
-func checkRoutes(f *flagValues) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg := registeredAt.ReplaceAllString(fmt.Sprint(r), "")
-			msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, ":\n", ": ")), " ")
-			err = fmt.Errorf("--web.telemetry-path %q clashes with another of lagwatch's routes: %s", f.telemetryPath, msg)
-		}
-	}()
-	logger := slog.New(slog.DiscardHandler)
-	_, err = routes(exporter.NewClusters(f.exporterOpts), fleet.New(nil, nil, logger), func() error { return nil }, f, logger)
-	return err
-}
-
-// listen opens every --web.listen-address before anything else starts,
-// so that a port in use or an address not of this host is bad input:
-// one line and exit 2. With --web.systemd-socket, or for vsock addresses,
-// the exporter toolkit listens itself (nil listeners).
-func listen(flags *web.FlagConfig) ([]net.Listener, error) {
-	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
-		return nil, nil
-	}
-	var listeners []net.Listener
-	for _, addr := range *flags.WebListenAddresses {
-		if strings.HasPrefix(addr, "vsock://") {
-			closeAll(listeners)
-			return nil, nil
-		}
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeAll(listeners)
-			return nil, fmt.Errorf("--web.listen-address %q: %v", addr, errors.Unwrap(err))
-		}
-		listeners = append(listeners, l)
-	}
-	return listeners, nil
-}
-
-func closeAll(listeners []net.Listener) {
-	for _, l := range listeners {
-		_ = l.Close()
-	}
-}
-
-// serveHTTP serves on the listeners opened by listen, or lets the toolkit
-// listen where listen left it to it.
-func serveHTTP(server *http.Server, listeners []net.Listener, flags *web.FlagConfig, logger *slog.Logger) error {
-	if listeners == nil {
-		return web.ListenAndServe(server, flags, logger)
-	}
-	return web.ServeMultiple(listeners, server, flags, logger)
 }
 
 // loadUnlessDone loads the configuration, or returns when ctx is done

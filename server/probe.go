@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"github.com/lagwatch/lagwatch/fleet"
 )
 
-// probeRoutes are what --web.probe-address serves: /-/healthy and
+// ProbeRoutes are what --web.probe-address serves: /-/healthy and
 // /-/ready, without the TLS and basic auth of --web.config.file, for
 // probes that cannot present them (Kubernetes' httpGet probes take no
 // header from a Secret). They say only whether lagwatch runs and is
 // ready, never which clusters it polls.
-func probeRoutes(clusters *fleet.Fleet) *http.ServeMux {
+func ProbeRoutes(clusters *fleet.Fleet) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
@@ -28,9 +28,9 @@ func probeRoutes(clusters *fleet.Fleet) *http.ServeMux {
 	return mux
 }
 
-// listenProbe opens --web.probe-address, if given: a port in use is bad
+// ListenProbe opens --web.probe-address, if given: a port in use is bad
 // input, as for --web.listen-address.
-func listenProbe(addr string) (net.Listener, error) {
+func ListenProbe(addr string) (net.Listener, error) {
 	if addr == "" {
 		return nil, nil
 	}
