@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/kafka"
 )
 
@@ -155,21 +157,21 @@ func (c *kafkaExporterCompat) value(name string) *compatValue {
 // applyBeforeLogging gives the flags that decide how lagwatch logs and
 // authenticates kafka_exporter's meaning: --verbosity, its case-blind
 // --sasl.mechanism and its $SASL_USER_PASSWORD. It refuses --server.tls.*.
-func (c *kafkaExporterCompat) applyBeforeLogging(f *flagValues) error {
+func (c *kafkaExporterCompat) applyBeforeLogging(args []string, level *promslog.Level, security *config.Security) error {
 	if err := c.refuseServerTLS(); err != nil {
 		return err
 	}
-	if v := c.value("verbosity"); v.set() && !givenOnCommandLine(f.args, "log.level") {
+	if v := c.value("verbosity"); v.set() && !givenOnCommandLine(args, "log.level") {
 		if n, _ := strconv.Atoi(v.last()); n >= 1 {
-			if err := f.log.Level.Set("debug"); err != nil {
+			if err := level.Set("debug"); err != nil {
 				return err
 			}
 		}
 	}
-	if f.security != nil {
-		f.security.Mechanism = strings.ToLower(f.security.Mechanism)
-		if f.security.SASLEnabled && f.security.Password == "" && f.security.PasswordFile == "" {
-			f.security.Password = os.Getenv(saslPasswordEnvKafkaExporter)
+	if security != nil {
+		security.Mechanism = strings.ToLower(security.Mechanism)
+		if security.SASLEnabled && security.Password == "" && security.PasswordFile == "" {
+			security.Password = os.Getenv(saslPasswordEnvKafkaExporter)
 		}
 	}
 	return nil
@@ -177,9 +179,9 @@ func (c *kafkaExporterCompat) applyBeforeLogging(f *flagValues) error {
 
 // applyToConfig maps the flags that change how lagwatch talks to Kafka,
 // and logs one warning per flag that does nothing here.
-func (c *kafkaExporterCompat) applyToConfig(f *flagValues, cfg *collector.Config, logger *slog.Logger) error {
+func (c *kafkaExporterCompat) applyToConfig(configFile string, cfg *collector.Config, logger *slog.Logger) error {
 	if v := c.value("sasl.handshake"); v.set() && !v.isTrue() {
-		if f.configFile != "" {
+		if configFile != "" {
 			return fmt.Errorf("--sasl.handshake is set together with --config.file, which gives each cluster's settings")
 		}
 		if cfg.Kafka != nil {

@@ -107,13 +107,13 @@ func keptBy(t *testing.T, addrs []string, args ...string) (groups, topics, group
 	if _, err := app.Parse(args); err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
-	if err := f.compat.applyBeforeLogging(f); err != nil {
+	if err := f.compat.applyBeforeLogging(f.args, f.log.Level, f.security); err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	cfg, err := f.pollerConfig(false, logger)
 	if err == nil {
-		err = f.compat.applyToConfig(f, &cfg, logger)
+		err = f.compat.applyToConfig(f.configFile, &cfg, logger)
 	}
 	if err != nil {
 		t.Fatalf("%v: %v", args, err)
@@ -343,14 +343,14 @@ func TestKafkaExporterFlagsTakeKafkaExportersMeaning(t *testing.T) {
 		if _, err := app.Parse(args); err != nil {
 			t.Fatal(err)
 		}
-		if err = f.compat.applyBeforeLogging(f); err != nil {
+		if err = f.compat.applyBeforeLogging(f.args, f.log.Level, f.security); err != nil {
 			t.Fatal(err)
 		}
 		var logs bytes.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
 		cfg, err := f.pollerConfig(false, logger)
 		if err == nil {
-			err = f.compat.applyToConfig(f, &cfg, logger)
+			err = f.compat.applyToConfig(f.configFile, &cfg, logger)
 		}
 		if err != nil {
 			t.Fatal(err)

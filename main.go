@@ -67,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	if err := flags.compat.applyBeforeLogging(flags); err != nil {
+	if err := flags.compat.applyBeforeLogging(flags.args, flags.log.Level, flags.security); err != nil {
 		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
 		return exitUsage
 	}
@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := promslog.New(&flags.log)
 	cfg, err := flags.pollerConfig(command == "demo", logger)
 	if err == nil {
-		err = flags.compat.applyToConfig(flags, &cfg, logger)
+		err = flags.compat.applyToConfig(flags.configFile, &cfg, logger)
 		defer flags.compat.undo()
 	}
 	if err == nil && command == "demo" {
