@@ -12,9 +12,6 @@ import (
 // reports its own success, as node_exporter's collectors do.
 var coreStages = map[string]bool{StageMetadata: true, StageListGroups: true, StageCommittedOffsets: true, StageLogOffsets: true}
 
-// IsCoreStage reports whether lagwatch_up depends on the stage.
-func IsCoreStage(stage string) bool { return coreStages[stage] }
-
 // coreCurrent reports whether no core stage failed.
 func coreCurrent(failed map[string]error) bool {
 	for stage := range failed {

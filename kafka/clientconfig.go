@@ -3,7 +3,6 @@ package kafka
 import (
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/IBM/sarama"
 )
@@ -59,8 +58,9 @@ func NewClientConfig(v Version, sec Security) (*ClientConfig, error) {
 	return &ClientConfig{conf}, nil
 }
 
-// WrapSarama is a ClientConfig that is conf as it is, for a caller (a
-// test) that sets what lagwatch's settings do not reach.
+// WrapSarama is a ClientConfig that is conf as it is, for a caller that
+// sets what lagwatch's settings do not reach (today only tests: timeouts
+// for a loaded machine, a mock broker without ApiVersions).
 func WrapSarama(conf *sarama.Config) *ClientConfig { return &ClientConfig{conf} }
 
 // Sarama is the sarama configuration c stands for; nil for a nil c.
@@ -69,12 +69,6 @@ func (c *ClientConfig) Sarama() *sarama.Config {
 		return nil
 	}
 	return c.conf
-}
-
-// SetTimeouts sets how long connecting and waiting for an answer may take.
-func (c *ClientConfig) SetTimeouts(dial, read time.Duration) {
-	c.conf.Net.DialTimeout = dial
-	c.conf.Net.ReadTimeout = read
 }
 
 // SkipSASLHandshake sends SASL without Kafka's SaslHandshake request, for
@@ -92,14 +86,6 @@ func (c *ClientConfig) SASLUser() (user string, ok bool) {
 
 // UsesTLS says whether the connections are wrapped in TLS.
 func (c *ClientConfig) UsesTLS() bool { return c != nil && c.conf.Net.TLS.Enable }
-
-// Version is the cap on the protocol versions asked for.
-func (c *ClientConfig) Version() Version {
-	if c == nil {
-		return NewestVersion()
-	}
-	return Version{c.conf.Version}
-}
 
 // LogSaramaTo sends sarama's own log lines (one package-level logger) to
 // logger, with component=sarama; restore puts the previous logger back.

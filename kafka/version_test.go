@@ -78,7 +78,7 @@ func TestCommittedOffsetsOfEveryGroupFromABrokerOlderThan3_0(t *testing.T) {
 	if err != nil || len(groups) != 3 {
 		t.Fatalf("listed %v, %v", groups, err)
 	}
-	committed, err := c.CommittedOffsets(ctx, groups)
+	committed, err := c.CommittedOffsetsOn(ctx, groups, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
