@@ -12,37 +12,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alecthomas/kingpin/v2"
-
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/demo"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
-
-// In demo mode the poll interval, window and stall time default to values
-// short enough for every scenario to show within a few minutes.
-const (
-	demoPollInterval = 2 * time.Second
-	demoLagWindow    = time.Minute
-	demoStallAfter   = 20 * time.Second
-	// demoTableEvery is how often the demo prints its status table.
-	demoTableEvery = 15 * time.Second
-)
-
-// demoFlags are the flags of the demo command.
-type demoFlags struct {
-	statusTable    bool
-	writeToCluster bool
-}
-
-func addDemoFlags(app *kingpin.Application) *demoFlags {
-	d := &demoFlags{}
-	app.Flag("demo.status-table", "In the demo, print a table of the groups and their statuses every 15 s (--no-demo.status-table: off).").
-		Default("true").BoolVar(&d.statusTable)
-	app.Flag("demo.write-to-cluster", "Let `lagwatch demo --kafka.server=…` create the demo's topics and groups on that cluster and write to them; without it the demo refuses.").
-		Default("false").BoolVar(&d.writeToCluster)
-	return d
-}
 
 // check refuses what the demo cannot do: poll a config file's clusters,
 // or write to a cluster of the user's without being told it may.

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
@@ -21,9 +20,11 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
+	"github.com/lagwatch/lagwatch/server"
 )
 
 // flagValues are the parsed command line.
@@ -66,7 +67,7 @@ type flagValues struct {
 	enablePprof   bool
 	maxRequests   int
 	probeAddress  string
-	security      *securityFlags
+	security      *config.Security
 	compat        *kafkaExporterCompat
 	demo          *demoFlags
 	web           *web.FlagConfig
@@ -94,7 +95,7 @@ func newApp(stdout, stderr io.Writer) (*kingpin.Application, *flagValues) {
 	app.Flag("web.probe-address", "Also serve /-/healthy and /-/ready, and nothing else, on this [host]:port without --web.config.file's TLS and basic auth, for probes that cannot present them (Kubernetes' httpGet probes). Off when empty.").
 		Default("").StringVar(&f.probeAddress)
 	app.Flag("web.max-requests", "Scrapes of the metrics served at once; more are answered 503 at once. 0 means no limit.").
-		Default(strconv.Itoa(defaultMaxRequests)).IntVar(&f.maxRequests)
+		Default(strconv.Itoa(server.DefaultMaxRequests)).IntVar(&f.maxRequests)
 	f.security = addSecurityFlags(app)
 	f.web = kingpinflag.AddFlags(app, ":9308")
 	f.log.Level, f.log.Format = promslog.NewLevel(), promslog.NewFormat()
@@ -111,7 +112,7 @@ func addKafkaFlags(app *kingpin.Application, f *flagValues) {
 	app.Flag("kafka.server", "Address (host:port) of a Kafka broker to bootstrap from; repeat for several.").
 		Default("localhost:9092").IsSetByUser(&f.serversSet).StringsVar(&f.servers)
 	app.Flag("kafka.version", "Kafka protocol version to speak at most; lagwatch reads each broker's supported versions, so the default is safe for older brokers.").
-		Default(sarama.MaxVersion.String()).StringVar(&f.kafkaVersion)
+		Default(kafka.NewestVersion().String()).StringVar(&f.kafkaVersion)
 	app.Flag("kafka.poll-interval", "How often to poll the cluster. Scrapes serve the last poll and never wait for one.").
 		Default(collector.DefaultPollInterval.String()).IsSetByUser(&f.pollSet).SetValue(durationValue{"kafka.poll-interval", &f.pollInterval})
 	app.Flag("kafka.stale-after", fmt.Sprintf("How long to keep serving consumer-group series after polls stopped succeeding (counted from the end of the last poll that published; a slow poll still running drops nothing), and the part of a broker that fails a request as of its last answer (0: %d poll intervals).", collector.DefaultStaleAfterPolls)).
@@ -195,24 +196,7 @@ func parseGroupStallAfter(arg string, pollInterval time.Duration) (lagcalc.Group
 	if i < 0 {
 		return lagcalc.GroupStallAfter{}, errors.New("want REGEX=DURATION, e.g. 'nightly-.*=26h'")
 	}
-	return groupStallAfter(arg[:i], arg[i+1:], pollInterval)
-}
-
-// groupStallAfter validates one group stall override, from a flag or from
-// --config.file.
-func groupStallAfter(expr, duration string, pollInterval time.Duration) (lagcalc.GroupStallAfter, error) {
-	re, err := collector.Anchored(expr)
-	if err != nil {
-		return lagcalc.GroupStallAfter{}, err
-	}
-	d, err := time.ParseDuration(duration)
-	if err != nil {
-		return lagcalc.GroupStallAfter{}, fmt.Errorf("%q is not a duration such as 90s or 26h", duration)
-	}
-	if d < 2*pollInterval || d < time.Second {
-		return lagcalc.GroupStallAfter{}, fmt.Errorf("%s must span at least two polls (--kafka.poll-interval %s)", d, pollInterval)
-	}
-	return lagcalc.GroupStallAfter{Pattern: re, StallAfter: d}, nil
+	return config.GroupStallAfter(arg[:i], arg[i+1:], pollInterval)
 }
 
 // namedValue makes a flag value's parse error name the flag.
@@ -253,29 +237,27 @@ func (f *flagValues) pollerConfig(demoMode bool, logger *slog.Logger) (collector
 func (f *flagValues) kafkaConfig(cfg *collector.Config) error {
 	for _, s := range f.servers {
 		for _, addr := range strings.Split(s, ",") {
-			if err := checkServerAddr(addr); err != nil {
+			if err := config.CheckServerAddr(addr); err != nil {
 				return fmt.Errorf("--kafka.server %q %v", addr, err)
 			}
 			cfg.Servers = append(cfg.Servers, addr)
 		}
 	}
-	if len(cfg.Servers) > maxServersPerCluster {
-		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), maxServersPerCluster)
+	if len(cfg.Servers) > config.MaxServersPerCluster {
+		return fmt.Errorf("--kafka.server lists %d servers, more than %d", len(cfg.Servers), config.MaxServersPerCluster)
 	}
-	kafkaVersion, err := parseKafkaVersion(f.kafkaVersion)
+	kafkaVersion, err := kafka.ParseVersion(f.kafkaVersion)
 	if err != nil {
 		return err
 	}
-	if kafkaVersion != sarama.MaxVersion && cfg.Logger != nil {
-		logVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
+	if !kafkaVersion.IsNewest() && cfg.Logger != nil {
+		config.LogVersionCap(cfg.Logger, "--kafka.version", kafkaVersion)
 	}
-	cfg.Sarama = kafka.NewSaramaConfig()
-	cfg.Sarama.Version = kafkaVersion
-	sec, err := f.security.security()
+	sec, err := f.security.Build()
 	if err != nil {
 		return err
 	}
-	if err := sec.Apply(cfg.Sarama); err != nil {
+	if cfg.Kafka, err = kafka.NewClientConfig(kafkaVersion, sec); err != nil {
 		return err
 	}
 	if f.maxInFlight < 1 {
@@ -464,19 +446,35 @@ func (f *flagValues) webConfig(*collector.Config) error {
 			return fmt.Errorf("--web.config.file %q: %v", path, err)
 		}
 	}
-	return checkRoutes(f)
+	return server.CheckRoutes(f.serverOptions(), f.exporterOpts)
 }
 
-// parseKafkaVersion accepts only versions sarama knows, so a typo fails
-// at start-up rather than as protocol errors later.
-func parseKafkaVersion(s string) (sarama.KafkaVersion, error) {
-	v, err := sarama.ParseKafkaVersion(s)
-	if err == nil {
-		for _, known := range sarama.SupportedVersions {
-			if known == v {
-				return v, nil
-			}
-		}
-	}
-	return v, fmt.Errorf("--kafka.version %q is not a Kafka version lagwatch knows (oldest %s, newest %s)", s, sarama.MinVersion, sarama.MaxVersion)
+// serverOptions are the routes' settings from the --web.* flags.
+func (f *flagValues) serverOptions() server.Options {
+	return server.Options{TelemetryPath: f.telemetryPath, MaxRequests: f.maxRequests, EnablePprof: f.enablePprof}
+}
+
+// In demo mode the poll interval, window and stall time default to values
+// short enough for every scenario to show within a few minutes.
+const (
+	demoPollInterval = 2 * time.Second
+	demoLagWindow    = time.Minute
+	demoStallAfter   = 20 * time.Second
+	// demoTableEvery is how often the demo prints its status table.
+	demoTableEvery = 15 * time.Second
+)
+
+// demoFlags are the flags of the demo command.
+type demoFlags struct {
+	statusTable    bool
+	writeToCluster bool
+}
+
+func addDemoFlags(app *kingpin.Application) *demoFlags {
+	d := &demoFlags{}
+	app.Flag("demo.status-table", "In the demo, print a table of the groups and their statuses every 15 s (--no-demo.status-table: off).").
+		Default("true").BoolVar(&d.statusTable)
+	app.Flag("demo.write-to-cluster", "Let `lagwatch demo --kafka.server=…` create the demo's topics and groups on that cluster and write to them; without it the demo refuses.").
+		Default("false").BoolVar(&d.writeToCluster)
+	return d
 }

@@ -8,10 +8,11 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/IBM/sarama"
 	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/promslog"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/kafka"
 )
 
@@ -125,9 +126,9 @@ func (v *compatValue) isTrue() bool {
 // kafkaExporterCompat are the values of kafka_exporter's flags.
 type kafkaExporterCompat struct {
 	values map[string]*compatValue
-	// saramaLogger is sarama's logger before --log.enable-sarama, put
-	// back by undo.
-	saramaLogger sarama.StdLogger
+	// restoreSaramaLogger puts back sarama's logger as it was before
+	// --log.enable-sarama; called by undo.
+	restoreSaramaLogger func()
 }
 
 // addKafkaExporterFlags registers kafka_exporter's flags, hidden from
@@ -156,21 +157,21 @@ func (c *kafkaExporterCompat) value(name string) *compatValue {
 // applyBeforeLogging gives the flags that decide how lagwatch logs and
 // authenticates kafka_exporter's meaning: --verbosity, its case-blind
 // --sasl.mechanism and its $SASL_USER_PASSWORD. It refuses --server.tls.*.
-func (c *kafkaExporterCompat) applyBeforeLogging(f *flagValues) error {
+func (c *kafkaExporterCompat) applyBeforeLogging(args []string, level *promslog.Level, security *config.Security) error {
 	if err := c.refuseServerTLS(); err != nil {
 		return err
 	}
-	if v := c.value("verbosity"); v.set() && !givenOnCommandLine(f.args, "log.level") {
+	if v := c.value("verbosity"); v.set() && !givenOnCommandLine(args, "log.level") {
 		if n, _ := strconv.Atoi(v.last()); n >= 1 {
-			if err := f.log.Level.Set("debug"); err != nil {
+			if err := level.Set("debug"); err != nil {
 				return err
 			}
 		}
 	}
-	if f.security != nil {
-		f.security.mechanism = strings.ToLower(f.security.mechanism)
-		if f.security.saslEnabled && f.security.password == "" && f.security.passwordFile == "" {
-			f.security.password = os.Getenv(saslPasswordEnvKafkaExporter)
+	if security != nil {
+		security.Mechanism = strings.ToLower(security.Mechanism)
+		if security.SASLEnabled && security.Password == "" && security.PasswordFile == "" {
+			security.Password = os.Getenv(saslPasswordEnvKafkaExporter)
 		}
 	}
 	return nil
@@ -178,19 +179,18 @@ func (c *kafkaExporterCompat) applyBeforeLogging(f *flagValues) error {
 
 // applyToConfig maps the flags that change how lagwatch talks to Kafka,
 // and logs one warning per flag that does nothing here.
-func (c *kafkaExporterCompat) applyToConfig(f *flagValues, cfg *collector.Config, logger *slog.Logger) error {
+func (c *kafkaExporterCompat) applyToConfig(configFile string, cfg *collector.Config, logger *slog.Logger) error {
 	if v := c.value("sasl.handshake"); v.set() && !v.isTrue() {
-		if f.configFile != "" {
+		if configFile != "" {
 			return fmt.Errorf("--sasl.handshake is set together with --config.file, which gives each cluster's settings")
 		}
-		if cfg.Sarama != nil {
-			cfg.Sarama.Net.SASL.Handshake = false
+		if cfg.Kafka != nil {
+			cfg.Kafka.SkipSASLHandshake()
 		}
 	}
 	if c.value("log.enable-sarama").isTrue() {
 		// sarama logs through one package-level logger.
-		c.saramaLogger = sarama.Logger
-		sarama.Logger = slog.NewLogLogger(logger.With("component", "sarama").Handler(), slog.LevelInfo)
+		c.restoreSaramaLogger = kafka.LogSaramaTo(logger)
 	}
 	for _, kf := range kafkaExporterFlags {
 		v, ok := c.values[kf.name]
@@ -210,8 +210,8 @@ func (c *kafkaExporterCompat) applyToConfig(f *flagValues, cfg *collector.Config
 // undo puts back what applyToConfig changed beyond the configuration:
 // sarama's logger.
 func (c *kafkaExporterCompat) undo() {
-	if c.saramaLogger != nil {
-		sarama.Logger = c.saramaLogger
+	if c.restoreSaramaLogger != nil {
+		c.restoreSaramaLogger()
 	}
 }
 
@@ -246,22 +246,6 @@ func webConfigForServerTLS(cert, key, ca string, mutual bool) string {
 		fields = append(fields, "client_auth_type: RequireAndVerifyClientCert", "client_ca_file: "+orPlaceholder(ca, "<CA file>"))
 	}
 	return "tls_server_config: {" + strings.Join(fields, ", ") + "}"
-}
-
-// logVersionCap says once what a --kafka.version below the newest does:
-// group requests go by each broker's versions whatever it says, the other
-// requests are capped, and a cap below what they need loses what
-// kafka.CapLosses names.
-func logVersionCap(logger *slog.Logger, setting string, v sarama.KafkaVersion) {
-	if logger == nil || v == sarama.MaxVersion {
-		return
-	}
-	if lost := kafka.CapLosses(v); lost != "" {
-		logger.Warn(setting+" caps the protocol versions lagwatch asks for; groups are still read with the versions each broker supports, but the cap loses: "+lost+". Drop it: lagwatch negotiates each request with each broker",
-			"kafka_version", v.String())
-		return
-	}
-	logger.Info(setting+" caps the protocol versions of the requests other than the group requests, which go by the versions each broker supports; nothing lagwatch reads is lost", "kafka_version", v.String())
 }
 
 // givenOnCommandLine reports whether the flag --name (or --no-name) is

@@ -107,13 +107,13 @@ func keptBy(t *testing.T, addrs []string, args ...string) (groups, topics, group
 	if _, err := app.Parse(args); err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
-	if err := f.compat.applyBeforeLogging(f); err != nil {
+	if err := f.compat.applyBeforeLogging(f.args, f.log.Level, f.security); err != nil {
 		t.Fatalf("%v: %v", args, err)
 	}
 	logger := slog.New(slog.DiscardHandler)
 	cfg, err := f.pollerConfig(false, logger)
 	if err == nil {
-		err = f.compat.applyToConfig(f, &cfg, logger)
+		err = f.compat.applyToConfig(f.configFile, &cfg, logger)
 	}
 	if err != nil {
 		t.Fatalf("%v: %v", args, err)
@@ -343,14 +343,14 @@ func TestKafkaExporterFlagsTakeKafkaExportersMeaning(t *testing.T) {
 		if _, err := app.Parse(args); err != nil {
 			t.Fatal(err)
 		}
-		if err = f.compat.applyBeforeLogging(f); err != nil {
+		if err = f.compat.applyBeforeLogging(f.args, f.log.Level, f.security); err != nil {
 			t.Fatal(err)
 		}
 		var logs bytes.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
 		cfg, err := f.pollerConfig(false, logger)
 		if err == nil {
-			err = f.compat.applyToConfig(f, &cfg, logger)
+			err = f.compat.applyToConfig(f.configFile, &cfg, logger)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -360,17 +360,17 @@ func TestKafkaExporterFlagsTakeKafkaExportersMeaning(t *testing.T) {
 
 	t.Run("sasl.handshake=false skips Kafka's SaslHandshake", func(t *testing.T) {
 		_, cfg, _ := parse(t, "", "--sasl.enabled", "--sasl.handshake=false", "--sasl.username=u", "--sasl.password=p", "--sasl.mechanism=plain")
-		if cfg.Sarama.Net.SASL.Handshake {
+		if cfg.Kafka.Sarama().Net.SASL.Handshake {
 			t.Error("handshake still on")
 		}
 	})
 	t.Run("mechanism in upper case and the password from $SASL_USER_PASSWORD", func(t *testing.T) {
 		_, cfg, _ := parse(t, "from-env", "--sasl.enabled", "--sasl.username=u", "--sasl.mechanism=SCRAM-SHA256", "--tls.enabled", "--tls.insecure-skip-tls-verify")
-		sasl := cfg.Sarama.Net.SASL
+		sasl := cfg.Kafka.Sarama().Net.SASL
 		if sasl.Mechanism != sarama.SASLTypeSCRAMSHA256 || sasl.Password != "from-env" || !sasl.Handshake {
 			t.Errorf("SASL %s with password from the environment %v, handshake %v", sasl.Mechanism, sasl.Password == "from-env", sasl.Handshake)
 		}
-		if !cfg.Sarama.Net.TLS.Enable || !cfg.Sarama.Net.TLS.Config.InsecureSkipVerify {
+		if !cfg.Kafka.Sarama().Net.TLS.Enable || !cfg.Kafka.Sarama().Net.TLS.Config.InsecureSkipVerify {
 			t.Error("TLS without verification not set")
 		}
 	})
@@ -395,8 +395,8 @@ func TestKafkaExporterFlagsTakeKafkaExportersMeaning(t *testing.T) {
 		if n := strings.Count(logs, "caps the protocol versions"); n != 1 || !strings.Contains(logs, "Metadata v8") || !strings.Contains(logs, "level=WARN") {
 			t.Errorf("%d lines, want one warning naming Metadata v8:\n%s", n, logs)
 		}
-		if cfg.Sarama.Version != sarama.V2_0_0_0 {
-			t.Errorf("the cap is %s, want 2.0.0 for the requests other than the group requests", cfg.Sarama.Version)
+		if cfg.Kafka.Sarama().Version != sarama.V2_0_0_0 {
+			t.Errorf("the cap is %s, want 2.0.0 for the requests other than the group requests", cfg.Kafka.Sarama().Version)
 		}
 		_, _, logs = parse(t, "")
 		if strings.Contains(logs, "caps the protocol versions") {

@@ -1,235 +1,46 @@
 package main
 
 import (
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
-	"fmt"
-	"os"
-	"strings"
-
 	"github.com/alecthomas/kingpin/v2"
 
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/kafka"
 )
 
-// passwordEnv carries the SASL password without putting it on the command
-// line, where `ps` and shell history would show it.
-const passwordEnv = "LAGWATCH_SASL_PASSWORD"
-
-// securityFlags are the flags for TLS and SASL connections to Kafka.
-type securityFlags struct {
-	tlsEnabled         bool
-	caFile             string
-	certFile           string
-	keyFile            string
-	serverName         string
-	insecureSkipVerify bool
-
-	saslEnabled  bool
-	mechanism    string
-	username     string
-	password     string
-	passwordFile string
-	mech         mechanismFlags
-
-	// field names a setting in errors: the flag by default, a field of
-	// --config.file's cluster for the clusters there.
-	field func(flag string) string
-	// passwordSources names where a password may come from, in errors.
-	passwordSources string
-}
-
-// name is how errors call the setting of the flag named flag.
-func (s *securityFlags) name(flag string) string {
-	switch {
-	case s.field != nil:
-		return s.field(flag)
-	case flag == "sasl.password":
-		return "--sasl.password (or $" + passwordEnv + ")"
-	}
-	return "--" + flag
-}
-
-func addSecurityFlags(app *kingpin.Application) *securityFlags {
-	s := &securityFlags{passwordSources: "--sasl.password, --sasl.password-file or $" + passwordEnv}
-	app.Flag("tls.enabled", "Connect to Kafka over TLS.").Default("false").BoolVar(&s.tlsEnabled)
-	app.Flag("tls.ca-file", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's).").StringVar(&s.caFile)
-	app.Flag("tls.cert-file", "PEM file of the client certificate, for brokers that require TLS client authentication.").StringVar(&s.certFile)
-	app.Flag("tls.key-file", "PEM file of the client certificate's private key.").StringVar(&s.keyFile)
-	app.Flag("tls.server-name", "Name to verify the brokers' certificates against (default: the host of each broker's address).").StringVar(&s.serverName)
-	app.Flag("tls.insecure-skip-tls-verify", "Do not verify the brokers' certificates (insecure: for testing only).").Default("false").BoolVar(&s.insecureSkipVerify)
-	app.Flag("sasl.enabled", "Authenticate to Kafka with SASL.").Default("false").BoolVar(&s.saslEnabled)
-	app.Flag("sasl.mechanism", "SASL mechanism: "+kafka.SASLMechanismNames+".").Default("plain").StringVar(&s.mechanism)
-	app.Flag("sasl.username", "SASL user name.").StringVar(&s.username)
-	app.Flag("sasl.password", "SASL password; prefer $"+passwordEnv+" or --sasl.password-file, which keep it out of the process list.").
-		Envar(passwordEnv).StringVar(&s.password)
-	app.Flag("sasl.password-file", "File holding the SASL password (a trailing newline is ignored).").StringVar(&s.passwordFile)
-	s.mech.add(app)
+// addSecurityFlags registers the --tls.* and --sasl.* flags; config.Security
+// checks them and builds the Kafka client's TLS and SASL settings.
+func addSecurityFlags(app *kingpin.Application) *config.Security {
+	s := &config.Security{PasswordSources: "--sasl.password, --sasl.password-file or $" + config.PasswordEnv}
+	app.Flag("tls.enabled", "Connect to Kafka over TLS.").Default("false").BoolVar(&s.TLSEnabled)
+	app.Flag("tls.ca-file", "PEM file of the CA certificates that sign the brokers' certificates (default: the system's).").StringVar(&s.CAFile)
+	app.Flag("tls.cert-file", "PEM file of the client certificate, for brokers that require TLS client authentication.").StringVar(&s.CertFile)
+	app.Flag("tls.key-file", "PEM file of the client certificate's private key.").StringVar(&s.KeyFile)
+	app.Flag("tls.server-name", "Name to verify the brokers' certificates against (default: the host of each broker's address).").StringVar(&s.ServerName)
+	app.Flag("tls.insecure-skip-tls-verify", "Do not verify the brokers' certificates (insecure: for testing only).").Default("false").BoolVar(&s.InsecureSkipVerify)
+	app.Flag("sasl.enabled", "Authenticate to Kafka with SASL.").Default("false").BoolVar(&s.SASLEnabled)
+	app.Flag("sasl.mechanism", "SASL mechanism: "+kafka.SASLMechanismNames+".").Default("plain").StringVar(&s.Mechanism)
+	app.Flag("sasl.username", "SASL user name.").StringVar(&s.Username)
+	app.Flag("sasl.password", "SASL password; prefer $"+config.PasswordEnv+" or --sasl.password-file, which keep it out of the process list.").
+		Envar(config.PasswordEnv).StringVar(&s.Password)
+	app.Flag("sasl.password-file", "File holding the SASL password (a trailing newline is ignored).").StringVar(&s.PasswordFile)
+	addMechanismFlags(app, &s.Mech)
 	return s
 }
 
-// security validates the flags and builds the Kafka client's TLS and SASL
-// settings. Its errors name the flag at fault and never contain a secret.
-func (s *securityFlags) security() (kafka.Security, error) {
-	var (
-		sec kafka.Security
-		err error
-	)
-	if sec.TLS, err = s.tlsConfig(); err != nil {
-		return sec, err
-	}
-	sec.SASL, err = s.sasl()
-	return sec, err
-}
-
-// tlsConfig is nil without --tls.enabled.
-func (s *securityFlags) tlsConfig() (*tls.Config, error) {
-	if !s.tlsEnabled {
-		// A TLS setting without --tls.enabled would silently connect in
-		// plaintext, SASL passwords included.
-		for _, f := range []struct{ name, value string }{
-			{"tls.ca-file", s.caFile}, {"tls.cert-file", s.certFile},
-			{"tls.key-file", s.keyFile}, {"tls.server-name", s.serverName},
-		} {
-			if f.value != "" {
-				return nil, fmt.Errorf("%s is set but %s is not", s.name(f.name), s.name("tls.enabled"))
-			}
-		}
-		if s.insecureSkipVerify {
-			return nil, fmt.Errorf("%s is set but %s is not", s.name("tls.insecure-skip-tls-verify"), s.name("tls.enabled"))
-		}
-		return nil, nil
-	}
-
-	tlsConf := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         s.serverName,
-		InsecureSkipVerify: s.insecureSkipVerify, //nolint:gosec // the operator asked for it
-	}
-	if s.caFile != "" {
-		pemBytes, err := os.ReadFile(s.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", s.name("tls.ca-file"), err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pemBytes) {
-			return nil, fmt.Errorf("%s %q holds no PEM certificate", s.name("tls.ca-file"), s.caFile)
-		}
-		tlsConf.RootCAs = pool
-	}
-	switch {
-	case s.keyFile != "" && s.certFile == "":
-		return nil, fmt.Errorf("%s needs %s", s.name("tls.key-file"), s.name("tls.cert-file"))
-	case s.certFile != "" && s.keyFile == "":
-		return nil, fmt.Errorf("%s needs %s", s.name("tls.cert-file"), s.name("tls.key-file"))
-	case s.certFile != "":
-		cert, err := s.clientCertificate()
-		if err != nil {
-			return nil, err
-		}
-		tlsConf.Certificates = []tls.Certificate{cert}
-	}
-	// The files were checked above; from here on they are read again
-	// whenever they change.
-	reloading, err := kafka.TLSFiles{CAFile: s.caFile, CertFile: s.certFile, KeyFile: s.keyFile}.Config(tlsConf)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", s.name("tls.enabled"), err)
-	}
-	return reloading, nil
-}
-
-// clientCertificate loads the key pair, blaming the file at fault.
-// tls.X509KeyPair's errors never quote the key's bytes.
-func (s *securityFlags) clientCertificate() (tls.Certificate, error) {
-	certPEM, err := os.ReadFile(s.certFile)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("%s: %v", s.name("tls.cert-file"), err)
-	}
-	if !hasPEMBlock(certPEM, "CERTIFICATE") {
-		return tls.Certificate{}, fmt.Errorf("%s %q holds no PEM certificate", s.name("tls.cert-file"), s.certFile)
-	}
-	keyPEM, err := os.ReadFile(s.keyFile)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("%s: %v", s.name("tls.key-file"), err)
-	}
-	if !hasPEMBlock(keyPEM, "PRIVATE KEY") {
-		return tls.Certificate{}, fmt.Errorf("%s %q holds no PEM private key", s.name("tls.key-file"), s.keyFile)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return tls.Certificate{}, fmt.Errorf("%s %q does not fit %s %q: %v", s.name("tls.key-file"), s.keyFile, s.name("tls.cert-file"), s.certFile, err)
-	}
-	return cert, nil
-}
-
-// hasPEMBlock reports whether data holds a PEM block whose type ends in
-// suffix ("PRIVATE KEY" matches PKCS#1, PKCS#8 and EC keys).
-func hasPEMBlock(data []byte, suffix string) bool {
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return false
-		}
-		if strings.HasSuffix(block.Type, suffix) {
-			return true
-		}
-	}
-}
-
-// sasl is nil without --sasl.enabled.
-func (s *securityFlags) sasl() (*kafka.SASL, error) {
-	if !s.saslEnabled {
-		if s.username != "" || s.passwordFile != "" {
-			return nil, fmt.Errorf("%s or %s is set but %s is not", s.name("sasl.username"), s.name("sasl.password-file"), s.name("sasl.enabled"))
-		}
-		return nil, s.mechanismMismatch()
-	}
-	if _, ok := kafka.SASLMechanisms[s.mechanism]; !ok {
-		return nil, fmt.Errorf("%s %q is not one of %s", s.name("sasl.mechanism"), s.mechanism, kafka.SASLMechanismNames)
-	}
-	if err := s.mechanismMismatch(); err != nil {
-		return nil, err
-	}
-	switch s.mechanism {
-	case "oauthbearer":
-		return s.oauthbearer()
-	case "gssapi":
-		return s.gssapi()
-	case "awsiam":
-		return s.awsIAM()
-	}
-	if s.username == "" {
-		return nil, fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.name("sasl.username"))
-	}
-	password, err := s.saslPassword()
-	if err != nil {
-		return nil, err
-	}
-	return &kafka.SASL{Mechanism: s.mechanism, User: s.username, Password: password}, nil
-}
-
-func (s *securityFlags) saslPassword() (string, error) {
-	if s.passwordFile == "" {
-		if s.password == "" {
-			return "", fmt.Errorf("%s needs %s", s.name("sasl.enabled"), s.passwordSources)
-		}
-		return s.password, nil
-	}
-	if s.password != "" {
-		return "", fmt.Errorf("%s and %s are both set; give one", s.name("sasl.password-file"), s.name("sasl.password"))
-	}
-	data, err := os.ReadFile(s.passwordFile)
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", s.name("sasl.password-file"), err)
-	}
-	password := strings.TrimRight(string(data), "\r\n")
-	if password == "" {
-		return "", fmt.Errorf("%s %q is empty", s.name("sasl.password-file"), s.passwordFile)
-	}
-	if strings.ContainsAny(password, "\r\n") {
-		return "", fmt.Errorf("%s %q holds more than one line", s.name("sasl.password-file"), s.passwordFile)
-	}
-	return password, nil
+// addMechanismFlags registers the settings of the SASL mechanisms beyond
+// user and password (oauthbearer, gssapi, awsiam).
+func addMechanismFlags(app *kingpin.Application, m *config.Mechanisms) {
+	app.Flag("sasl.oauthbearer-token-url", "oauthbearer: the OAuth 2 token endpoint to get tokens from with the client-credentials grant; the client id is --sasl.username, the secret --sasl.password (or its file or $"+config.PasswordEnv+").").StringVar(&m.OAuthTokenURL)
+	app.Flag("sasl.oauthbearer-scope", "oauthbearer: a scope to ask the token endpoint for (repeatable).").StringsVar(&m.OAuthScopes)
+	app.Flag("sasl.oauthbearer-extra-param", "oauthbearer: an extra parameter key=value of the token request, e.g. audience=kafka (repeatable).").StringsVar(&m.OAuthParams)
+	app.Flag("sasl.oauthbearer-ca-file", "oauthbearer: PEM file of the CA certificates that sign the token endpoint's certificate (default: the system's).").StringVar(&m.OAuthCAFile)
+	app.Flag("sasl.service-name", "gssapi: the service name of the brokers' Kerberos principals (the broker's sasl.kerberos.service.name; default "+config.DefaultKerberosServiceName+").").StringVar(&m.KerberosServiceName)
+	app.Flag("sasl.kerberos-config-path", "gssapi: the krb5.conf that names the realm's KDCs (default "+config.DefaultKerberosConfigPath+").").StringVar(&m.KerberosConfigPath)
+	app.Flag("sasl.realm", "gssapi: the Kerberos realm of --sasl.username (default: krb5.conf's default_realm).").StringVar(&m.KerberosRealm)
+	app.Flag("sasl.kerberos-auth-type", "gssapi: keytabAuth (with --sasl.keytab-path) or userAuth (with the SASL password); default keytabAuth when --sasl.keytab-path is set, else userAuth.").StringVar(&m.KerberosAuthType)
+	app.Flag("sasl.keytab-path", "gssapi: the keytab holding --sasl.username's keys.").StringVar(&m.KerberosKeytabPath)
+	app.Flag("sasl.disable-PA-FX-FAST", "gssapi: do not use FAST pre-authentication (for KDCs such as Active Directory that lack it).").Default("false").BoolVar(&m.KerberosDisablePAFXFast)
+	app.Flag("sasl.aws-region", "awsiam: the AWS region of the MSK cluster (default: $AWS_REGION or the AWS profile's region).").StringVar(&m.AWSRegion)
+	app.Flag("sasl.aws-role-arn", "awsiam: a role to assume with the credentials of the standard AWS chain (environment, shared files and AWS_PROFILE, EKS web identity, container or instance role).").StringVar(&m.AWSRoleARN)
+	app.Flag("sasl.oauthbearer-token-file", "oauthbearer: a file holding the token, written by another process; read again whenever it changes (instead of --sasl.oauthbearer-token-url).").StringVar(&m.OAuthTokenFile)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/xdg-go/scram"
 
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/internal/securetest"
 )
 
@@ -64,7 +65,7 @@ func newTestFiles(t *testing.T) testFiles {
 
 func TestBadSecurityFlagsExitWithCode2AndOneLineNamingTheFlag(t *testing.T) {
 	// An operator's environment must not leak into the table's cases.
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	f := newTestFiles(t)
 	missing := filepath.Join(f.dir, "missing.pem")
 	tlsOn, saslOn := "--tls.enabled", "--sasl.enabled"
@@ -158,7 +159,7 @@ func appliedConfig(t *testing.T, args ...string) *sarama.Config {
 		t.Fatalf("parse %q: %v", args, err)
 	}
 	conf := sarama.NewConfig()
-	sec, err := flags.security.security()
+	sec, err := flags.security.Build()
 	if err == nil {
 		err = sec.Apply(conf)
 	}
@@ -172,7 +173,7 @@ func appliedConfig(t *testing.T, args ...string) *sarama.Config {
 }
 
 func TestNoSecurityFlagsLeaveTLSAndSASLOff(t *testing.T) {
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	conf := appliedConfig(t)
 	if conf.Net.TLS.Enable || conf.Net.SASL.Enable {
 		t.Fatalf("TLS enabled %v, SASL enabled %v; want both off", conf.Net.TLS.Enable, conf.Net.SASL.Enable)
@@ -218,7 +219,7 @@ func TestTLSWithoutCAFileUsesSystemRootsAndCanSkipVerification(t *testing.T) {
 }
 
 func TestSASLPlainTakesThePasswordFlag(t *testing.T) {
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	conf := appliedConfig(t, "--sasl.enabled", "--sasl.username=alice", "--sasl.password="+testPassword)
 	s := conf.Net.SASL
 	if !s.Enable || s.Mechanism != sarama.SASLTypePlaintext || s.User != "alice" || s.Password != testPassword {
@@ -233,7 +234,7 @@ func TestSASLPlainTakesThePasswordFlag(t *testing.T) {
 }
 
 func TestSASLPasswordFileDropsTheTrailingNewline(t *testing.T) {
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	f := newTestFiles(t)
 	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=scram-sha256", "--sasl.username=alice", "--sasl.password-file="+f.password)
 	if conf.Net.SASL.Password != testPassword {
@@ -242,10 +243,10 @@ func TestSASLPasswordFileDropsTheTrailingNewline(t *testing.T) {
 }
 
 func TestSASLPasswordComesFromTheEnvironment(t *testing.T) {
-	t.Setenv(passwordEnv, testPassword)
+	t.Setenv(config.PasswordEnv, testPassword)
 	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=scram-sha512", "--sasl.username=alice")
 	if conf.Net.SASL.Password != testPassword || conf.Net.SASL.Mechanism != sarama.SASLTypeSCRAMSHA512 {
-		t.Fatalf("mechanism %q, password from $%s set %v", conf.Net.SASL.Mechanism, passwordEnv, conf.Net.SASL.Password == testPassword)
+		t.Fatalf("mechanism %q, password from $%s set %v", conf.Net.SASL.Mechanism, config.PasswordEnv, conf.Net.SASL.Password == testPassword)
 	}
 }
 
@@ -253,7 +254,7 @@ func TestSASLPasswordComesFromTheEnvironment(t *testing.T) {
 // client for each mechanism against xdg-go's SCRAM server: the right
 // password authenticates, a wrong one is refused.
 func TestSCRAMClientCompletesAConversationWithAServer(t *testing.T) {
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	for _, tc := range []struct {
 		flag string
 		hash scram.HashGeneratorFcn
@@ -302,7 +303,7 @@ func scramConversation(t *testing.T, hash scram.HashGeneratorFcn, client sarama.
 }
 
 func TestOAuthBearerFlagsGiveSaramaATokenSource(t *testing.T) {
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	f := newTestFiles(t)
 	tokenFile := securetest.WriteFile(t, f.dir, "token", []byte("header.payload.signature\n"))
 	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-file="+tokenFile)
@@ -313,7 +314,7 @@ func TestOAuthBearerFlagsGiveSaramaATokenSource(t *testing.T) {
 	if err != nil || tok.Token != "header.payload.signature" {
 		t.Fatalf("token %v, %v", tok, err)
 	}
-	t.Setenv(passwordEnv, testPassword)
+	t.Setenv(config.PasswordEnv, testPassword)
 	conf = appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=oauthbearer", "--sasl.oauthbearer-token-url=https://idp.example/token",
 		"--sasl.username=client", "--sasl.oauthbearer-scope=a", "--sasl.oauthbearer-scope=b", "--sasl.oauthbearer-extra-param=audience=kafka",
 		"--sasl.oauthbearer-ca-file="+f.ca)
@@ -331,7 +332,7 @@ const testKrb5Conf = `[libdefaults]
 `
 
 func TestGSSAPIFlagsGiveSaramaTheKerberosLogin(t *testing.T) {
-	t.Setenv(passwordEnv, testPassword)
+	t.Setenv(config.PasswordEnv, testPassword)
 	f := newTestFiles(t)
 	conf := appliedConfig(t, "--sasl.enabled", "--sasl.mechanism=gssapi", "--sasl.username=lagwatch",
 		"--sasl.kerberos-config-path="+securetest.WriteFile(t, f.dir, "krb5.conf", []byte(testKrb5Conf)))
@@ -344,7 +345,7 @@ func TestGSSAPIFlagsGiveSaramaTheKerberosLogin(t *testing.T) {
 }
 
 func TestAWSIAMFlagsGiveSaramaAnMSKTokenSource(t *testing.T) {
-	t.Setenv(passwordEnv, "")
+	t.Setenv(config.PasswordEnv, "")
 	conf := appliedConfig(t, "--tls.enabled", "--sasl.enabled", "--sasl.mechanism=awsiam", "--sasl.aws-region=eu-west-1")
 	if conf.Net.SASL.Mechanism != sarama.SASLTypeOAuth || conf.Net.SASL.TokenProvider == nil || !conf.Net.TLS.Enable {
 		t.Fatalf("mechanism %q, token provider %v, TLS %v", conf.Net.SASL.Mechanism, conf.Net.SASL.TokenProvider, conf.Net.TLS.Enable)

@@ -16,9 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/fleet"
 	"github.com/lagwatch/lagwatch/internal/securetest"
 	"github.com/lagwatch/lagwatch/internal/waitfor"
+	"github.com/lagwatch/lagwatch/server"
 )
 
 // hostileTimeLimit is how long lagwatch may take to refuse any input of
@@ -71,14 +74,14 @@ func TestHostileConfigFilesAndFlagsAreRefusedInOneLineWithExitCode2(t *testing.T
 		{"10 MB label value (size bomb)", []string{"--config.file=" + file("bomb.yml", cluster(", labels: {env: "+strings.Repeat("x", 10<<20)+"}"))}, "bytes, larger than 1048576"},
 		{"10 MB of comments", []string{"--config.file=" + file("comments.yml", strings.Repeat("# padding padding padding\n", 10<<20/26))}, "larger than 1048576"},
 		{"40,000 clusters", []string{"--config.file=" + file("40k.yml", clustersYAML(40000))}, "larger than 1048576"},
-		{"1,001 clusters", []string{"--config.file=" + file("1001.yml", clustersYAML(maxClusters+1))}, "clusters: 1001 listed, more than 1000"},
+		{"1,001 clusters", []string{"--config.file=" + file("1001.yml", clustersYAML(config.MaxClusters+1))}, "clusters: 1001 listed, more than 1000"},
 		{"endless file (/dev/zero)", []string{"--config.file=/dev/zero"}, "larger than 1048576"},
 		{"YAML alias bomb", []string{"--config.file=" + file("laughs.yml", aliasBomb())}, "--config.file"},
 		{"deeply nested YAML", []string{"--config.file=" + file("nested.yml", "clusters: "+strings.Repeat("[", 100000)+strings.Repeat("]", 100000)+"\n")}, "--config.file"},
 		{"2 KB label value", []string{"--config.file=" + file("label.yml", cluster(", labels: {env: "+strings.Repeat("x", 2048)+"}"))}, "labels: label env: value of 2048 bytes, longer than 1024"},
 		{"label value not UTF-8", []string{"--config.file=" + file("utf8.yml", cluster(", labels: {env: \"\xff\"}"))}, "--config.file"},
 		{"33 labels", []string{"--config.file=" + file("labels.yml", cluster(", labels: {"+manyLabels(32)+"}"))}, "33 labels, more than 32"},
-		{"101 servers in a cluster", []string{"--config.file=" + file("servers.yml", "clusters:\n  - {name: a, servers: ["+strings.Repeat("k:1, ", maxServersPerCluster)+"k:1]}\n")}, "servers: 101 listed, more than 100"},
+		{"101 servers in a cluster", []string{"--config.file=" + file("servers.yml", "clusters:\n  - {name: a, servers: ["+strings.Repeat("k:1, ", config.MaxServersPerCluster)+"k:1]}\n")}, "servers: 101 listed, more than 100"},
 		{"port 99999 in the file", []string{"--config.file=" + file("port.yml", "clusters:\n  - {name: a, servers: [127.0.0.1:99999]}\n")}, `servers: "127.0.0.1:99999" port "99999" is not a number from 1 to 65535`},
 		{"port 0 in the file", []string{"--config.file=" + file("port0.yml", "clusters:\n  - {name: a, servers: [127.0.0.1:0]}\n")}, "servers"},
 		{"port -1 in the file", []string{"--config.file=" + file("portneg.yml", "clusters:\n  - {name: a, servers: ['127.0.0.1:-1']}\n")}, "servers"},
@@ -180,20 +183,20 @@ func TestSIGTERMWhileLoadingTheConfigFileStopsAtOnce(t *testing.T) {
 // and the error is one line.
 func TestReloadBeyondTheBoundsKeepsTheRunningClusters(t *testing.T) {
 	path := writeConfig(t, clustersYAML(2))
-	load := func() ([]clusterSpec, error) { return loadConfigFile(path, baseConfig()) }
+	load := func() ([]config.Cluster, error) { return config.Load(path, baseConfig()) }
 	specs, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	f := newFleet(ctx, exporter.NewClusters(exporter.Options{}), slog.New(slog.DiscardHandler))
-	if err := f.apply(specs); err != nil {
+	f := fleet.New(ctx, exporter.NewClusters(exporter.Options{}), slog.New(slog.DiscardHandler))
+	if err := f.Apply(specs); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{
 		clustersYAML(40000),
-		clustersYAML(maxClusters + 1),
+		clustersYAML(config.MaxClusters + 1),
 		"clusters:\n  - {name: a, servers: [127.0.0.1:99999]}\n",
 		"clusters:\n  - {name: a, servers: [a:1], labels: {env: " + strings.Repeat("x", 2048) + "}}\n",
 	} {
@@ -201,19 +204,19 @@ func TestReloadBeyondTheBoundsKeepsTheRunningClusters(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		err := f.reload(load)
+		err := f.Reload(load)
 		if err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("reload of a %d-byte file: %v, want a one-line error", len(bad), err)
 		}
 		if took := time.Since(start); took > hostileTimeLimit {
 			t.Errorf("reload took %v", took)
 		}
-		if names := f.clusterNames(); strings.Join(names, ",") != "c0,c1" {
+		if names := f.ClusterNames(); strings.Join(names, ",") != "c0,c1" {
 			t.Errorf("clusters after a refused reload: %v", names)
 		}
 	}
 	cancel()
-	f.wait()
+	f.Wait()
 }
 
 // TLS handshake errors on the web port (a scraper speaking plain HTTP to
@@ -243,10 +246,10 @@ func TestTLSHandshakeErrorsAreLoggedThroughPromslogThrottled(t *testing.T) {
 	if _, err := app.Parse([]string{"--web.config.file=" + webConfig, "--web.listen-address=" + l.Addr().String()}); err != nil {
 		t.Fatal(err)
 	}
-	server := newHTTPServer(http.NotFoundHandler(), time.Second)
-	server.ErrorLog = httpErrorLog(logger)
-	go func() { _ = serveHTTP(server, []net.Listener{l}, f.web, logger) }()
-	t.Cleanup(func() { server.Close() })
+	httpServer := server.New(http.NotFoundHandler(), time.Second)
+	httpServer.ErrorLog = server.ErrorLog(logger)
+	go func() { _ = server.Serve(httpServer, []net.Listener{l}, f.web, logger) }()
+	t.Cleanup(func() { httpServer.Close() })
 
 	const requests = 100
 	for range requests {

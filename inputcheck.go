@@ -2,54 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
-	"github.com/prometheus/exporter-toolkit/web"
-
-	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/config"
 )
-
-// Bounds on what the flags and --config.file may ask for. Each is far
-// above any real deployment and far below what would make a start, a
-// reload or a scrape take long: past them lagwatch refuses the input in
-// one line (exit 2 at start; the running configuration stays on reload).
-const (
-	// maxConfigFileBytes bounds --config.file: 1,000 clusters with TLS,
-	// SASL and filters take about 400 KB.
-	maxConfigFileBytes = 1 << 20
-	// maxClusters bounds the clusters of --config.file: each has its own
-	// poller, connections and series.
-	maxClusters = 1000
-	// maxServersPerCluster bounds a cluster's bootstrap servers (sarama
-	// tries them in turn; the metadata names the rest of the brokers).
-	maxServersPerCluster = 100
-)
-
-// checkServerAddr checks a Kafka bootstrap address: host:port with a port
-// from 1 to 65535. A port out of range would make every poll fail.
-func checkServerAddr(addr string) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("is not host:port: %v", err)
-	}
-	if host == "" {
-		return fmt.Errorf("has no host")
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return fmt.Errorf("port %q is not a number from 1 to 65535", port)
-	}
-	return nil
-}
 
 // checkListenAddr checks a --web.listen-address: [host]:port with a port
 // from 0 (any free port) to 65535; vsock addresses are the toolkit's.
@@ -86,95 +47,12 @@ func checkTelemetryPath(p string) error {
 	return nil
 }
 
-// registeredAt is where ServeMux's panic says a pattern was registered:
-// lagwatch's source lines, of no use to the user.
-var registeredAt = regexp.MustCompile(` \(registered at [^)]*\)`)
-
-// checkRoutes builds lagwatch's routes once with the flags as given,
-// before anything starts, so that a telemetry path clashing with another
-// route (/-/healthy, /-/ready, /debug/pprof/ …) is one line and exit 2,
-// not a panic of Go's ServeMux. Every route the command adds is checked
-// with it.
-func checkRoutes(f *flagValues) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg := registeredAt.ReplaceAllString(fmt.Sprint(r), "")
-			msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, ":\n", ": ")), " ")
-			err = fmt.Errorf("--web.telemetry-path %q clashes with another of lagwatch's routes: %s", f.telemetryPath, msg)
-		}
-	}()
-	logger := slog.New(slog.DiscardHandler)
-	_, err = routes(exporter.NewClusters(f.exporterOpts), newFleet(nil, nil, logger), func() error { return nil }, f, logger)
-	return err
-}
-
-// clustersSummary is a short account of clusters for a log line: how many,
-// and the first few names.
-func clustersSummary(names []string) string {
-	const shown = 3
-	if len(names) <= shown {
-		return fmt.Sprintf("%d (%s)", len(names), strings.Join(names, ", "))
-	}
-	return fmt.Sprintf("%d (%s and %d more)", len(names), strings.Join(names[:shown], ", "), len(names)-shown)
-}
-
-// readBounded reads at most limit bytes of r, and fails past them.
-func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return data, nil
-}
-
-// listen opens every --web.listen-address before anything else starts,
-// so that a port in use or an address not of this host is bad input:
-// one line and exit 2. With --web.systemd-socket, or for vsock addresses,
-// the exporter toolkit listens itself (nil listeners).
-func listen(flags *web.FlagConfig) ([]net.Listener, error) {
-	if flags.WebSystemdSocket != nil && *flags.WebSystemdSocket {
-		return nil, nil
-	}
-	var listeners []net.Listener
-	for _, addr := range *flags.WebListenAddresses {
-		if strings.HasPrefix(addr, "vsock://") {
-			closeAll(listeners)
-			return nil, nil
-		}
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			closeAll(listeners)
-			return nil, fmt.Errorf("--web.listen-address %q: %v", addr, errors.Unwrap(err))
-		}
-		listeners = append(listeners, l)
-	}
-	return listeners, nil
-}
-
-func closeAll(listeners []net.Listener) {
-	for _, l := range listeners {
-		_ = l.Close()
-	}
-}
-
-// serveHTTP serves on the listeners opened by listen, or lets the toolkit
-// listen where listen left it to it.
-func serveHTTP(server *http.Server, listeners []net.Listener, flags *web.FlagConfig, logger *slog.Logger) error {
-	if listeners == nil {
-		return web.ListenAndServe(server, flags, logger)
-	}
-	return web.ServeMultiple(listeners, server, flags, logger)
-}
-
 // loadUnlessDone loads the configuration, or returns when ctx is done
 // first (SIGTERM while a large file is read): the load is left to finish
 // in the background and its result dropped.
-func loadUnlessDone(ctx context.Context, load func() ([]clusterSpec, error)) ([]clusterSpec, error) {
+func loadUnlessDone(ctx context.Context, load func() ([]config.Cluster, error)) ([]config.Cluster, error) {
 	type result struct {
-		specs []clusterSpec
+		specs []config.Cluster
 		err   error
 	}
 	done := make(chan result, 1)
@@ -198,9 +76,6 @@ const maxErrorLine = 1000
 func errorLine(err error) string {
 	return shortenedTo(strings.Join(strings.Fields(err.Error()), " "), maxErrorLine)
 }
-
-// shortened is a name or value quoted in an error: its first 64 bytes.
-func shortened(s string) string { return shortenedTo(s, 64) }
 
 func shortenedTo(s string, n int) string {
 	if len(s) <= n {

@@ -9,23 +9,20 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/common/version"
-	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/fleet"
+	"github.com/lagwatch/lagwatch/server"
 )
 
 // Exit codes: 2 for bad flags or configuration, as kingpin and the
@@ -70,7 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	if err := flags.compat.applyBeforeLogging(flags); err != nil {
+	if err := flags.compat.applyBeforeLogging(flags.args, flags.log.Level, flags.security); err != nil {
 		fmt.Fprintf(stderr, "lagwatch: error: %s\n", err)
 		return exitUsage
 	}
@@ -78,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	logger := promslog.New(&flags.log)
 	cfg, err := flags.pollerConfig(command == "demo", logger)
 	if err == nil {
-		err = flags.compat.applyToConfig(flags, &cfg, logger)
+		err = flags.compat.applyToConfig(flags.configFile, &cfg, logger)
 		defer flags.compat.undo()
 	}
 	if err == nil && command == "demo" {
@@ -113,18 +110,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // With --config.file it polls each cluster of the file and reloads it on
 // SIGHUP and POST /-/reload; otherwise the one cluster of the flags.
 func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slog.Logger) error {
-	load := func() ([]clusterSpec, error) {
-		return []clusterSpec{{labels: f.constLabels, config: cfg}}, nil
+	load := func() ([]config.Cluster, error) {
+		return []config.Cluster{{Labels: f.constLabels, Config: cfg}}, nil
 	}
 	if f.configFile != "" {
-		load = func() ([]clusterSpec, error) { return loadConfigFile(f.configFile, cfg) }
+		load = func() ([]config.Cluster, error) { return config.Load(f.configFile, cfg) }
 	}
-	listeners, err := listen(f.web)
+	listeners, err := server.Listen(f.web)
 	if err != nil {
 		return usageError{err}
 	}
-	defer closeAll(listeners)
-	probeListener, err := listenProbe(f.probeAddress)
+	defer server.CloseAll(listeners)
+	probeListener, err := server.ListenProbe(f.probeAddress)
 	if err != nil {
 		return usageError{err}
 	}
@@ -140,14 +137,14 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	}
 	e := exporter.NewClusters(f.exporterOpts)
 	pollCtx, stopPolling := context.WithCancel(ctx)
-	clusters := newFleet(pollCtx, e, logger)
+	clusters := fleet.New(pollCtx, e, logger)
 	defer func() {
 		// Requests to Kafka in flight are cut off when pollCtx ends, so
 		// the polls stop at once; the bound is for what cannot be cut.
 		stopPolling()
-		waitAtMost(clusters.wait, time.Second)
+		waitAtMost(clusters.Wait, time.Second)
 	}()
-	if err := clusters.apply(specs); err != nil {
+	if err := clusters.Apply(specs); err != nil {
 		return usageError{err}
 	}
 	// SIGHUP reloads --config.file. Without one there is nothing to read
@@ -159,25 +156,25 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 	defer signal.Stop(hup)
 	if f.configFile != "" {
 		e.SetConfigReload(exporter.ConfigReload{Successful: true, LastSuccess: time.Now()})
-		reload = func() error { return clusters.reload(load) }
+		reload = func() error { return clusters.Reload(load) }
 	}
-	mux, err := routes(e, clusters, reload, f, logger)
+	mux, err := server.Routes(e, clusters, reload, f.serverOptions(), logger)
 	if err != nil {
 		return err
 	}
 
-	server := newHTTPServer(mux, headerTimeout)
-	server.ErrorLog = httpErrorLog(logger)
+	httpServer := server.New(mux, server.HeaderTimeout)
+	httpServer.ErrorLog = server.ErrorLog(logger)
 	served := make(chan error, 2)
-	go func() { served <- serveHTTP(server, listeners, f.web, logger) }()
-	probeServer := newHTTPServer(probeRoutes(clusters), headerTimeout)
-	probeServer.ErrorLog = server.ErrorLog
+	go func() { served <- server.Serve(httpServer, listeners, f.web, logger) }()
+	probeServer := server.New(server.ProbeRoutes(clusters), server.HeaderTimeout)
+	probeServer.ErrorLog = httpServer.ErrorLog
 	if probeListener != nil {
 		go func() { served <- probeServer.Serve(probeListener) }()
 		defer probeServer.Close()
 	}
 	if f.configFile != "" {
-		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", clustersSummary(clusters.clusterNames()), "poll_interval", cfg.PollInterval)
+		logger.Info("lagwatch started", "version", version.Info(), "config_file", f.configFile, "clusters", fleet.Summary(clusters.ClusterNames()), "poll_interval", cfg.PollInterval)
 	} else {
 		logger.Info("lagwatch started", "version", version.Info(), "kafka", strings.Join(cfg.Servers, ","), "poll_interval", cfg.PollInterval)
 	}
@@ -191,9 +188,9 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 			// file is read; reloads run one at a time.
 			go func() { _ = reload() }() // logged; the previous clusters stay
 		case <-ctx.Done():
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace-time.Second)
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), server.ShutdownGrace-time.Second)
 			defer cancel()
-			return server.Shutdown(shutdownCtx)
+			return httpServer.Shutdown(shutdownCtx)
 		}
 	}
 }
@@ -204,83 +201,19 @@ func serve(ctx context.Context, cfg collector.Config, f *flagValues, logger *slo
 func reloadWithoutConfigFile(logger *slog.Logger) func() error {
 	return func() error {
 		logger.Info("reload asked (SIGHUP or /-/reload) but there is no --config.file to read again; nothing changed (flags are read only at start)")
-		return errNothingToReload
+		return server.ErrNothingToReload
 	}
 }
 
-// errNothingToReload is a reload's answer without --config.file.
-var errNothingToReload = errors.New("nothing to reload: lagwatch runs on its flags, with no --config.file")
-
-// routes are lagwatch's HTTP endpoints: the metrics, health and readiness,
-// the landing page, /-/reload and, when asked for, pprof.
-func routes(e *exporter.Exporter, clusters *fleet, reload func() error, f *flagValues, logger *slog.Logger) (*http.ServeMux, error) {
-	// Go and process metrics; lagwatch's own come from the metric table.
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, limitRequests(exporter.Handler(e, reg, logger), f.maxRequests))
-	if f.enablePprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+// waitAtMost runs wait and returns when it does or after d.
+func waitAtMost(wait func(), d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
 	}
-	healthy := func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "Healthy.") }
-	mux.HandleFunc("/-/healthy", healthy)
-	// kafka_exporter's liveness path, which its chart probes.
-	mux.HandleFunc("/healthz", healthy)
-	// Ready once some cluster has been polled: one unreachable cluster of
-	// several must not take the others' series out of service discovery.
-	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		ready, waiting := clusters.ready()
-		if !ready {
-			http.Error(w, "Not ready: no poll of Kafka has succeeded yet.", http.StatusServiceUnavailable)
-			return
-		}
-		if len(waiting) > 0 && waiting[0] != "" {
-			fmt.Fprintf(w, "Ready. Not polled successfully yet: %s.\n", strings.Join(waiting, ", "))
-			return
-		}
-		fmt.Fprintln(w, "Ready.")
-	})
-	{
-		// Prometheus's convention: POST /-/reload, 200 once applied, 500
-		// with the reason when the new configuration is refused.
-		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodPost && r.Method != http.MethodPut {
-				w.Header().Set("Allow", "POST, PUT")
-				http.Error(w, "Only POST or PUT requests allowed.", http.StatusMethodNotAllowed)
-				return
-			}
-			err := reload()
-			if errors.Is(err, errNothingToReload) {
-				fmt.Fprintln(w, "Nothing to reload: lagwatch runs on its flags, with no --config.file; nothing changed.")
-				return
-			}
-			if err != nil {
-				http.Error(w, fmt.Sprintf("failed to reload config: %s", err), http.StatusInternalServerError)
-				return
-			}
-			fmt.Fprintln(w, "Reloaded.")
-		})
-	}
-	if f.telemetryPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "lagwatch",
-			Description: "Kafka consumer-lag and partition-health exporter",
-			Version:     version.Info(),
-			// The toolkit links the profiles unless told not to; they
-			// answer only with --web.enable-pprof.
-			Profiling: strconv.FormatBool(f.enablePprof),
-			Links: []web.LandingLinks{
-				{Address: f.telemetryPath, Text: "Metrics"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
-		})
-		if err != nil {
-			return nil, err
-		}
-		mux.Handle("/", landing)
-	}
-	return mux, nil
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 )
 
 func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
@@ -57,7 +58,7 @@ func TestBadFlagValuesExitWithCode2AndOneClearLine(t *testing.T) {
 		{"server port zero", []string{"--kafka.server=127.0.0.1:0"}, "--kafka.server"},
 		{"server port not a number", []string{"--kafka.server=kafka:http"}, "--kafka.server"},
 		{"server without host", []string{"--kafka.server=:9092"}, "--kafka.server"},
-		{"too many servers", []string{"--kafka.server=" + strings.Repeat("k:1,", maxServersPerCluster) + "k:1"}, "--kafka.server lists 101 servers"},
+		{"too many servers", []string{"--kafka.server=" + strings.Repeat("k:1,", config.MaxServersPerCluster) + "k:1"}, "--kafka.server lists 101 servers"},
 		{"listen port out of range", []string{"--web.listen-address=:70000"}, "--web.listen-address"},
 		{"probe port out of range", []string{"--web.probe-address=:70000"}, "--web.probe-address"},
 		{"probe address without port", []string{"--web.probe-address=localhost"}, "--web.probe-address"},

@@ -51,7 +51,7 @@ func loggingPoller(t *testing.T, servers []string, interval time.Duration) (*Pol
 	conf.Net.DialTimeout = 5 * time.Second
 	conf.Net.ReadTimeout = 10 * time.Second
 	p, err := NewPoller(Config{
-		Servers: servers, Sarama: conf, PollInterval: interval,
+		Servers: servers, Kafka: kafka.WrapSarama(conf), PollInterval: interval,
 		Lag:    lagcalc.Settings{Window: time.Minute},
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})

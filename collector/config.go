@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/IBM/sarama"
-
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -28,9 +26,9 @@ const (
 // Zero fields take the defaults above (and lagcalc's for Lag).
 type Config struct {
 	Servers []string
-	// Sarama is the Kafka client's configuration (version, TLS, SASL);
-	// nil means kafka.NewSaramaConfig().
-	Sarama  *sarama.Config
+	// Kafka is the Kafka client's configuration (version, TLS, SASL);
+	// nil means kafka's plaintext default.
+	Kafka   *kafka.ClientConfig
 	Filters Filters
 	// DeadLetter matches the names of dead-letter topics.
 	DeadLetter *regexp.Regexp
@@ -68,9 +66,6 @@ type Config struct {
 
 // withDefaults fills the zero fields.
 func (cfg Config) withDefaults() Config {
-	if cfg.Sarama == nil {
-		cfg.Sarama = kafka.NewSaramaConfig()
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -144,7 +144,7 @@ func (fc *faultCluster) pollerWith(cfg Config) *Poller {
 	conf.Net.ReadTimeout = 10 * time.Second
 	p, err := NewPoller(Config{
 		Servers:      fc.c.ListenAddrs(),
-		Sarama:       conf,
+		Kafka:        kafka.WrapSarama(conf),
 		PollInterval: time.Second,
 		Lag:          lagcalc.Settings{Window: time.Minute},
 		StaleAfter:   cfg.StaleAfter,

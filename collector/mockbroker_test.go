@@ -45,7 +45,7 @@ func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResp
 		"DescribeConfigsRequest": sarama.NewMockDescribeConfigsResponse(t),
 	})
 
-	p, err := collector.NewPoller(collector.Config{Servers: []string{mb.Addr()}, Sarama: conf, PollInterval: time.Second, Lag: lagcalc.Settings{Window: time.Minute}})
+	p, err := collector.NewPoller(collector.Config{Servers: []string{mb.Addr()}, Kafka: kafka.WrapSarama(conf), PollInterval: time.Second, Lag: lagcalc.Settings{Window: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func NewPoller(cfg Config) (*Poller, error) {
 		cfg:    cfg,
 		health: health,
 		kafka: kafka.New(kafka.Config{
-			Bootstrap: cfg.Servers, Sarama: cfg.Sarama, MaxInFlight: cfg.MaxInFlight,
+			Bootstrap: cfg.Servers, Sarama: cfg.Kafka.Sarama(), MaxInFlight: cfg.MaxInFlight,
 			CountRequest: health.countRequest, RequestTimeout: cfg.RequestTimeout, MaxRequestTimeout: cfg.MaxRequestTimeout,
 		}),
 		aclState:     aclState{access: newAccess()},

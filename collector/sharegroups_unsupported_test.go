@@ -103,7 +103,7 @@ func newKfakePoller(t *testing.T, c *kfake.Cluster) *collector.Poller {
 	conf.Net.DialTimeout = 5 * time.Second
 	conf.Net.ReadTimeout = 10 * time.Second
 	p, err := collector.NewPoller(collector.Config{
-		Servers: c.ListenAddrs(), Sarama: conf, PollInterval: time.Second,
+		Servers: c.ListenAddrs(), Kafka: kafka.WrapSarama(conf), PollInterval: time.Second,
 		Lag: lagcalc.Settings{Window: time.Minute},
 	})
 	if err != nil {

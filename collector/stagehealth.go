@@ -12,9 +12,6 @@ import (
 // reports its own success, as node_exporter's collectors do.
 var coreStages = map[string]bool{StageMetadata: true, StageListGroups: true, StageCommittedOffsets: true, StageLogOffsets: true}
 
-// IsCoreStage reports whether lagwatch_up depends on the stage.
-func IsCoreStage(stage string) bool { return coreStages[stage] }
-
 // coreCurrent reports whether no core stage failed.
 func coreCurrent(failed map[string]error) bool {
 	for stage := range failed {
@@ -58,10 +55,10 @@ type aclState struct {
 // client certificate's principal is its distinguished name, which
 // lagwatch does not know).
 func (p *Poller) principal() string {
-	if s := p.cfg.Sarama; s != nil && s.Net.SASL.Enable {
-		return "User:" + s.Net.SASL.User
+	if user, ok := p.cfg.Kafka.SASLUser(); ok {
+		return "User:" + user
 	}
-	if s := p.cfg.Sarama; s != nil && s.Net.TLS.Enable {
+	if p.cfg.Kafka.UsesTLS() {
 		return "User:<the principal of lagwatch's client certificate>"
 	}
 	return "User:ANONYMOUS"

@@ -379,20 +379,17 @@ func sortMembers(ms []Member) {
 	sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
 }
 
-// CommittedOffsets fetches every group's committed offsets from its
+// CommittedOffsetsOn fetches every group's committed offsets from its
 // coordinator: on Kafka 3.0 and later many groups share one OffsetFetch
 // (v8, KIP-709), so the number of requests grows with coordinators, not
 // with groups. A committed offset of -1 (the group never committed the
 // partition) is left out. Groups missing from the result failed.
-func (c *Client) CommittedOffsets(ctx context.Context, groups []ListedGroup) (map[string]map[TopicPartition]int64, error) {
-	return c.CommittedOffsetsOn(ctx, groups, nil)
-}
-
-// CommittedOffsetsOn is CommittedOffsets asking, for each group that
-// partitions names (partitions(group) not nil), only for those partitions:
-// without a list Kafka authorizes every topic the group committed on, and
-// logs a DENIED line for each the principal may not Describe, at every
-// request. partitions nil asks every group for all it committed.
+//
+// For each group that partitions names (partitions(group) not nil), it
+// asks only for those partitions: without a list Kafka authorizes every
+// topic the group committed on, and logs a DENIED line for each the
+// principal may not Describe, at every request. partitions nil asks every
+// group for all it committed.
 func (c *Client) CommittedOffsetsOn(ctx context.Context, groups []ListedGroup, partitions func(group string) map[string][]int32) (map[string]map[TopicPartition]int64, error) {
 	perRequest := groupsPerRequest
 	if !groupRequestsVersion.IsAtLeast(sarama.V3_0_0_0) {

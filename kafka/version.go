@@ -36,7 +36,8 @@ var versionLosses = []versionLoss{
 
 // CapLosses names what a --kafka.version cap of v keeps lagwatch from
 // reading, in one phrase; "" when nothing.
-func CapLosses(v sarama.KafkaVersion) string {
+func CapLosses(limit Version) string {
+	v := limit.kafkaVersion()
 	var lost []string
 	for _, l := range versionLosses {
 		if !v.IsAtLeast(l.since) {

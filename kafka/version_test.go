@@ -25,7 +25,7 @@ func TestCapLossesNameWhatACapBelowTheNeededVersionLoses(t *testing.T) {
 		{sarama.V2_0_0_0, []string{"Metadata v8", "needs 2.3.0"}},
 		{sarama.V0_10_2_0, []string{"no lag in seconds", "needs 0.11.0", "Metadata v8"}},
 	} {
-		got := CapLosses(c.cap)
+		got := CapLosses(Version{c.cap})
 		if len(c.want) == 0 && got != "" {
 			t.Errorf("cap %s loses %q, want nothing", c.cap, got)
 		}
@@ -78,7 +78,7 @@ func TestCommittedOffsetsOfEveryGroupFromABrokerOlderThan3_0(t *testing.T) {
 	if err != nil || len(groups) != 3 {
 		t.Fatalf("listed %v, %v", groups, err)
 	}
-	committed, err := c.CommittedOffsets(ctx, groups)
+	committed, err := c.CommittedOffsetsOn(ctx, groups, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,7 @@ func newLagwatch(t *testing.T, principal string, filters collector.Filters) (*co
 	logs := &lockedBuffer{}
 	p, err := collector.NewPoller(collector.Config{
 		Servers:      []string{broker.ListenerAddr(saslListener)},
-		Sarama:       conf,
+		Kafka:        kafka.WrapSarama(conf),
 		Filters:      filters,
 		PollInterval: 2 * time.Second,
 		Lag:          lagcalc.Settings{Window: time.Minute},

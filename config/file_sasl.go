@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"maps"
@@ -33,16 +33,16 @@ var mechanismConfigFields = map[string]string{
 	"sasl.disable-PA-FX-FAST":      "sasl.disable_pa_fx_fast",
 }
 
-func (c saslMechanismConfig) mechanismFlags() mechanismFlags {
-	m := mechanismFlags{
-		oauthTokenURL: c.OAuthBearerTokenURL, oauthScopes: c.OAuthBearerScopes,
-		oauthCAFile: c.OAuthBearerCAFile, oauthTokenFile: c.OAuthBearerTokenFile,
-		krbServiceName: c.ServiceName, krbConfigPath: c.KerberosConfigPath, krbRealm: c.Realm,
-		krbAuthType: c.KerberosAuthType, krbKeytabPath: c.KeytabPath, krbDisablePAFXFast: c.DisablePAFXFast,
-		awsRegion: c.AWSRegion, awsRoleARN: c.AWSRoleARN,
+func (c saslMechanismConfig) mechanisms() Mechanisms {
+	m := Mechanisms{
+		OAuthTokenURL: c.OAuthBearerTokenURL, OAuthScopes: c.OAuthBearerScopes,
+		OAuthCAFile: c.OAuthBearerCAFile, OAuthTokenFile: c.OAuthBearerTokenFile,
+		KerberosServiceName: c.ServiceName, KerberosConfigPath: c.KerberosConfigPath, KerberosRealm: c.Realm,
+		KerberosAuthType: c.KerberosAuthType, KerberosKeytabPath: c.KeytabPath, KerberosDisablePAFXFast: c.DisablePAFXFast,
+		AWSRegion: c.AWSRegion, AWSRoleARN: c.AWSRoleARN,
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.OAuthBearerExtraParams)) {
-		m.oauthParams = append(m.oauthParams, k+"="+c.OAuthBearerExtraParams[k])
+		m.OAuthParams = append(m.OAuthParams, k+"="+c.OAuthBearerExtraParams[k])
 	}
 	return m
 }

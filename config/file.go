@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"bytes"
@@ -79,21 +79,23 @@ type saslConfig struct {
 	saslMechanismConfig `yaml:",inline"`
 }
 
-// clusterSpec is one cluster ready to poll: the poller's configuration,
-// the labels of its series, and a fingerprint of everything the poller
+// Cluster is one cluster ready to poll: the poller's configuration, the
+// labels of its series, and a fingerprint of everything the poller
 // depends on, so that a reload keeps the pollers of unchanged clusters.
-type clusterSpec struct {
-	name        string
-	labels      []exporter.Label
-	config      collector.Config
-	fingerprint string
+type Cluster struct {
+	// Name is the cluster's name in --config.file; "" for the single
+	// cluster of the flags.
+	Name        string
+	Labels      []exporter.Label
+	Config      collector.Config
+	Fingerprint string
 }
 
-// loadConfigFile reads --config.file and builds a spec per cluster on top
-// of base, the settings the flags give every cluster (poll interval, lag
+// Load reads --config.file and builds a Cluster per cluster on top of
+// base, the settings the flags give every cluster (poll interval, lag
 // window, shard, …). Its error is one line naming the file, the cluster
 // and the field.
-func loadConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
+func Load(path string, base collector.Config) ([]Cluster, error) {
 	specs, err := parseConfigFile(path, base)
 	if err != nil {
 		return nil, fmt.Errorf("--config.file %q: %w", path, err)
@@ -101,7 +103,7 @@ func loadConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
 	return specs, nil
 }
 
-func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) {
+func parseConfigFile(path string, base collector.Config) ([]Cluster, error) {
 	data, err := readConfigFile(path)
 	if err != nil {
 		return nil, err
@@ -129,10 +131,10 @@ func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) 
 	if len(file.Clusters) == 0 {
 		return nil, errors.New("clusters: no cluster listed")
 	}
-	if len(file.Clusters) > maxClusters {
-		return nil, fmt.Errorf("clusters: %d listed, more than %d", len(file.Clusters), maxClusters)
+	if len(file.Clusters) > MaxClusters {
+		return nil, fmt.Errorf("clusters: %d listed, more than %d", len(file.Clusters), MaxClusters)
 	}
-	var specs []clusterSpec
+	var specs []Cluster
 	for i := range file.Clusters {
 		cc := &file.Clusters[i]
 		where := clusterWhere(cc.Name, i)
@@ -141,8 +143,8 @@ func parseConfigFile(path string, base collector.Config) ([]clusterSpec, error) 
 			return nil, fmt.Errorf("%s: %w", where, err)
 		}
 		for _, s := range specs {
-			if s.name == spec.name {
-				return nil, fmt.Errorf("%s: name: %q is the name of another cluster", where, spec.name)
+			if s.Name == spec.Name {
+				return nil, fmt.Errorf("%s: name: %q is the name of another cluster", where, spec.Name)
 			}
 		}
 		specs = append(specs, spec)
@@ -213,22 +215,22 @@ var clusterName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // spec validates the cluster and builds its poller's configuration. Each
 // error starts with the field at fault.
-func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
+func (cc *clusterConfig) spec(base collector.Config) (Cluster, error) {
 	if !clusterName.MatchString(cc.Name) {
-		return clusterSpec{}, fmt.Errorf("name: %q must be letters, digits, '.', '_' or '-' (it is the %s label's value)", shortened(cc.Name), clusterLabel)
+		return Cluster{}, fmt.Errorf("name: %q must be letters, digits, '.', '_' or '-' (it is the %s label's value)", shortened(cc.Name), clusterLabel)
 	}
 	cfg := base
 	cfg.Logger = base.Logger.With(clusterLabel, cc.Name)
 	if len(cc.Servers) == 0 {
-		return clusterSpec{}, errors.New("servers: no bootstrap server listed")
+		return Cluster{}, errors.New("servers: no bootstrap server listed")
 	}
-	if len(cc.Servers) > maxServersPerCluster {
-		return clusterSpec{}, fmt.Errorf("servers: %d listed, more than %d", len(cc.Servers), maxServersPerCluster)
+	if len(cc.Servers) > MaxServersPerCluster {
+		return Cluster{}, fmt.Errorf("servers: %d listed, more than %d", len(cc.Servers), MaxServersPerCluster)
 	}
 	cfg.Servers = nil
 	for _, addr := range cc.Servers {
-		if err := checkServerAddr(addr); err != nil {
-			return clusterSpec{}, fmt.Errorf("servers: %q %v", addr, err)
+		if err := CheckServerAddr(addr); err != nil {
+			return Cluster{}, fmt.Errorf("servers: %q %v", addr, err)
 		}
 		cfg.Servers = append(cfg.Servers, addr)
 	}
@@ -236,29 +238,29 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 	labels := []exporter.Label{{Name: clusterLabel, Value: cc.Name}}
 	for _, name := range slices.Sorted(maps.Keys(cc.Labels)) {
 		if name == clusterLabel {
-			return clusterSpec{}, fmt.Errorf("labels: %q is set from the cluster's name", clusterLabel)
+			return Cluster{}, fmt.Errorf("labels: %q is set from the cluster's name", clusterLabel)
 		}
 		labels = append(labels, exporter.Label{Name: name, Value: cc.Labels[name]})
 	}
 	if err := exporter.CheckLabels(labels); err != nil {
-		return clusterSpec{}, fmt.Errorf("labels: %v", err)
+		return Cluster{}, fmt.Errorf("labels: %v", err)
 	}
 
-	cfg.Sarama = kafka.NewSaramaConfig()
+	version := kafka.NewestVersion()
 	if cc.Version != "" {
-		v, err := parseKafkaVersion(cc.Version)
+		v, err := kafka.ParseVersion(cc.Version)
 		if err != nil {
-			return clusterSpec{}, fmt.Errorf("version: %q is not a Kafka version lagwatch knows", cc.Version)
+			return Cluster{}, fmt.Errorf("version: %q is not a Kafka version lagwatch knows", cc.Version)
 		}
-		cfg.Sarama.Version = v
-		logVersionCap(cfg.Logger.With("cluster", cc.Name), "version", v)
+		version = v
+		LogVersionCap(cfg.Logger.With("cluster", cc.Name), "version", v)
 	}
 	sec, secrets, err := cc.security()
 	if err != nil {
-		return clusterSpec{}, err
+		return Cluster{}, err
 	}
-	if err := sec.Apply(cfg.Sarama); err != nil {
-		return clusterSpec{}, fmt.Errorf("sasl: %v", err)
+	if cfg.Kafka, err = kafka.NewClientConfig(version, sec); err != nil {
+		return Cluster{}, fmt.Errorf("sasl: %v", err)
 	}
 
 	cfg.Filters = collector.Filters{Shard: base.Filters.Shard}
@@ -279,20 +281,20 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 		}
 		re, err := collector.MatchAnywhere(expr)
 		if err != nil {
-			return clusterSpec{}, fmt.Errorf("%s: %v", r.field, err)
+			return Cluster{}, fmt.Errorf("%s: %v", r.field, err)
 		}
 		*r.dst = re
 	}
 	overrides := make([]lagcalc.GroupStallAfter, 0, len(cc.GroupStallAfter)+len(base.Lag.GroupStallAfter))
 	for i, o := range cc.GroupStallAfter {
-		gs, err := groupStallAfter(o.Group, o.StallAfter, base.PollInterval)
+		gs, err := GroupStallAfter(o.Group, o.StallAfter, base.PollInterval)
 		if err != nil {
-			return clusterSpec{}, fmt.Errorf("group_stall_after[%d]: %v", i, err)
+			return Cluster{}, fmt.Errorf("group_stall_after[%d]: %v", i, err)
 		}
 		overrides = append(overrides, gs)
 	}
 	cfg.Lag.GroupStallAfter = append(overrides, base.Lag.GroupStallAfter...)
-	return clusterSpec{name: cc.Name, labels: labels, config: cfg, fingerprint: cc.fingerprint(secrets)}, nil
+	return Cluster{Name: cc.Name, Labels: labels, Config: cfg, Fingerprint: cc.fingerprint(secrets)}, nil
 }
 
 // security builds the cluster's TLS and SASL settings with the checks of
@@ -301,17 +303,17 @@ func (cc *clusterConfig) spec(base collector.Config) (clusterSpec, error) {
 // certificates), for the fingerprint: a rotated secret restarts the
 // cluster's poller on reload.
 func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
-	s := securityFlags{
-		tlsEnabled: cc.TLS.Enabled, caFile: cc.TLS.CAFile, certFile: cc.TLS.CertFile, keyFile: cc.TLS.KeyFile,
-		serverName: cc.TLS.ServerName, insecureSkipVerify: cc.TLS.InsecureSkipVerify,
-		saslEnabled: cc.SASL.Enabled, mechanism: cc.SASL.Mechanism, username: cc.SASL.Username,
-		password: cc.SASL.Password, passwordFile: cc.SASL.PasswordFile,
-		mech:            cc.SASL.mechanismFlags(),
-		field:           configField,
-		passwordSources: "sasl.password_file or sasl.password_env",
+	s := Security{
+		TLSEnabled: cc.TLS.Enabled, CAFile: cc.TLS.CAFile, CertFile: cc.TLS.CertFile, KeyFile: cc.TLS.KeyFile,
+		ServerName: cc.TLS.ServerName, InsecureSkipVerify: cc.TLS.InsecureSkipVerify,
+		SASLEnabled: cc.SASL.Enabled, Mechanism: cc.SASL.Mechanism, Username: cc.SASL.Username,
+		Password: cc.SASL.Password, PasswordFile: cc.SASL.PasswordFile,
+		Mech:            cc.SASL.mechanisms(),
+		Field:           configField,
+		PasswordSources: "sasl.password_file or sasl.password_env",
 	}
-	if s.mechanism == "" {
-		s.mechanism = "plain"
+	if s.Mechanism == "" {
+		s.Mechanism = "plain"
 	}
 	if cc.SASL.PasswordEnv != "" {
 		if !cc.SASL.Enabled {
@@ -320,15 +322,15 @@ func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
 		if cc.SASL.Password != "" || cc.SASL.PasswordFile != "" {
 			return kafka.Security{}, nil, errors.New("sasl.password_env is set together with sasl.password or sasl.password_file; give one")
 		}
-		s.password = os.Getenv(cc.SASL.PasswordEnv)
-		if s.password == "" {
+		s.Password = os.Getenv(cc.SASL.PasswordEnv)
+		if s.Password == "" {
 			return kafka.Security{}, nil, fmt.Errorf("sasl.password_env: the environment variable %s is empty or not set", cc.SASL.PasswordEnv)
 		}
 	}
 	if cc.SASL.Password != "" && !cc.SASL.Enabled {
 		return kafka.Security{}, nil, errors.New("sasl.password is set but sasl.enabled is not")
 	}
-	sec, err := s.security()
+	sec, err := s.Build()
 	if err != nil {
 		return sec, nil, err
 	}
@@ -338,7 +340,7 @@ func (cc *clusterConfig) security() (kafka.Security, []byte, error) {
 	}
 	for _, path := range []string{cc.TLS.CAFile, cc.TLS.CertFile, cc.TLS.KeyFile, cc.SASL.OAuthBearerCAFile, cc.SASL.KeytabPath} {
 		if path != "" {
-			data, _ := os.ReadFile(path) // read once already by s.security
+			data, _ := os.ReadFile(path) // read once already by s.Build
 			secrets.Write(data)
 		}
 	}

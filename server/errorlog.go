@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"log"
@@ -14,11 +14,11 @@ import (
 // line per connection.
 const peerErrorInterval = time.Minute
 
-// httpErrorLog is the HTTP server's error log: Go's net/http writes TLS
+// ErrorLog is the HTTP server's error log: Go's net/http writes TLS
 // handshake failures and the like to it. They go through lagwatch's
 // logger, at most one line per peerErrorInterval, which counts the lines
 // left out since the last.
-func httpErrorLog(logger *slog.Logger) *log.Logger {
+func ErrorLog(logger *slog.Logger) *log.Logger {
 	return log.New(&throttledLog{logger: logger, every: peerErrorInterval, now: time.Now}, "", 0)
 }
 

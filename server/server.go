@@ -1,4 +1,7 @@
-package main
+// Package server is lagwatch's HTTP side: the routes (metrics, health,
+// readiness, reload, landing page, pprof), the probe server, the bounds
+// against slow and too many clients, and the HTTP server's error log.
+package server
 
 import (
 	"net/http"
@@ -7,22 +10,22 @@ import (
 
 // Defaults of the HTTP server's bounds.
 const (
-	// defaultMaxRequests is --web.max-requests' default, node_exporter's.
-	defaultMaxRequests = 40
-	// headerTimeout bounds reading a request's headers: a client sending
+	// DefaultMaxRequests is --web.max-requests' default, node_exporter's.
+	DefaultMaxRequests = 40
+	// HeaderTimeout bounds reading a request's headers: a client sending
 	// one byte per second holds its connection no longer.
-	headerTimeout = 10 * time.Second
+	HeaderTimeout = 10 * time.Second
 	// writeTimeout bounds a whole response, the largest scrape included
 	// (about 0.5 s at 1.8 million series on two cores).
 	writeTimeout = 2 * time.Minute
 	idleTimeout  = 2 * time.Minute
-	// shutdownGrace bounds the shutdown after SIGTERM: well inside
+	// ShutdownGrace bounds the shutdown after SIGTERM: well inside
 	// Kubernetes' default grace period of 30 s.
-	shutdownGrace = 5 * time.Second
+	ShutdownGrace = 5 * time.Second
 )
 
-// newHTTPServer is lagwatch's HTTP server, bounded against slow clients.
-func newHTTPServer(h http.Handler, header time.Duration) *http.Server {
+// New is lagwatch's HTTP server, bounded against slow clients.
+func New(h http.Handler, header time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: header,
@@ -51,17 +54,4 @@ func limitRequests(h http.Handler, n int) http.Handler {
 			http.Error(w, "Too many concurrent scrapes (--web.max-requests); try again.", http.StatusServiceUnavailable)
 		}
 	})
-}
-
-// waitAtMost runs wait and returns when it does or after d.
-func waitAtMost(wait func(), d time.Duration) {
-	done := make(chan struct{})
-	go func() {
-		wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"net"
@@ -16,7 +16,7 @@ func TestSlowClientIsCutOffAtTheHeaderTimeout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := newHTTPServer(http.NotFoundHandler(), timeout)
+	server := New(http.NotFoundHandler(), timeout)
 	go server.Serve(l)
 	t.Cleanup(func() { server.Close() })
 
@@ -60,7 +60,7 @@ func TestScrapesBeyondTheLimitAreRefusedAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server := newHTTPServer(h, time.Second)
+	server := New(h, time.Second)
 	go server.Serve(l)
 	t.Cleanup(func() { server.Close() })
 	url := "http://" + l.Addr().String() + "/metrics"

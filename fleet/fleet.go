@@ -1,4 +1,7 @@
-package main
+// Package fleet runs one poller per Kafka cluster and hands the exporter
+// their snapshots; a reload keeps the pollers of the clusters whose
+// settings did not change.
+package fleet
 
 import (
 	"context"
@@ -10,15 +13,16 @@ import (
 	"time"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/config"
 	"github.com/lagwatch/lagwatch/exporter"
 )
 
-// fleet runs one poller per cluster and gives the exporter their
+// Fleet runs one poller per cluster and gives the exporter their
 // snapshots. Each cluster has its own poll loop, schedule and health, so
 // an unreachable cluster never blanks or delays another. A reload keeps
 // the poller, and so the history, of every cluster whose settings did not
 // change, starts the new clusters and stops the removed ones.
-type fleet struct {
+type Fleet struct {
 	ctx      context.Context // the pollers run until it is done or their cluster is removed
 	exporter *exporter.Exporter
 	logger   *slog.Logger
@@ -33,41 +37,42 @@ type fleet struct {
 }
 
 type runningCluster struct {
-	spec   clusterSpec
+	spec   config.Cluster
 	poller *collector.Poller
 	stop   context.CancelFunc
 }
 
-func newFleet(ctx context.Context, e *exporter.Exporter, logger *slog.Logger) *fleet {
-	return &fleet{ctx: ctx, exporter: e, logger: logger, running: map[string]*runningCluster{}}
+// New is a fleet whose pollers run until ctx is done, exported by e.
+func New(ctx context.Context, e *exporter.Exporter, logger *slog.Logger) *Fleet {
+	return &Fleet{ctx: ctx, exporter: e, logger: logger, running: map[string]*runningCluster{}}
 }
 
-// apply makes specs the clusters polled and exported. Nothing changes
+// Apply makes specs the clusters polled and exported. Nothing changes
 // when a poller cannot be made.
-func (f *fleet) apply(specs []clusterSpec) error {
+func (f *Fleet) Apply(specs []config.Cluster) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	next := make(map[string]*runningCluster, len(specs))
 	var fresh []*runningCluster
 	for _, s := range specs {
-		if rc, ok := f.running[s.name]; ok && rc.spec.fingerprint == s.fingerprint {
+		if rc, ok := f.running[s.Name]; ok && rc.spec.Fingerprint == s.Fingerprint {
 			// Same poller settings: keep its history. Labels live in the
 			// exporter and may have changed.
-			next[s.name] = &runningCluster{spec: s, poller: rc.poller, stop: rc.stop}
+			next[s.Name] = &runningCluster{spec: s, poller: rc.poller, stop: rc.stop}
 			continue
 		}
-		p, err := collector.NewPoller(s.config)
+		p, err := collector.NewPoller(s.Config)
 		if err != nil {
 			for _, rc := range fresh {
 				rc.poller.Close()
 			}
-			if s.name == "" {
+			if s.Name == "" {
 				return err
 			}
-			return fmt.Errorf("cluster %q: %w", s.name, err)
+			return fmt.Errorf("cluster %q: %w", s.Name, err)
 		}
 		rc := &runningCluster{spec: s, poller: p}
-		next[s.name] = rc
+		next[s.Name] = rc
 		fresh = append(fresh, rc)
 	}
 	var stopped, started []string
@@ -81,14 +86,14 @@ func (f *fleet) apply(specs []clusterSpec) error {
 		ctx, stop := context.WithCancel(f.ctx)
 		rc.stop = stop
 		f.polling.Go(func() { rc.poller.Run(ctx) })
-		started = append(started, rc.spec.name)
+		started = append(started, rc.spec.Name)
 	}
 	f.logChanges(stopped, started, next)
 	f.running, f.order = next, nil
 	clusters := make([]exporter.Cluster, 0, len(specs))
 	for _, s := range specs {
-		f.order = append(f.order, s.name)
-		clusters = append(clusters, exporter.Cluster{Source: next[s.name].poller, Labels: s.labels})
+		f.order = append(f.order, s.Name)
+		clusters = append(clusters, exporter.Cluster{Source: next[s.Name].poller, Labels: s.Labels})
 	}
 	f.exporter.SetClusters(clusters)
 	f.lastReload = time.Now()
@@ -101,31 +106,31 @@ func (f *fleet) apply(specs []clusterSpec) error {
 const maxClusterLines = 10
 
 // logChanges logs the clusters stopped and started by apply.
-func (f *fleet) logChanges(stopped, started []string, running map[string]*runningCluster) {
+func (f *Fleet) logChanges(stopped, started []string, running map[string]*runningCluster) {
 	stopped = slices.DeleteFunc(stopped, func(name string) bool { return name == "" })
 	started = slices.DeleteFunc(started, func(name string) bool { return name == "" })
 	slices.Sort(stopped)
 	if len(stopped)+len(started) > maxClusterLines {
-		f.logger.Info("clusters changed", "stopped", clustersSummary(stopped), "started", clustersSummary(started))
+		f.logger.Info("clusters changed", "stopped", Summary(stopped), "started", Summary(started))
 		return
 	}
 	for _, name := range stopped {
 		f.logger.Info("stopped polling cluster", "cluster", name)
 	}
 	for _, name := range started {
-		f.logger.Info("started polling cluster", "cluster", name, "kafka", strings.Join(running[name].spec.config.Servers, ","))
+		f.logger.Info("started polling cluster", "cluster", name, "kafka", strings.Join(running[name].spec.Config.Servers, ","))
 	}
 }
 
-// reload loads the configuration again and applies it. When it is
+// Reload loads the configuration again and applies it. When it is
 // invalid, the clusters stay as they are and the error is logged and
 // returned.
-func (f *fleet) reload(load func() ([]clusterSpec, error)) error {
+func (f *Fleet) Reload(load func() ([]config.Cluster, error)) error {
 	f.reloading.Lock()
 	defer f.reloading.Unlock()
 	specs, err := load()
 	if err == nil {
-		err = f.apply(specs)
+		err = f.Apply(specs)
 	}
 	f.mu.Lock()
 	status := exporter.ConfigReload{Successful: err == nil, LastSuccess: f.lastReload}
@@ -135,13 +140,13 @@ func (f *fleet) reload(load func() ([]clusterSpec, error)) error {
 		f.logger.Error("reloading the configuration failed; the previous one stays in use", "err", err)
 		return err
 	}
-	f.logger.Info("configuration reloaded", "clusters", clustersSummary(f.clusterNames()))
+	f.logger.Info("configuration reloaded", "clusters", Summary(f.ClusterNames()))
 	return nil
 }
 
-// ready reports whether some cluster has been polled, and names those
+// Ready reports whether some cluster has been polled, and names those
 // that have not.
-func (f *fleet) ready() (bool, []string) {
+func (f *Fleet) Ready() (bool, []string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var waiting []string
@@ -153,11 +158,22 @@ func (f *fleet) ready() (bool, []string) {
 	return len(waiting) < len(f.order), waiting
 }
 
-func (f *fleet) clusterNames() []string {
+// ClusterNames are the clusters polled, in the configuration's order.
+func (f *Fleet) ClusterNames() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.order)
 }
 
-// wait returns once every poller has stopped: after f's context is done.
-func (f *fleet) wait() { f.polling.Wait() }
+// Wait returns once every poller has stopped: after f's context is done.
+func (f *Fleet) Wait() { f.polling.Wait() }
+
+// Summary is a short account of clusters for a log line: how many,
+// and the first few names.
+func Summary(names []string) string {
+	const shown = 3
+	if len(names) <= shown {
+		return fmt.Sprintf("%d (%s)", len(names), strings.Join(names, ", "))
+	}
+	return fmt.Sprintf("%d (%s and %d more)", len(names), strings.Join(names[:shown], ", "), len(names)-shown)
+}

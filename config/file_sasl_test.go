@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"os"
@@ -31,16 +31,16 @@ clusters:
     servers: [kafka-2:9092]
     sasl: {enabled: true, mechanism: oauthbearer, oauthbearer_token_file: `+tokenFile+`}
 `)
-	specs, err := loadConfigFile(path, baseConfig())
+	specs, err := Load(path, baseConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, spec := range specs {
-		if s := spec.config.Sarama.Net.SASL; !s.Enable || s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
-			t.Fatalf("cluster %s: SASL %v mechanism %q token provider %v", spec.name, s.Enable, s.Mechanism, s.TokenProvider)
+		if s := spec.Config.Kafka.Sarama().Net.SASL; !s.Enable || s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
+			t.Fatalf("cluster %s: SASL %v mechanism %q token provider %v", spec.Name, s.Enable, s.Mechanism, s.TokenProvider)
 		}
 	}
-	tok, err := specs[1].config.Sarama.Net.SASL.TokenProvider.Token()
+	tok, err := specs[1].Config.Kafka.Sarama().Net.SASL.TokenProvider.Token()
 	if err != nil || tok.Token != "from-the-sidecar" {
 		t.Fatalf("token from the file: %v, %v", tok, err)
 	}
@@ -60,12 +60,12 @@ clusters:
     sasl: {enabled: true, mechanism: gssapi, username: lagwatch, password_env: LAGWATCH_TEST_KRB_PASSWORD,
            kerberos_config_path: `+krb5Conf+`, realm: CORP.EXAMPLE, service_name: kafka-prod, disable_pa_fx_fast: true}
 `)
-	specs, err := loadConfigFile(path, baseConfig())
+	specs, err := Load(path, baseConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := specs[0].config.Sarama.Net.SASL.GSSAPI
-	if specs[0].config.Sarama.Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.Realm != "CORP.EXAMPLE" || g.ServiceName != "kafka-prod" ||
+	g := specs[0].Config.Kafka.Sarama().Net.SASL.GSSAPI
+	if specs[0].Config.Kafka.Sarama().Net.SASL.Mechanism != sarama.SASLTypeGSSAPI || g.Realm != "CORP.EXAMPLE" || g.ServiceName != "kafka-prod" ||
 		!g.DisablePAFXFAST || g.Password != "krb-secret" || g.AuthType != sarama.KRB5_USER_AUTH {
 		t.Fatalf("GSSAPI %+v", g)
 	}
@@ -80,11 +80,21 @@ clusters:
     tls: {enabled: true}
     sasl: {enabled: true, mechanism: awsiam, aws_region: eu-west-1, aws_role_arn: "arn:aws:iam::123456789012:role/lagwatch"}
 `)
-	specs, err := loadConfigFile(path, baseConfig())
+	specs, err := Load(path, baseConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := specs[0].config.Sarama.Net.SASL; s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
+	if s := specs[0].Config.Kafka.Sarama().Net.SASL; s.Mechanism != sarama.SASLTypeOAuth || s.TokenProvider == nil {
 		t.Fatalf("SASL mechanism %q token provider %v", s.Mechanism, s.TokenProvider)
 	}
 }
+
+// testKrb5Conf names a realm whose KDC nobody answers on: building the
+// login reads it, nothing here logs in.
+const testKrb5Conf = `[libdefaults]
+ default_realm = EXAMPLE.COM
+[realms]
+ EXAMPLE.COM = {
+  kdc = 127.0.0.1:88
+ }
+`

@@ -1,23 +1,25 @@
-package main
+package server
 
 import (
 	"fmt"
 	"net"
 	"net/http"
+
+	"github.com/lagwatch/lagwatch/fleet"
 )
 
-// probeRoutes are what --web.probe-address serves: /-/healthy and
+// ProbeRoutes are what --web.probe-address serves: /-/healthy and
 // /-/ready, without the TLS and basic auth of --web.config.file, for
 // probes that cannot present them (Kubernetes' httpGet probes take no
 // header from a Secret). They say only whether lagwatch runs and is
 // ready, never which clusters it polls.
-func probeRoutes(clusters *fleet) *http.ServeMux {
+func ProbeRoutes(clusters *fleet.Fleet) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
 	})
 	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if ready, _ := clusters.ready(); !ready {
+		if ready, _ := clusters.Ready(); !ready {
 			http.Error(w, "Not ready: no poll of Kafka has succeeded yet.", http.StatusServiceUnavailable)
 			return
 		}
@@ -26,9 +28,9 @@ func probeRoutes(clusters *fleet) *http.ServeMux {
 	return mux
 }
 
-// listenProbe opens --web.probe-address, if given: a port in use is bad
+// ListenProbe opens --web.probe-address, if given: a port in use is bad
 // input, as for --web.listen-address.
-func listenProbe(addr string) (net.Listener, error) {
+func ListenProbe(addr string) (net.Listener, error) {
 	if addr == "" {
 		return nil, nil
 	}
