@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"github.com/lagwatch/lagwatch/kafka"
@@ -218,7 +217,7 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 	for _, t := range snap.Topics {
 		if t.Config.Known {
 			poll.Retention[t.Name] = lagcalc.RetentionPolicy{
-				Delete:         strings.Contains(t.Config.CleanupPolicy, "delete"),
+				Delete:         t.Config.Deletes(),
 				RetentionMs:    t.Config.RetentionMs,
 				RetentionBytes: t.Config.RetentionBytes,
 			}

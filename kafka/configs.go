@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/IBM/sarama"
 )
@@ -23,6 +24,19 @@ type TopicConfig struct {
 	RetentionMs       int64 // -1: infinite
 	RetentionBytes    int64 // -1: infinite
 	MinInsyncReplicas int64
+}
+
+// Deletes reports whether retention deletes old messages of the topic:
+// cleanup.policy is a comma-separated list ("delete", "compact" or
+// "compact,delete"), and only a list naming "delete" lets retention.ms and
+// retention.bytes remove records.
+func (c TopicConfig) Deletes() bool {
+	for _, policy := range strings.Split(c.CleanupPolicy, ",") {
+		if strings.TrimSpace(policy) == "delete" {
+			return true
+		}
+	}
+	return false
 }
 
 // TopicConfigs reads the configs of the named topics, many topics

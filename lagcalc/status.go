@@ -5,8 +5,9 @@ package lagcalc
 // was never evaluated claims nothing.
 type Status uint8
 
-// The statuses, in the fixed order of a Prometheus StateSet (see Statuses).
-// New statuses are appended, so the numeric values never change.
+// The statuses. New statuses are appended, so the numeric values never
+// change. The exporter writes one series per group-partition whose status
+// label is the current status (String), never these numbers.
 const (
 	StatusUnknown    Status = iota // too little data to decide: a first poll with lag, or no log end
 	StatusOK                       // caught up, keeping up, or catching up
@@ -22,10 +23,8 @@ const (
 	NumStatuses = iota
 )
 
-// Statuses returns every status in the fixed StateSet order (their numeric
-// order: unknown, ok, lagging, stalled, stopped, rewound, no_commit,
-// out_of_range, inactive), so an exporter emits one series per status with the current
-// one at 1.
+// Statuses returns every status in their numeric order: unknown, ok,
+// lagging, stalled, stopped, rewound, no_commit, out_of_range, inactive.
 func Statuses() []Status {
 	s := make([]Status, NumStatuses)
 	for i := range s {

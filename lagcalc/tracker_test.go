@@ -353,27 +353,6 @@ func TestEvaluateBeforeAnyPollIsEmpty(t *testing.T) {
 	}
 }
 
-func TestParseRetentionPolicy(t *testing.T) {
-	cases := []struct {
-		cleanup, ms, bytes string
-		want               RetentionPolicy
-		wantErr            bool
-	}{
-		{cleanup: "delete", ms: "604800000", bytes: "-1", want: RetentionPolicy{Delete: true, RetentionMs: 604800000, RetentionBytes: -1}},
-		{cleanup: "compact", ms: "604800000", bytes: "-1", want: RetentionPolicy{Delete: false, RetentionMs: 604800000, RetentionBytes: -1}},
-		{cleanup: "compact,delete", ms: "-1", bytes: "1073741824", want: RetentionPolicy{Delete: true, RetentionMs: -1, RetentionBytes: 1 << 30}},
-		{cleanup: "compact, delete", want: RetentionPolicy{Delete: true, RetentionMs: -1, RetentionBytes: -1}},
-		{cleanup: "delete", ms: "a week", wantErr: true},
-		{cleanup: "delete", bytes: "1GB", wantErr: true},
-	}
-	for _, tc := range cases {
-		got, err := ParseRetentionPolicy(tc.cleanup, tc.ms, tc.bytes)
-		if (err != nil) != tc.wantErr || (!tc.wantErr && got != tc.want) {
-			t.Errorf("ParseRetentionPolicy(%q, %q, %q) = %+v, %v; want %+v (error %v)", tc.cleanup, tc.ms, tc.bytes, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
-
 func TestThinningDropsPointsOnASteadySlopeBeforeCorners(t *testing.T) {
 	// A steady slope sampled every 100 s, then an idle run from 300 s to
 	// 310 s and one more message. Five points are allowed: a point on the

@@ -2,10 +2,7 @@ package lagcalc
 
 import (
 	"cmp"
-	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -289,29 +286,4 @@ func compareGroupPartitions(a, b GroupPartition) int {
 		return c
 	}
 	return compareTopicPartitions(a.TopicPartition, b.TopicPartition)
-}
-
-// ParseRetentionPolicy builds a RetentionPolicy from the topic config values
-// DescribeConfigs returns: cleanup.policy is a comma-separated list
-// ("delete", "compact" or "compact,delete"); retention.ms and retention.bytes
-// are integers, -1 meaning infinite (an empty value is taken as -1).
-func ParseRetentionPolicy(cleanupPolicy, retentionMs, retentionBytes string) (RetentionPolicy, error) {
-	p := RetentionPolicy{RetentionMs: -1, RetentionBytes: -1}
-	for _, policy := range strings.Split(cleanupPolicy, ",") {
-		if strings.TrimSpace(policy) == "delete" {
-			p.Delete = true
-		}
-	}
-	var err error
-	if retentionMs != "" {
-		if p.RetentionMs, err = strconv.ParseInt(strings.TrimSpace(retentionMs), 10, 64); err != nil {
-			return RetentionPolicy{}, fmt.Errorf("retention.ms %q: %w", retentionMs, err)
-		}
-	}
-	if retentionBytes != "" {
-		if p.RetentionBytes, err = strconv.ParseInt(strings.TrimSpace(retentionBytes), 10, 64); err != nil {
-			return RetentionPolicy{}, fmt.Errorf("retention.bytes %q: %w", retentionBytes, err)
-		}
-	}
-	return p, nil
 }
