@@ -54,7 +54,7 @@ var kafkaExporterFlags = []kafkaExporterFlag{
 	{name: "verbosity", handling: compatMapped, lagwatch: "0 is --log.level=info, 1 or more --log.level=debug (an explicit --log.level wins)"},
 	{name: "log.enable-sarama", isBool: true, handling: compatMapped, lagwatch: "sarama's own log lines, through lagwatch's log with component=sarama"},
 	{name: "sasl.handshake", isBool: true, handling: compatMapped, lagwatch: "false sends SASL without Kafka's SaslHandshake request, for non-Kafka SASL proxies (sarama connections; the franz-go ones for share and streams groups always shake hands)"},
-	{name: "offset.show-all", isBool: true, handling: compatMapped, lagwatch: "true (its default) is what lagwatch always does: the offsets of every group, with members or without; false is not followed (a group without members is what the stopped status pages on): drop groups with --group.exclude"},
+	{name: "offset.show-all", isBool: true, handling: compatMapped, lagwatch: "true (its default) is lagwatch's own behaviour: the offsets of every group, with members or without; false keeps, as in kafka_exporter, only the partitions some member is assigned, so a group without members has no lag series and can never read stopped"},
 	{name: "refresh.metadata", handling: compatIgnored, lagwatch: "lagwatch reads the metadata on every poll (--kafka.poll-interval)"},
 	{name: "concurrent.enable", isBool: true, handling: compatIgnored, lagwatch: "a scrape never queries Kafka: every scrape serves the last background poll"},
 	{name: "topic.workers", handling: compatIgnored, lagwatch: "requests to Kafka are batched per broker and bounded by --kafka.max-in-flight-requests"},
@@ -188,6 +188,9 @@ func (c *kafkaExporterCompat) applyToConfig(configFile string, cfg *collector.Co
 			cfg.Kafka.SkipSASLHandshake()
 		}
 	}
+	if v := c.value("offset.show-all"); v.set() && !v.isTrue() {
+		cfg.AssignedPartitionsOnly = true
+	}
 	if c.value("log.enable-sarama").isTrue() {
 		// sarama logs through one package-level logger.
 		c.restoreSaramaLogger = kafka.LogSaramaTo(logger)
@@ -198,7 +201,6 @@ func (c *kafkaExporterCompat) applyToConfig(configFile string, cfg *collector.Co
 			continue
 		}
 		ignored := kf.handling == compatIgnored ||
-			(kf.name == "offset.show-all" && !v.isTrue()) ||
 			(kf.handling == compatRefused && !c.value("server.tls.enabled").isTrue())
 		if ignored {
 			logger.Warn("a flag of kafka_exporter that does nothing in lagwatch", "flag", "--"+kf.name, "value", v.String(), "why", kf.lagwatch)

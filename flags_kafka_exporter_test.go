@@ -416,6 +416,18 @@ func TestKafkaExporterFlagsTakeKafkaExportersMeaning(t *testing.T) {
 			t.Errorf("--offset.show-all=true (lagwatch's own behaviour) drew a warning:\n%s", logs)
 		}
 	})
+	t.Run("offset.show-all=false keeps only the partitions members are assigned, as in kafka_exporter", func(t *testing.T) {
+		_, cfg, logs := parse(t, "", "--offset.show-all=false")
+		if !cfg.AssignedPartitionsOnly {
+			t.Error("--offset.show-all=false: lagwatch still reports every committed partition")
+		}
+		if strings.Contains(logs, "offset.show-all") {
+			t.Errorf("--offset.show-all=false is followed, yet drew a warning:\n%s", logs)
+		}
+		if _, cfg, _ := parse(t, ""); cfg.AssignedPartitionsOnly {
+			t.Error("without --offset.show-all, lagwatch reports only assigned partitions")
+		}
+	})
 }
 
 // kafka_exporter's --server.tls.* flags serve HTTPS; lagwatch does that

@@ -30,6 +30,12 @@ type Config struct {
 	// nil means kafka's plaintext default.
 	Kafka   *kafka.ClientConfig
 	Filters Filters
+	// AssignedPartitionsOnly keeps only the group-partitions some member
+	// is assigned, as kafka_exporter's --offset.show-all=false does: a
+	// group without members, or a topic its members no longer read, gets
+	// no offset, lag or status series, so it can never read stopped or
+	// inactive. Off by default: those are what the stopped page is for.
+	AssignedPartitionsOnly bool
 	// DeadLetter matches the names of dead-letter topics.
 	DeadLetter *regexp.Regexp
 

@@ -14,7 +14,7 @@ import (
 // last answer stands in while it is fresh (see lastKnown). Committed
 // offsets on topics that no longer exist or that the filters drop are left
 // out.
-func fillGroups(snap *Snapshot, a answers, last *lastKnown) {
+func fillGroups(snap *Snapshot, a answers, last *lastKnown, assignedOnly bool) {
 	partitionCount := make(map[string]int, len(snap.Topics))
 	for _, t := range snap.Topics {
 		partitionCount[t.Name] = len(t.Partitions)
@@ -37,7 +37,7 @@ func fillGroups(snap *Snapshot, a answers, last *lastKnown) {
 		assigned := assignedPartitions(g.Members, exists)
 		start := len(all)
 		for tp, off := range committed {
-			if exists(tp) {
+			if exists(tp) && (assigned[tp] || !assignedOnly) {
 				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: off, Assigned: assigned[tp], Eval: &notEvaluated})
 			}
 		}

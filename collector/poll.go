@@ -139,7 +139,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 func (p *Poller) join(ctx context.Context, snap *Snapshot, a answers, last *lastKnown) error {
 	snap.Seen.Groups = a.groupsSeen
 	p.fillTopics(snap, a.offsets, last)
-	fillGroups(snap, a, last)
+	fillGroups(snap, a, last, p.cfg.AssignedPartitionsOnly)
 	p.fillShareGroups(snap, a.share, last)
 	return p.evaluate(ctx, snap)
 }
