@@ -115,9 +115,9 @@ func TestAWSIAMOnEKSTakesItsRoleFromTheServiceAccountAnnotation(t *testing.T) {
 	}
 }
 
-func TestNoServiceAccountIsCreatedByDefault(t *testing.T) {
-	r := mustRender(t, values(t, oneCluster...))
-	if len(r.serviceAccounts) != 0 || r.podSpec(t).ServiceAccountName != "" {
+func TestWithoutItsOwnServiceAccountThePodsRunAsTheNamespaceDefault(t *testing.T) {
+	r := mustRender(t, values(t, append(oneCluster, "serviceAccount.create=false")...))
+	if len(r.serviceAccounts) != 0 || r.podSpec(t).ServiceAccountName != "default" {
 		t.Fatalf("service accounts %d, pods run as %q; want none and the namespace default", len(r.serviceAccounts), r.podSpec(t).ServiceAccountName)
 	}
 }
