@@ -179,15 +179,16 @@ join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$work/after") <(requests_by_api "$
 cat <<FORMULA
 formula (B brokers, L partition leaders <= B, C_i groups coordinated by broker i):
   requests/poll = 1 Metadata + B ListGroups
-                + sum_i ceil(C_i/10000) DescribeGroups (and as many ConsumerGroupDescribe
-                  where KIP-848 groups exist) + sum_i ceil(C_i/10000) OffsetFetch
+                + sum_i ceil(C_i/2000) DescribeGroups (and as many ConsumerGroupDescribe
+                  where KIP-848 groups exist) + sum_i ceil(C_i/2000) OffsetFetch
                 + 3L ListOffsets (log start, high watermark, last stable offset)
                 + F Fetch (records the offsets cannot tell about: per leader, one per
                   distinct offset asked of one partition, plus one per partition whose
                   batch came back cut short; cached while a group sits at the offset)
                 + ceil(topics/1000) DescribeConfigs every 5m
-                = 1 + 3B + 3L <= 1 + 6B while no coordinator holds more than 10,000 groups
-  here: 1 + 3*${#addrs[@]} + 3*$leaders = $((1 + 3 * ${#addrs[@]} + 3 * leaders)) (+ Fetch, + DescribeConfigs)
+                = 1 + 3B + 3L <= 1 + 6B while no coordinator holds more than 2,000 groups
+  here: 1 + 3*${#addrs[@]} + 3*$leaders = $((1 + 3 * ${#addrs[@]} + 3 * leaders)) (+ Fetch, + DescribeConfigs,
+        + one DescribeGroups and one OffsetFetch per further 2,000 groups of a coordinator)
 FORMULA
 # The series budget: series per family, and per group-partition for the
 # families of consumer groups (the bulk of any large cluster's series).
