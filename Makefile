@@ -4,6 +4,8 @@ GOFLAGS   ?=
 # Real-broker packages each start one JVM; two at a time fit 2 cores.
 TEST_PARALLEL ?= 2
 TEST_TIMEOUT  ?= 25m
+# Extra go test flags, e.g. TEST_FLAGS=-v (test-busy uses it to report each package's slowest test).
+TEST_FLAGS    ?=
 
 .PHONY: all build demo test test-short test-busy stress-tools deps prometheus-tools kerberos-tools kafka-jars framework-jars lint fuzz bench clean helm-sync page-corpus release image
 
@@ -53,7 +55,7 @@ demo:
 
 ## test: install what the tests need, then run every test with the race detector
 test: deps lint
-	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) ./...
+	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout $(TEST_TIMEOUT) $(TEST_FLAGS) ./...
 	cd deploy/helm/chart_test && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-short: the tests that need no real broker, Prometheus or Alertmanager

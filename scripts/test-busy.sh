@@ -12,6 +12,9 @@
 #   LAGWATCH_TEST_SLOWDOWN  how much every test deadline stretches (default 3 here)
 #   BUSY_MAX_SECONDS  stress-ng stops by itself after this long (default 5400)
 #   MAKE              the make to run (default make)
+#   BUSY_LOG          where this run's verbose output goes (default test-busy.log)
+#
+# At the end it prints the run time and each package's slowest top-level test.
 set -eu
 
 MAKE=${MAKE:-make}
@@ -55,11 +58,22 @@ echo "test-busy: stress-ng (cpu $cpu, io $io)$( [ "$second" = 1 ] && echo ", a s
 ( while sleep 30; do echo "test-busy: load average $(loadavg)"; done ) &
 sampler=$!
 
+log=${BUSY_LOG:-test-busy.log}
 start=$(date +%s)
 status=0
-$MAKE test || status=$?
+# -v for the per-test times; the log keeps them, the terminal gets the verdicts.
+{ $MAKE test TEST_FLAGS=-v 2>&1 || echo "test-busy: make test exit $?"; } | tee "$log" |
+	grep -E '^(ok|FAIL|---|panic:|test-busy:|make)' | grep -v -- '--- PASS' || true
+grep -q '^test-busy: make test exit' "$log" && status=1
 kill "$sampler" 2>/dev/null || true
 echo "test-busy: make test ended with status $status after $(( $(date +%s) - start )) s; load average $(loadavg)"
+# go test prints each package's output whole, its verdict line last: the
+# slowest top-level test of a package is the longest --- line before it.
+echo "test-busy: slowest test of each package (full output in $log):"
+awk '
+	/^--- (PASS|FAIL|SKIP): / { t = $4; gsub(/[()s]/, "", t); if (t + 0 >= best) { best = t + 0; name = $3 } }
+	/^(ok|FAIL)[ \t]+[a-z]/ && NF >= 3 { if (name != "") printf "  %-55s %-60s %8.1f s\n", $2, name, best; best = 0; name = "" }
+' "$log"
 if [ "$second" = 1 ] && [ -f "$work/second.log" ]; then
 	echo "test-busy: the second run's last lines (it is stopped now; its result does not count):"
 	tail -n 5 "$work/second.log"
