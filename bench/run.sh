@@ -14,6 +14,9 @@
 # BENCH_FLAGS [none]: more lagwatch flags, e.g. --lag.granularity=topic;
 # BENCH_PROFILE_DIR [unset]: when set, a 30 s CPU profile and a heap
 # profile of lagwatch are written there (go tool pprof FILE);
+# BENCH_BASELINE [unset]: a git revision; when set, lagwatch built from it
+# is measured first against the same populated cluster, then the current
+# tree, and the ratios are printed (before and after in one run);
 # BENCH_SHARDS [unset]: when above 1, afterwards runs that many more
 # lagwatch processes as shards (--shard.count, --shard.index) against the
 # same cluster for BENCH_SHARD_POLLS [10] polls, and prints each shard's
@@ -66,6 +69,13 @@ wait_for() {
 
 log "building lagwatch and clustergen"
 (cd "$root" && $GO build -o "$work/lagwatch" . && $GO build -o "$work/clustergen" ./bench/clustergen)
+baseline=${BENCH_BASELINE:-}
+if [[ -n $baseline ]]; then
+	log "building the baseline lagwatch at $baseline"
+	git -C "$root" worktree add --quiet --detach "$work/baseline-src" "$baseline"
+	(cd "$work/baseline-src" && $GO build -o "$work/lagwatch-baseline" .)
+	git -C "$root" worktree remove --force "$work/baseline-src"
+fi
 
 log "populating the cluster: $brokers brokers, $topics topics × $partitions partitions, $groups groups, $group_partitions group-partitions"
 "$work/clustergen" -brokers "$brokers" -topics "$topics" -partitions "$partitions" \
@@ -88,11 +98,8 @@ for a in "${addrs[@]}"; do server_flags+=("--kafka.server=$a"); done
 profile_flags=()
 [[ -n ${BENCH_PROFILE_DIR:-} ]] && profile_flags=(--web.enable-pprof)
 read -ra extra_flags <<<"${BENCH_FLAGS:-}"
-"$work/lagwatch" "${server_flags[@]}" "${profile_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
-	--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/lagwatch.log" 2>&1 &
-pids+=($!)
-lagwatch_pid=$!
 url="http://127.0.0.1:$port/metrics"
+interval_s=$(awk -v d="$interval" 'BEGIN { v = d + 0; if (d ~ /ms$/) v /= 1000; else if (d ~ /m$/) v *= 60; print (v < 4 ? 4 : int(v + 0.999)) }')
 
 # scrape FILE: the full /metrics, gzip-compressed on the wire, decompressed
 # into FILE. Prints curl's total time and compressed size.
@@ -102,77 +109,123 @@ scrape() {
 metric() { # metric FILE NAME: sum of the values of NAME's series
 	awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $NF } END { printf "%.6f\n", s + 0 }' "$1"
 }
-up() {
-	kill -0 "$lagwatch_pid" 2>/dev/null || { cat "$work/lagwatch.log" >&2; exit 1; }
-	scrape "$work/m" >/dev/null 2>&1 && grep -q '^lagwatch_up 1$' "$work/m"
-}
-wait_for "$ready_timeout" "lagwatch_up 1" up
-log "first complete poll done"
-
 requests_by_api() { # FILE: api count lines
 	sed -n 's/^lagwatch_kafka_requests_total{api="\([^"]*\)"} \(.*\)$/\1 \2/p' "$1" | sort
 }
-cp "$work/m" "$work/before"
-count0=$(metric "$work/before" lagwatch_poll_duration_seconds_count)
-polled() {
-	# Each check is a full scrape; space them out so the checks themselves
-	# do not load the exporter much more than a Prometheus server would.
-	sleep 4
-	scrape "$work/m" >/dev/null 2>&1 || return 1
-	local c
-	c=$(metric "$work/m" lagwatch_poll_duration_seconds_count)
-	awk -v a="$c" -v b="$count0" -v p="$polls" 'BEGIN { exit !(a - b >= p) }'
+# glance: one scrape streamed through grep, never written to disk:
+# "LAG_SERIES UP POLLS" (consumer-group lag series, lagwatch_up, polls so far).
+glance() {
+	curl -sf --compressed -H 'Accept-Encoding: gzip' "$url" |
+		grep -E '^(kafka_consumergroup_lag\{|lagwatch_up |lagwatch_poll_duration_seconds_count )' |
+		awk '/^kafka_consumergroup_lag\{/ { n++; next } /^lagwatch_up / { u = $2 } /^lagwatch_poll_duration_seconds_count / { c = $2 }
+			END { if (u == "" || c == "") exit 1; print n + 0, u, c }'
 }
-log "measuring $polls polls (interval $interval)"
-wait_for $((polls * 120 + 120)) "$polls more polls" polled
-cp "$work/m" "$work/after"
 
-if [[ -n ${BENCH_PROFILE_DIR:-} ]]; then
-	mkdir -p "$BENCH_PROFILE_DIR"
-	log "profiling lagwatch for 30s into $BENCH_PROFILE_DIR"
-	curl -sf -o "$BENCH_PROFILE_DIR/cpu.pprof" "http://127.0.0.1:$port/debug/pprof/profile?seconds=30"
-	curl -sf -o "$BENCH_PROFILE_DIR/heap.pprof" "http://127.0.0.1:$port/debug/pprof/heap"
-	cp "$work/lagwatch" "$BENCH_PROFILE_DIR/lagwatch"
-fi
+# measure NAME BINARY: runs BINARY against the cluster for $polls polls and
+# writes its figures to $work/row.NAME (the table row) and the scrapes to
+# $work/NAME.{before,after,scrape}. Every check during the run counts the
+# consumer-group lag series: a check that finds none while some were
+# served before is a dropped cluster. The process is stopped at the end
+# unless NAME is "current" (the shards and profiles follow it).
+measure() {
+	local name=$1 bin=$2
+	"$bin" "${server_flags[@]}" "${profile_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
+		--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/$name.log" 2>&1 &
+	pids+=($!)
+	lagwatch_pid=$!
+	up() {
+		kill -0 "$lagwatch_pid" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+		scrape "$work/m" >/dev/null 2>&1 && grep -q '^lagwatch_up 1$' "$work/m"
+	}
+	wait_for "$ready_timeout" "lagwatch_up 1 ($name)" up
+	log "$name: first complete poll done"
+	cp "$work/m" "$work/$name.before"
+	count0=$(metric "$work/$name.before" lagwatch_poll_duration_seconds_count)
+	checks=0 dropped=0 down=0 fewest=""
+	polled() {
+		# Space the checks out as a Prometheus server would its scrapes.
+		sleep "$interval_s"
+		kill -0 "$lagwatch_pid" 2>/dev/null || { cat "$work/$name.log" >&2; exit 1; }
+		local g n u c
+		g=$(glance) || return 1
+		read -r n u c <<<"$g"
+		checks=$((checks + 1))
+		((n > 0)) || dropped=$((dropped + 1))
+		[[ $u == 1 ]] || down=$((down + 1))
+		[[ -z $fewest ]] || ((n < fewest)) && fewest=$n
+		awk -v a="$c" -v b="$count0" -v p="$polls" 'BEGIN { exit !(a - b >= p) }'
+	}
+	log "$name: measuring $polls polls (interval $interval)"
+	wait_for $((polls * 120 + 120)) "$polls more polls ($name)" polled
+	scrape "$work/$name.after" >/dev/null
 
-# Scrape timings, taken between polls: the gzip body as the server sends
-# it, into /dev/null, so that neither curl inflating 200 MB nor the disk
-# writing it counts (both share the 2 cores and the first write to a new
-# file once added half a second).
-timed_scrape() {
-	curl -sf -H 'Accept-Encoding: gzip' -o /dev/null -w '%{time_total} %{size_download}' "$url"
+	if [[ -n ${BENCH_PROFILE_DIR:-} && $name == current ]]; then
+		mkdir -p "$BENCH_PROFILE_DIR"
+		log "profiling lagwatch for 30s into $BENCH_PROFILE_DIR"
+		curl -sf -o "$BENCH_PROFILE_DIR/cpu.pprof" "http://127.0.0.1:$port/debug/pprof/profile?seconds=30"
+		curl -sf -o "$BENCH_PROFILE_DIR/heap.pprof" "http://127.0.0.1:$port/debug/pprof/heap"
+		cp "$bin" "$BENCH_PROFILE_DIR/lagwatch"
+	fi
+
+	# Scrape timings, taken between polls: the gzip body as the server
+	# sends it, into /dev/null, so that neither curl inflating it nor the
+	# disk writing it counts (both share the 2 cores).
+	local scrape_times=() i
+	for i in 1 2 3 4 5; do
+		scrape_times+=("$(curl -sf -H 'Accept-Encoding: gzip' -o /dev/null -w '%{time_total} %{size_download}' "$url")")
+	done
+	scrape "$work/$name.scrape" >/dev/null
+	local series rss_peak rss_now sum0 sum1 count1 req0 req1 n poll_s req_per_poll leaders committed scrape_max scrape_size
+	series=$(grep -vc '^#' "$work/$name.scrape")
+	rss_peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$lagwatch_pid/status")
+	rss_now=$(awk '/^VmRSS/ { print $2 }' "/proc/$lagwatch_pid/status")
+	sum0=$(metric "$work/$name.before" lagwatch_poll_duration_seconds_sum)
+	sum1=$(metric "$work/$name.after" lagwatch_poll_duration_seconds_sum)
+	count1=$(metric "$work/$name.after" lagwatch_poll_duration_seconds_count)
+	req0=$(metric "$work/$name.before" lagwatch_kafka_requests_total)
+	req1=$(metric "$work/$name.after" lagwatch_kafka_requests_total)
+	n=$(awk -v a="$count1" -v b="$count0" 'BEGIN { print a - b }')
+	poll_s=$(awk -v a="$sum1" -v b="$sum0" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')
+	req_per_poll=$(awk -v a="$req1" -v b="$req0" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')
+	leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print length(l) }' "$work/$name.after")
+	committed=$(grep -c '^kafka_consumergroup_lag{' "$work/$name.after" || true)
+	# At --lag.granularity=topic there are no per-partition series to count.
+	((committed > 0)) || committed="$group_partitions"
+	scrape_max=$(printf '%s\n' "${scrape_times[@]}" | awk '{ if ($1 > m) m = $1 } END { printf "%.3f", m }')
+	scrape_size=$(printf '%s\n' "${scrape_times[@]}" | awk 'END { printf "%.1f", $2 / 1048576 }')
+	printf '%-9s %-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s %s\n' "$name" "$groups" "$committed" "${#addrs[@]}" "$leaders" "$poll_s" "$req_per_poll" \
+		"$(awk -v k="$rss_peak" 'BEGIN { printf "%.0f", k / 1024 }')" "$scrape_max (${scrape_size} MiB gz)" "$series" \
+		"$dropped/$checks dropped, $down/$checks up=0, fewest lag series $fewest; $(metric "$work/$name.after" lagwatch_polls_overrun_total | cut -d. -f1) overruns; RSS now $(awk -v k="$rss_now" 'BEGIN { printf "%.0f", k / 1024 }') MiB; scrapes ${scrape_times[*]}" \
+		>"$work/row.$name"
+	printf '%s %s %s %s\n' "$poll_s" "$req_per_poll" "$(awk -v k="$rss_peak" 'BEGIN { printf "%.0f", k / 1024 }')" "$scrape_max" >"$work/fig.$name"
+	if [[ $name != current ]]; then
+		kill "$lagwatch_pid" 2>/dev/null || true
+		wait "$lagwatch_pid" 2>/dev/null || true
+	fi
 }
-scrape_times=()
-for i in 1 2 3 4 5; do
-	scrape_times+=("$(timed_scrape)")
-done
-scrape "$work/s" >/dev/null
-series=$(grep -vc '^#' "$work/s")
-rss_peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$lagwatch_pid/status")
-rss_now=$(awk '/^VmRSS/ { print $2 }' "/proc/$lagwatch_pid/status")
 
-sum0=$(metric "$work/before" lagwatch_poll_duration_seconds_sum)
-sum1=$(metric "$work/after" lagwatch_poll_duration_seconds_sum)
-count1=$(metric "$work/after" lagwatch_poll_duration_seconds_count)
-req0=$(metric "$work/before" lagwatch_kafka_requests_total)
-req1=$(metric "$work/after" lagwatch_kafka_requests_total)
-n=$(awk -v a="$count1" -v b="$count0" 'BEGIN { print a - b }')
-poll_s=$(awk -v a="$sum1" -v b="$sum0" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')
-req_per_poll=$(awk -v a="$req1" -v b="$req0" -v n="$n" 'BEGIN { printf "%.1f", (a - b) / n }')
-leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print length(l) }' "$work/after")
+[[ -z $baseline ]] || measure baseline "$work/lagwatch-baseline"
+measure current "$work/lagwatch"
+cp "$work/current.before" "$work/before"
+cp "$work/current.after" "$work/after"
+cp "$work/current.scrape" "$work/s"
 committed=$(grep -c '^kafka_consumergroup_lag{' "$work/after" || true)
-# At --lag.granularity=topic there are no per-partition series to count.
 ((committed > 0)) || committed="$group_partitions"
-scrape_max=$(printf '%s\n' "${scrape_times[@]}" | awk '{ if ($1 > m) m = $1 } END { printf "%.3f", m }')
-scrape_size=$(printf '%s\n' "${scrape_times[@]}" | awk 'END { printf "%.1f", $2 / 1048576 }')
+leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print length(l) }' "$work/after")
+n=$(awk -v a="$(metric "$work/after" lagwatch_poll_duration_seconds_count)" -v b="$(metric "$work/before" lagwatch_poll_duration_seconds_count)" 'BEGIN { print a - b }')
 
 echo
-echo "lagwatch scale benchmark ($n polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}, default --lag.window; the cluster advances every $advance)"
-printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 5)" series
-printf '%-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s\n' "$groups" "$committed" "${#addrs[@]}" "$leaders" "$poll_s" "$req_per_poll" \
-	"$(awk -v k="$rss_peak" 'BEGIN { printf "%.0f", k / 1024 }')" "$scrape_max (${scrape_size} MiB gz)" "$series"
+echo "lagwatch scale benchmark ($polls polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}, default --lag.window; the cluster advances every $advance)"
+printf '%-9s %-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s %s\n' build groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 5)" series "during the run"
+[[ -z $baseline ]] || cat "$work/row.baseline"
+cat "$work/row.current"
+if [[ -n $baseline ]]; then
+	read -r bp br bm bs <"$work/fig.baseline"
+	read -r cp cr cm cs <"$work/fig.current"
+	awk -v bp="$bp" -v br="$br" -v bm="$bm" -v bs="$bs" -v cp="$cp" -v cr="$cr" -v cm="$cm" -v cs="$cs" -v rev="$baseline" 'BEGIN {
+		printf "current / baseline (%s): poll %.2f, requests %.2f, peak RSS %.2f, scrape %.2f\n", rev, cp / bp, cr / br, cm / bm, cs / bs }'
+fi
 echo
-echo "scrape times (s, gzip bytes): ${scrape_times[*]}; RSS now $(awk -v k="$rss_now" 'BEGIN { printf "%.0f", k / 1024 }') MiB"
 echo "requests per poll by api:"
 join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$work/after") <(requests_by_api "$work/before") |
 	awk -v n="$n" '{ printf "  %-22s %8.1f\n", $1, ($2 == "" ? $3 : $3 - $2) / n }'
