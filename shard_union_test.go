@@ -18,6 +18,7 @@ import (
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/internal/scrapetest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -79,11 +80,12 @@ func shardScrape(t *testing.T, addrs []string, shard collector.Shard) scrapetest
 	t.Helper()
 	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 	p, err := collector.NewPoller(collector.Config{
-		Servers:      addrs,
-		Filters:      collector.Filters{Shard: shard},
-		PollInterval: time.Second,
-		Lag:          lagcalc.Settings{Window: time.Minute, StallAfter: 3 * time.Second},
-		Now:          func() time.Time { return clock },
+		Servers:        addrs,
+		Filters:        collector.Filters{Shard: shard},
+		PollInterval:   time.Second,
+		RequestTimeout: waitfor.Scaled(time.Second),
+		Lag:            lagcalc.Settings{Window: time.Minute, StallAfter: 3 * time.Second},
+		Now:            func() time.Time { return clock },
 	})
 	if err != nil {
 		t.Fatal(err)

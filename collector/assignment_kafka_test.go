@@ -216,7 +216,7 @@ func TestDeadLetterTopicIsMarked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := collector.NewPoller(collector.Config{Servers: []string{addr}, DeadLetter: dlq, PollInterval: time.Second, Lag: lagcalc.Settings{Window: time.Minute}})
+	p, err := collector.NewPoller(collector.Config{Servers: []string{addr}, DeadLetter: dlq, PollInterval: time.Second, RequestTimeout: waitfor.Scaled(time.Second), Lag: lagcalc.Settings{Window: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}

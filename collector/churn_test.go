@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/lagcalc"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -127,9 +128,10 @@ func TestHeapStaysFlatOverAThousandPollsWhileGroupsComeAndGo(t *testing.T) {
 
 	now := time.Now()
 	p, err := NewPoller(Config{
-		Servers:      c.ListenAddrs(),
-		PollInterval: time.Second,
-		Lag:          lagcalc.Settings{Window: 20 * time.Second},
+		Servers:        c.ListenAddrs(),
+		PollInterval:   time.Second,
+		RequestTimeout: waitfor.Scaled(time.Second),
+		Lag:            lagcalc.Settings{Window: 20 * time.Second},
 		// Each poll is a second later on this clock, so the lag window
 		// fills in 20 polls and the histories reach their caps early.
 		Now: func() time.Time { return now },

@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -146,9 +147,12 @@ func (fc *faultCluster) pollerWith(cfg Config) *Poller {
 		Servers:      fc.c.ListenAddrs(),
 		Kafka:        kafka.WrapSarama(conf),
 		PollInterval: time.Second,
-		Lag:          lagcalc.Settings{Window: time.Minute},
-		StaleAfter:   cfg.StaleAfter,
-		Now:          cfg.Now,
+		// The default (a second at this interval), stretched on a machine
+		// declared slower: these tests need complete polls.
+		RequestTimeout: waitfor.Scaled(time.Second),
+		Lag:            lagcalc.Settings{Window: time.Minute},
+		StaleAfter:     cfg.StaleAfter,
+		Now:            cfg.Now,
 	})
 	if err != nil {
 		fc.t.Fatalf("new poller: %v", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/IBM/sarama"
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -45,7 +46,7 @@ func mockCluster(t *testing.T, metadata func(version int16) *sarama.MetadataResp
 		"DescribeConfigsRequest": sarama.NewMockDescribeConfigsResponse(t),
 	})
 
-	p, err := collector.NewPoller(collector.Config{Servers: []string{mb.Addr()}, Kafka: kafka.WrapSarama(conf), PollInterval: time.Second, Lag: lagcalc.Settings{Window: time.Minute}})
+	p, err := collector.NewPoller(collector.Config{Servers: []string{mb.Addr()}, Kafka: kafka.WrapSarama(conf), PollInterval: time.Second, RequestTimeout: waitfor.Scaled(time.Second), Lag: lagcalc.Settings{Window: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
 	"github.com/lagwatch/lagwatch/internal/scrapetest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -32,9 +33,10 @@ var key = scrapetest.Key
 func newTestPoller(t *testing.T, addr string, filters collector.Filters) (*collector.Poller, http.Handler) {
 	t.Helper()
 	p, err := collector.NewPoller(collector.Config{
-		Servers:      []string{addr},
-		Filters:      filters,
-		PollInterval: time.Second,
+		Servers:        []string{addr},
+		Filters:        filters,
+		PollInterval:   time.Second,
+		RequestTimeout: waitfor.Scaled(time.Second),
 		// Seconds, not the default minute, for a partition to sit still
 		// before it is stalled or stopped: these tests poll every second
 		// in real time. Their groups are stuck before lagwatch ever sees

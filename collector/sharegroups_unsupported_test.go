@@ -18,6 +18,7 @@ import (
 
 	"github.com/lagwatch/lagwatch/collector"
 	"github.com/lagwatch/lagwatch/exporter"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/kafka"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -103,7 +104,7 @@ func newKfakePoller(t *testing.T, c *kfake.Cluster) *collector.Poller {
 	conf.Net.DialTimeout = 5 * time.Second
 	conf.Net.ReadTimeout = 10 * time.Second
 	p, err := collector.NewPoller(collector.Config{
-		Servers: c.ListenAddrs(), Kafka: kafka.WrapSarama(conf), PollInterval: time.Second,
+		Servers: c.ListenAddrs(), Kafka: kafka.WrapSarama(conf), PollInterval: time.Second, RequestTimeout: waitfor.Scaled(time.Second),
 		Lag: lagcalc.Settings{Window: time.Minute},
 	})
 	if err != nil {

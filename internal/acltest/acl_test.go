@@ -115,13 +115,14 @@ func newLagwatch(t *testing.T, principal string, filters collector.Filters) (*co
 	}
 	logs := &lockedBuffer{}
 	p, err := collector.NewPoller(collector.Config{
-		Servers:      []string{broker.ListenerAddr(saslListener)},
-		Kafka:        kafka.WrapSarama(conf),
-		Filters:      filters,
-		PollInterval: 2 * time.Second,
-		Lag:          lagcalc.Settings{Window: time.Minute},
-		StaleAfter:   time.Hour,
-		Logger:       slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Servers:        []string{broker.ListenerAddr(saslListener)},
+		Kafka:          kafka.WrapSarama(conf),
+		Filters:        filters,
+		PollInterval:   2 * time.Second,
+		RequestTimeout: waitfor.Scaled(time.Second),
+		Lag:            lagcalc.Settings{Window: time.Minute},
+		StaleAfter:     time.Hour,
+		Logger:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -390,7 +391,7 @@ func superPoller(t *testing.T, filters collector.Filters) pollerAndExporter {
 	t.Helper()
 	p, err := collector.NewPoller(collector.Config{
 		Servers: []string{kafkatest.Require(t, broker)}, Filters: filters,
-		PollInterval: 2 * time.Second, Lag: lagcalc.Settings{Window: time.Minute}, StaleAfter: time.Hour,
+		PollInterval: 2 * time.Second, RequestTimeout: waitfor.Scaled(time.Second), Lag: lagcalc.Settings{Window: time.Minute}, StaleAfter: time.Hour,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func TestRotatedClientCertificateIsUsedByTheNextConnectionWithoutRestart(t *test
 	}
 	write("tls.crt", renewed)
 	write("tls.key", renewedKey)
-	errorsBefore := lw.sum(t, "lagwatch_poll_errors_total")
+	logBefore := len(lw.output.String())
 	waitfor.Condition(t, 90*time.Second, "the first certificate expired", func() error {
 		if time.Now().Before(expires.Add(2 * time.Second)) {
 			return fmt.Errorf("it expires in %s", time.Until(expires).Round(time.Second))
@@ -67,7 +68,11 @@ func TestRotatedClientCertificateIsUsedByTheNextConnectionWithoutRestart(t *test
 	kafkatest.ShareConsumer(t, addr, "rotation-share-group", "rotation-shared", func(*kgo.Client, []*kgo.Record) {})
 	waitfor.Condition(t, 90*time.Second, "the share group described over a new connection",
 		lw.seriesShows(`kafka_sharegroup_members\{[^}]*group="rotation-share-group"[^}]*\} 1`))
-	if n := lw.sum(t, "lagwatch_poll_errors_total") - errorsBefore; n != 0 {
-		t.Fatalf("%v poll errors after the rotation, want none", n)
+	// Other tests share the broker and create topics meanwhile; a poll may
+	// fail for a moment on a partition not yet ready (on a busy machine it
+	// does), which says nothing about certificates. What must not appear
+	// is a connection refused for its certificate.
+	if tlsFailure := regexp.MustCompile(`(?i).*(tls|x509|certificate|handshake).*`).FindString(lw.output.String()[logBefore:]); tlsFailure != "" {
+		t.Fatalf("after the rotation lagwatch logged a TLS failure: %s", tlsFailure)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/lagwatch/lagwatch/collector"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
@@ -24,8 +25,11 @@ func newPoller(t *testing.T, addr, prefix string, interval time.Duration, lag la
 		Servers:      []string{addr},
 		Filters:      collector.Filters{GroupInclude: only, TopicInclude: only},
 		PollInterval: interval,
-		Lag:          lag,
-		Now:          now,
+		// The default deadline for the interval, stretched on a machine
+		// declared slower (LAGWATCH_TEST_SLOWDOWN).
+		RequestTimeout: waitfor.Scaled(min(max(interval/2, time.Second), collector.DefaultMaxRequestTimeout)),
+		Lag:            lag,
+		Now:            now,
 	})
 	if err != nil {
 		t.Fatalf("new poller: %v", err)
