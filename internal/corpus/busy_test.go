@@ -2,6 +2,7 @@ package corpus
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/lagwatch/lagwatch/internal/kafkatest"
+	"github.com/lagwatch/lagwatch/internal/waitfor"
 )
 
 // compression is how many simulated seconds pass per real second in the
@@ -112,6 +114,18 @@ func TestBusyTopicConsumersCommittingEvery5sAndEveryMinuteNeverChangeStatusAfter
 			}
 		}
 		if i%4 == 3 {
+			// A healthy consumer has read on every partition since its
+			// last commit, so each commit moves each partition. On a busy
+			// machine the fetch loop can fall behind for a while; the
+			// commit waits for it rather than leave a partition unmoved
+			// for two simulated minutes, which is a stall, not this
+			// test's healthy consumer.
+			waitfor.Condition(t, 30*time.Second, "the once-a-minute consumer read on every partition since its last commit", func() error {
+				if read := len(minutely.UncommittedOffsets()[topic]); read < partitions {
+					return fmt.Errorf("read on %d of %d partitions", read, partitions)
+				}
+				return nil
+			})
 			commitCtx, done := context.WithTimeout(context.Background(), driverTimeout)
 			if err := minutely.CommitUncommittedOffsets(commitCtx); err != nil {
 				t.Fatalf("once-a-minute commit: %v", err)
