@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -106,12 +107,20 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	// ends and last stable offsets. The starts run alongside ListGroups,
 	// which the committed offsets wait for anyway.
 	byLeader := partitionsByLeader(snap.Topics)
+	// A shard that does not serve the cluster reads only the partitions
+	// its own groups read (see groupsRead).
+	everyPartition := p.cfg.Filters.Shard.ServesCluster()
+	readLastPoll := groupsRead(p.snapshot.Load())
+	startsFor := byLeader
+	if !everyPartition {
+		startsFor = onlyPartitions(byLeader, readLastPoll)
+	}
 	var starts map[kafka.TopicPartition]int64
 	startsRead, committedRead := make(chan struct{}), make(chan struct{})
 	wg.Go(func() {
 		defer close(startsRead)
 		var err error
-		starts, err = p.kafka.LogStarts(ctx, byLeader)
+		starts, err = p.kafka.LogStarts(ctx, startsFor)
 		errs.set(StageLogOffsets, err)
 	})
 	wg.Go(func() {
@@ -120,7 +129,25 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	})
 	wg.Go(func() {
 		<-committedRead
-		offsets, err := p.kafka.LogOffsets(ctx, byLeader, starts)
+		endsFor := byLeader
+		if !everyPartition {
+			// The partitions read now or at the last poll: a group whose
+			// offsets failed now reads as of its last answer.
+			readNow := a.partitionsRead()
+			maps.Copy(readNow, readLastPoll)
+			endsFor = onlyPartitions(byLeader, readNow)
+			// A partition first read now had no start asked: it is asked
+			// now, after the commits, for this one poll.
+			if firstRead := notIn(endsFor, readLastPoll); len(firstRead) > 0 {
+				more, err := p.kafka.LogStarts(ctx, firstRead)
+				errs.set(StageLogOffsets, err)
+				if starts == nil {
+					starts = make(map[kafka.TopicPartition]int64, len(more))
+				}
+				maps.Copy(starts, more)
+			}
+		}
+		offsets, err := p.kafka.LogOffsets(ctx, endsFor, starts)
 		a.offsets = offsets
 		errs.set(StageLogOffsets, err)
 	})
@@ -228,6 +255,77 @@ func partitionsByLeader(topics []Topic) map[int32][]kafka.TopicPartition {
 		}
 	}
 	return byLeader
+}
+
+// groupsRead lists the partitions the groups of snap read: those with a
+// committed offset, and those of share groups. A shard other than the
+// one that serves the cluster reads the log offsets of these alone: it
+// exports only its groups' series, and a group's lag, rates and statuses
+// need only the partitions it reads. Which groups a shard has is decided
+// by their names (ShardOf), so the shards' partitions overlap where their
+// groups read the same topics; the requests stay one per leader and
+// stage either way, but each is only as large as the shard's groups need.
+func groupsRead(snap *Snapshot) map[kafka.TopicPartition]bool {
+	read := map[kafka.TopicPartition]bool{}
+	if snap == nil {
+		return read
+	}
+	for gi := range snap.Groups {
+		for _, gp := range snap.Groups[gi].Partitions {
+			if gp.HasCommit() {
+				read[kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}] = true
+			}
+		}
+	}
+	for gi := range snap.ShareGroups {
+		for _, sp := range snap.ShareGroups[gi].Partitions {
+			read[kafka.TopicPartition{Topic: sp.Topic, Partition: sp.Partition}] = true
+		}
+	}
+	return read
+}
+
+// partitionsRead lists the partitions of this poll's committed offsets and
+// share-group offsets.
+func (a *answers) partitionsRead() map[kafka.TopicPartition]bool {
+	read := map[kafka.TopicPartition]bool{}
+	for _, offsets := range a.committed {
+		for tp := range offsets {
+			read[tp] = true
+		}
+	}
+	for _, offsets := range a.share.offsets {
+		for tp := range offsets.Partitions {
+			read[tp] = true
+		}
+	}
+	return read
+}
+
+// onlyPartitions keeps of byLeader the partitions in keep.
+func onlyPartitions(byLeader map[int32][]kafka.TopicPartition, keep map[kafka.TopicPartition]bool) map[int32][]kafka.TopicPartition {
+	out := make(map[int32][]kafka.TopicPartition, len(byLeader))
+	for leader, tps := range byLeader {
+		for _, tp := range tps {
+			if keep[tp] {
+				out[leader] = append(out[leader], tp)
+			}
+		}
+	}
+	return out
+}
+
+// notIn keeps of byLeader the partitions not in set.
+func notIn(byLeader map[int32][]kafka.TopicPartition, set map[kafka.TopicPartition]bool) map[int32][]kafka.TopicPartition {
+	out := map[int32][]kafka.TopicPartition{}
+	for leader, tps := range byLeader {
+		for _, tp := range tps {
+			if !set[tp] {
+				out[leader] = append(out[leader], tp)
+			}
+		}
+	}
+	return out
 }
 
 // refreshTopicConfigs reads the configs of every topic when they are older
