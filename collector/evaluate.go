@@ -1,8 +1,11 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lagwatch/lagwatch/kafka"
@@ -274,13 +277,20 @@ func subscribedTopics(g *Group) []string {
 	return topics
 }
 
-// applyResult copies lagcalc's numbers into the snapshot.
+// applyResult copies lagcalc's numbers into the snapshot. lagcalc's
+// results are sorted by key (group, then topic, then partition; see
+// lagcalc.Result) and so are a group's partitions in the snapshot (see
+// fillGroups): the results of each group and of each topic are found by
+// one binary search, and its partitions by walking both lists together
+// (sortedRun), not by a binary search over all results per partition.
 func applyResult(snap *Snapshot, res lagcalc.Result) {
 	for ti := range snap.Topics {
 		t := &snap.Topics[ti]
+		results := runOf(res.Partitions, t.Name, func(r lagcalc.PartitionResult) string { return r.Topic },
+			func(r lagcalc.PartitionResult, id int32) int { return cmp.Compare(r.Partition, id) })
 		for pi := range t.Partitions {
 			part := &t.Partitions[pi]
-			if pr, ok := res.Partition(lagcalc.TopicPartition{Topic: t.Name, Partition: part.ID}); ok {
+			if pr := results.find(part.ID); pr != nil {
 				part.ProduceRate, part.HasProduceRate = pr.ProduceRate, pr.HasProduceRate
 			}
 		}
@@ -290,11 +300,59 @@ func applyResult(snap *Snapshot, res lagcalc.Result) {
 		if gr, ok := res.Group(g.Name); ok {
 			g.Status, g.MaxLagSeconds, g.HasMaxLagSeconds = gr.Status, gr.MaxLagSeconds, gr.HasMaxLagSeconds
 		}
+		results := runOf(res.GroupPartitions, g.Name, func(r lagcalc.GroupPartitionResult) string { return r.Group }, compareResultTopicPartition)
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			if r, ok := res.GroupPartition(groupPartitionKey(g.Name, gp)); ok {
+			if r := results.find(lagcalc.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}); r != nil {
 				gp.Eval = r
 			}
 		}
 	}
+}
+
+func compareResultTopicPartition(r lagcalc.GroupPartitionResult, tp lagcalc.TopicPartition) int {
+	if c := strings.Compare(r.Topic, tp.Topic); c != 0 {
+		return c
+	}
+	return cmp.Compare(r.Partition, tp.Partition)
+}
+
+// sortedRun is the results of one group (or topic), sorted by the rest of
+// their key, with a cursor: keys asked for in ascending order are found by
+// walking it once. A key asked for out of order is found by binary search.
+type sortedRun[R, K any] struct {
+	results []R
+	compare func(R, K) int
+	next    int
+}
+
+// runOf is the run of sorted results whose first key part is name.
+func runOf[R, K any](results []R, name string, nameOf func(R) string, compare func(R, K) int) sortedRun[R, K] {
+	start, _ := slices.BinarySearchFunc(results, name, func(r R, name string) int { return strings.Compare(nameOf(r), name) })
+	end := start
+	for end < len(results) && nameOf(results[end]) == name {
+		end++
+	}
+	return sortedRun[R, K]{results: results[start:end:end], compare: compare}
+}
+
+// find returns the result with key k, nil when there is none.
+func (s *sortedRun[R, K]) find(k K) *R {
+	i := s.next
+	for i < len(s.results) && s.compare(s.results[i], k) < 0 {
+		i++
+	}
+	if i < len(s.results) && s.compare(s.results[i], k) == 0 {
+		s.next = i
+		return &s.results[i]
+	}
+	if s.next > 0 && s.compare(s.results[s.next-1], k) >= 0 {
+		// k is before the cursor: asked out of order.
+		if j, ok := slices.BinarySearchFunc(s.results[:s.next], k, s.compare); ok {
+			return &s.results[j]
+		}
+		return nil
+	}
+	s.next = i
+	return nil
 }
