@@ -30,14 +30,22 @@ func final(r kafka.RecordRead) bool { return !r.Timestamp.IsZero() }
 // the end of an idle partition (transaction markers and aborted records
 // are not lag), and when the oldest unconsumed record of a backlog older
 // than the history was written.
-func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
-	leaders := leadersOf(snap.Topics)
+func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) error {
+	// The leader of every partition is needed only when records are read
+	// that the cache does not hold.
+	var leaders map[kafka.TopicPartition]int32
+	leadersNow := func() map[kafka.TopicPartition]int32 {
+		if leaders == nil {
+			leaders = leadersOf(snap.Topics)
+		}
+		return leaders
+	}
 	// lagcalc lists the offsets of consumers at rest to verify, from the
 	// previous poll's state; the collector adds those just behind the end
 	// that the history cannot know about yet. The answers count from this
 	// poll on.
-	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap)...)
-	verifyErr := p.readRecords(ctx, leaders, toVerify)
+	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap, last)...)
+	verifyErr := p.readRecords(ctx, leadersNow, toVerify)
 	p.tracker.Observe(lagcalcPoll(snap, p.records))
 
 	var dateErr error
@@ -45,7 +53,7 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
 	var unresolved []lagcalc.TopicPartitionOffset
 	if !p.cfg.SkipRecordDating {
 		unresolved = p.tracker.UnresolvedOffsets()
-		dateErr = p.readRecords(ctx, leaders, toKafkaOffsets(unresolved))
+		dateErr = p.readRecords(ctx, leadersNow, toKafkaOffsets(unresolved))
 		for _, o := range unresolved {
 			if r, ok := p.records[toKafkaOffset(o)]; ok && final(r) {
 				times[o] = r.Timestamp
@@ -72,32 +80,44 @@ const nearTheEnd = 16
 // Offsets of other partitions are left alone: without transactions the
 // records there are data, and reading them every poll would cost a Fetch
 // per group-partition.
-func (p *Poller) nearTheEnd(snap *Snapshot) []kafka.TopicPartitionOffset {
-	stable := make(map[kafka.TopicPartition]int64, len(p.transactional))
+func (p *Poller) nearTheEnd(snap *Snapshot, prev *lastKnown) []kafka.TopicPartitionOffset {
+	// The partitions of each topic with offsets, by topic: a group's
+	// partitions find theirs with one lookup by topic name per topic.
+	partitions := make(map[string][]Partition, len(snap.Topics))
 	for ti := range snap.Topics {
 		t := &snap.Topics[ti]
+		partitions[t.Name] = t.Partitions
 		for pi := range t.Partitions {
 			part := &t.Partitions[pi]
-			tp := kafka.TopicPartition{Topic: t.Name, Partition: part.ID}
 			if part.HasOffsets && part.LastStable < part.LogEnd {
-				p.transactional[tp] = true // an open transaction at this poll
-			}
-			if part.HasOffsets {
-				stable[tp] = part.LastStable
+				p.transactional[kafka.TopicPartition{Topic: t.Name, Partition: part.ID}] = true // an open transaction at this poll
 			}
 		}
 	}
-	prev := newLastKnown(p.snapshot.Load(), snap.PolledAt, p.cfg.StaleAfter)
 	var out []kafka.TopicPartitionOffset
 	for gi := range snap.Groups {
 		g := &snap.Groups[gi]
+		var (
+			topic string
+			parts []Partition
+		)
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			tp := kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}
-			lso, ok := stable[tp]
-			if !ok || !gp.HasCommit() || gp.Committed >= lso || lso-gp.Committed > nearTheEnd {
+			if !gp.HasCommit() {
 				continue
 			}
+			if i == 0 || gp.Topic != topic {
+				topic, parts = gp.Topic, partitions[gp.Topic]
+			}
+			part := partitionByID(parts, gp.Partition)
+			if part == nil || !part.HasOffsets {
+				continue
+			}
+			lso := part.LastStable
+			if gp.Committed >= lso || lso-gp.Committed > nearTheEnd {
+				continue
+			}
+			tp := kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}
 			if p.transactional[tp] || !prev.hadGroupPartition(g.Name, gp) {
 				out = append(out, kafka.TopicPartitionOffset{TopicPartition: tp, Offset: gp.Committed})
 			}
@@ -106,9 +126,24 @@ func (p *Poller) nearTheEnd(snap *Snapshot) []kafka.TopicPartitionOffset {
 	return out
 }
 
+// partitionByID finds partition id among a topic's partitions: at index
+// id, where the metadata lists them (sorted by id, from 0), by a scan
+// otherwise.
+func partitionByID(parts []Partition, id int32) *Partition {
+	if id >= 0 && int(id) < len(parts) && parts[id].ID == id {
+		return &parts[id]
+	}
+	for i := range parts {
+		if parts[i].ID == id {
+			return &parts[i]
+		}
+	}
+	return nil
+}
+
 // readRecords reads the records at the wanted offsets that the cache does
 // not hold for good, and caches the answers.
-func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartition]int32, wanted []kafka.TopicPartitionOffset) error {
+func (p *Poller) readRecords(ctx context.Context, leaders func() map[kafka.TopicPartition]int32, wanted []kafka.TopicPartitionOffset) error {
 	var missing []kafka.TopicPartitionOffset
 	for _, o := range wanted {
 		if r, ok := p.records[o]; !ok || !final(r) {
@@ -122,7 +157,7 @@ func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartiti
 	if len(missing) == 0 {
 		return nil
 	}
-	read, err := p.kafka.ReadRecords(ctx, leaders, missing)
+	read, err := p.kafka.ReadRecords(ctx, leaders(), missing)
 	for o, r := range read {
 		p.records[o] = r
 		if r.Transactional {
@@ -143,7 +178,10 @@ func (c recordCache) keepOnly(snap *Snapshot, unresolved []lagcalc.TopicPartitio
 		g := &snap.Groups[gi]
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			used[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}] = true
+			o := kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}
+			if _, cached := c[o]; cached {
+				used[o] = true // a set no larger than the cache
+			}
 		}
 	}
 	for _, o := range unresolved {
@@ -252,8 +290,10 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 			// CommittedAt before PolledAt marks the last answer of a
 			// failing coordinator: lagcalc derives nothing from it.
 			c := lagcalc.Commit{GroupPartition: groupPartitionKey(g.Name, gp), Committed: gp.Committed, ReadAt: g.CommittedAt}
-			if r, ok := reads[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}]; ok {
-				c.Position = r.DataAt
+			if len(reads) > 0 {
+				if r, ok := reads[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}]; ok {
+					c.Position = r.DataAt
+				}
 			}
 			poll.Commits = append(poll.Commits, c)
 		}
