@@ -2,6 +2,7 @@ package collector
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
@@ -19,7 +20,7 @@ func TestApplyResultGivesEveryGroupPartitionItsOwnResult(t *testing.T) {
 	// Sorted by key, as lagcalc returns them; Committed tells them apart.
 	res := lagcalc.Result{GroupPartitions: []lagcalc.GroupPartitionResult{
 		gp("a", "t1", 0), gp("a", "t1", 1), gp("a", "t1", 10), gp("a", "t2", 0),
-		gp("b", "t1", 2), // b has no other result
+		gp("b", "t1", 2),                                     // b has no other result
 		gp("c", "t0", 0), gp("c", "t1", 0), gp("c", "t3", 1), // the snapshot lacks c on t0 and t3
 		gp("e", "t1", 0), // e is not in the snapshot
 	}}
@@ -90,5 +91,13 @@ func TestApplyResultGivesEveryPartitionItsProduceRate(t *testing.T) {
 				t.Errorf("%s/%d: produce rate %v (%v), want %v", topic.Name, p.ID, p.ProduceRate, p.HasProduceRate, w)
 			}
 		}
+	}
+}
+
+// TestGroupPartitionTakes40Bytes holds the snapshot's largest array to its
+// size: a field added or reordered that pads it shows here.
+func TestGroupPartitionTakes40Bytes(t *testing.T) {
+	if size := unsafe.Sizeof(GroupPartition{}); size > 40 {
+		t.Errorf("a GroupPartition takes %d bytes, want at most 40", size)
 	}
 }
