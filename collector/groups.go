@@ -46,8 +46,11 @@ func fillGroups(snap *Snapshot, a answers, last *lastKnown, assignedOnly bool) {
 		}
 		assigned := assignedPartitions(g.Members, exists)
 		start := len(all)
+		var t *Topic // the last partition's topic: most groups commit on few
 		for tp, off := range committed {
-			t := topics[tp.Topic]
+			if t == nil || t.Name != tp.Topic {
+				t = topics[tp.Topic]
+			}
 			if t == nil || tp.Partition < 0 || int(tp.Partition) >= len(t.Partitions) {
 				continue // gone, or dropped by the filters
 			}
