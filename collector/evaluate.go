@@ -31,21 +31,12 @@ func final(r kafka.RecordRead) bool { return !r.Timestamp.IsZero() }
 // are not lag), and when the oldest unconsumed record of a backlog older
 // than the history was written.
 func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) error {
-	// The leader of every partition is needed only when records are read
-	// that the cache does not hold.
-	var leaders map[kafka.TopicPartition]int32
-	leadersNow := func() map[kafka.TopicPartition]int32 {
-		if leaders == nil {
-			leaders = leadersOf(snap.Topics)
-		}
-		return leaders
-	}
 	// lagcalc lists the offsets of consumers at rest to verify, from the
 	// previous poll's state; the collector adds those just behind the end
 	// that the history cannot know about yet. The answers count from this
 	// poll on.
 	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap, last)...)
-	verifyErr := p.readRecords(ctx, leadersNow, toVerify)
+	verifyErr := p.readRecords(ctx, snap.Topics, toVerify)
 	p.tracker.Observe(lagcalcPoll(snap, p.records))
 
 	var dateErr error
@@ -53,7 +44,7 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) 
 	var unresolved []lagcalc.TopicPartitionOffset
 	if !p.cfg.SkipRecordDating {
 		unresolved = p.tracker.UnresolvedOffsets()
-		dateErr = p.readRecords(ctx, leadersNow, toKafkaOffsets(unresolved))
+		dateErr = p.readRecords(ctx, snap.Topics, toKafkaOffsets(unresolved))
 		for _, o := range unresolved {
 			if r, ok := p.records[toKafkaOffset(o)]; ok && final(r) {
 				times[o] = r.Timestamp
@@ -143,7 +134,7 @@ func partitionByID(parts []Partition, id int32) *Partition {
 
 // readRecords reads the records at the wanted offsets that the cache does
 // not hold for good, and caches the answers.
-func (p *Poller) readRecords(ctx context.Context, leaders func() map[kafka.TopicPartition]int32, wanted []kafka.TopicPartitionOffset) error {
+func (p *Poller) readRecords(ctx context.Context, topics []Topic, wanted []kafka.TopicPartitionOffset) error {
 	var missing []kafka.TopicPartitionOffset
 	for _, o := range wanted {
 		if r, ok := p.records[o]; !ok || !final(r) {
@@ -157,7 +148,7 @@ func (p *Poller) readRecords(ctx context.Context, leaders func() map[kafka.Topic
 	if len(missing) == 0 {
 		return nil
 	}
-	read, err := p.kafka.ReadRecords(ctx, leaders(), missing)
+	read, err := p.kafka.ReadRecords(ctx, leadersOf(topics, missing), missing)
 	for o, r := range read {
 		p.records[o] = r
 		if r.Transactional {
@@ -227,11 +218,17 @@ func toKafkaOffsets(offsets []lagcalc.TopicPartitionOffset) []kafka.TopicPartiti
 	return out
 }
 
-func leadersOf(topics []Topic) map[kafka.TopicPartition]int32 {
-	leaders := map[kafka.TopicPartition]int32{}
+// leadersOf is the leader of each partition of offsets, of those that
+// the topics have: the few the cache misses, not every partition.
+func leadersOf(topics []Topic, offsets []kafka.TopicPartitionOffset) map[kafka.TopicPartition]int32 {
+	byName := make(map[string][]Partition, len(topics))
 	for _, t := range topics {
-		for _, part := range t.Partitions {
-			leaders[kafka.TopicPartition{Topic: t.Name, Partition: part.ID}] = part.Leader
+		byName[t.Name] = t.Partitions
+	}
+	leaders := make(map[kafka.TopicPartition]int32, len(offsets))
+	for _, o := range offsets {
+		if part := partitionByID(byName[o.Topic], o.Partition); part != nil {
+			leaders[o.TopicPartition] = part.Leader
 		}
 	}
 	return leaders
