@@ -222,10 +222,13 @@ func toKafkaOffsets(offsets []lagcalc.TopicPartitionOffset) []kafka.TopicPartiti
 // the topics have: the few the cache misses, not every partition.
 func leadersOf(topics []Topic, offsets []kafka.TopicPartitionOffset) map[kafka.TopicPartition]int32 {
 	byName := make(map[string][]Partition, len(topics))
+	partitions := 0
 	for _, t := range topics {
 		byName[t.Name] = t.Partitions
+		partitions += len(t.Partitions)
 	}
-	leaders := make(map[kafka.TopicPartition]int32, len(offsets))
+	// Several offsets of one partition share its entry.
+	leaders := make(map[kafka.TopicPartition]int32, min(len(offsets), partitions))
 	for _, o := range offsets {
 		if part := partitionByID(byName[o.Topic], o.Partition); part != nil {
 			leaders[o.TopicPartition] = part.Leader
