@@ -144,10 +144,20 @@ func compareGroupPartitions(a, b GroupPartition) int {
 // those assigned no partition. The group's partitions are sorted by
 // topic.
 func assignmentSummary(g *Group, subscribed map[string]bool, assigned map[kafka.TopicPartition]bool, partitionCount func(string) int) ([]GroupTopic, int) {
-	var topics []GroupTopic
+	newTopic := func(i int) bool { return i == 0 || g.Partitions[i].Topic != g.Partitions[i-1].Topic }
+	n := len(subscribed)
 	for i := range g.Partitions {
-		if t := g.Partitions[i].Topic; i == 0 || t != g.Partitions[i-1].Topic {
-			topics = append(topics, GroupTopic{Topic: t})
+		if newTopic(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, idleMembers(g.Members)
+	}
+	topics := make([]GroupTopic, 0, n)
+	for i := range g.Partitions {
+		if newTopic(i) {
+			topics = append(topics, GroupTopic{Topic: g.Partitions[i].Topic})
 		}
 	}
 	for t := range subscribed {
@@ -168,13 +178,21 @@ func assignmentSummary(g *Group, subscribed map[string]bool, assigned map[kafka.
 			topics[i].Unassigned = partitionCount(topics[i].Topic) - topics[i].Assigned
 		}
 	}
+	if len(topics) == 0 {
+		topics = nil // subscribed to no existing topic, as before: none
+	}
+	return topics, idleMembers(g.Members)
+}
+
+// idleMembers counts the members assigned no partition.
+func idleMembers(members []Member) int {
 	idle := 0
-	for _, m := range g.Members {
+	for _, m := range members {
 		if len(m.Assigned) == 0 {
 			idle++
 		}
 	}
-	return topics, idle
+	return idle
 }
 
 // groupPartitionKey is lagcalc's name of one of the group's partitions.
