@@ -23,22 +23,28 @@ import (
 type committedTopics struct {
 	// fullAt is when each group was last answered for all it committed.
 	fullAt map[string]time.Time
-	// known is the topics each group was answered on.
-	known map[string]map[string]bool
+	// known is the topics each group was answered on, sorted: a group
+	// commits on few topics, and a slice of names shared with the
+	// metadata costs less than a map per group.
+	known map[string][]string
 	// partitions is every visible topic's partitions, 0 … n-1, as of this
 	// poll's metadata; firstSeen is when each topic was first listed.
 	partitions map[string][]int32
 	firstSeen  map[string]time.Time
+	// names is every visible topic's name, as the metadata spells it.
+	names map[string]string
 }
 
 func newCommittedTopics() *committedTopics {
-	return &committedTopics{fullAt: map[string]time.Time{}, known: map[string]map[string]bool{}, firstSeen: map[string]time.Time{}}
+	return &committedTopics{fullAt: map[string]time.Time{}, known: map[string][]string{}, firstSeen: map[string]time.Time{}}
 }
 
 // setTopics records the topics of this poll's metadata.
 func (c *committedTopics) setTopics(topics []Topic, now time.Time) {
 	c.partitions = make(map[string][]int32, len(topics))
+	c.names = make(map[string]string, len(topics))
 	for _, t := range topics {
+		c.names[t.Name] = t.Name
 		ids := make([]int32, len(t.Partitions))
 		for i, p := range t.Partitions {
 			ids[i] = p.ID
@@ -91,7 +97,7 @@ func (c *committedTopics) plan(listed []kafka.ListedGroup, last *lastKnown, now 
 				topics[topic] = ids
 			}
 		}
-		for t := range c.known[lg.Name] {
+		for _, t := range c.known[lg.Name] {
 			add(t)
 		}
 		if g := last.group(lg.Name); g != nil {
@@ -128,18 +134,34 @@ func (c *committedTopics) learn(listed []kafka.ListedGroup, committed map[string
 			delete(c.fullAt, name)
 		}
 	}
+	var scratch []string
 	for group, offsets := range committed {
 		_, partial := plan[group]
-		topics := c.known[group]
-		if !partial || topics == nil {
-			topics = map[string]bool{}
-		}
 		if !partial {
 			c.fullAt[group] = now
 		}
-		for tp := range offsets {
-			topics[tp.Topic] = true
+		previous, wasKnown := c.known[group]
+		scratch = scratch[:0]
+		if partial {
+			scratch = append(scratch, previous...)
 		}
-		c.known[group] = topics
+		for tp := range offsets {
+			scratch = append(scratch, c.name(tp.Topic))
+		}
+		slices.Sort(scratch)
+		scratch = slices.Compact(scratch)
+		if !wasKnown || !slices.Equal(scratch, previous) {
+			c.known[group] = slices.Clone(scratch)
+		}
 	}
+}
+
+// name is topic's name as the metadata spells it, so that what lasts
+// across polls holds one copy of it, not the copy an OffsetFetch answer
+// decoded for one group.
+func (c *committedTopics) name(topic string) string {
+	if name, ok := c.names[topic]; ok {
+		return name
+	}
+	return topic
 }

@@ -1,8 +1,11 @@
 package collector
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lagwatch/lagwatch/kafka"
@@ -27,14 +30,13 @@ func final(r kafka.RecordRead) bool { return !r.Timestamp.IsZero() }
 // the end of an idle partition (transaction markers and aborted records
 // are not lag), and when the oldest unconsumed record of a backlog older
 // than the history was written.
-func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
-	leaders := leadersOf(snap.Topics)
+func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) error {
 	// lagcalc lists the offsets of consumers at rest to verify, from the
 	// previous poll's state; the collector adds those just behind the end
 	// that the history cannot know about yet. The answers count from this
 	// poll on.
-	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap)...)
-	verifyErr := p.readRecords(ctx, leaders, toVerify)
+	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap, last)...)
+	verifyErr := p.readRecords(ctx, snap.Topics, toVerify)
 	p.tracker.Observe(lagcalcPoll(snap, p.records))
 
 	var dateErr error
@@ -42,7 +44,7 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot) error {
 	var unresolved []lagcalc.TopicPartitionOffset
 	if !p.cfg.SkipRecordDating {
 		unresolved = p.tracker.UnresolvedOffsets()
-		dateErr = p.readRecords(ctx, leaders, toKafkaOffsets(unresolved))
+		dateErr = p.readRecords(ctx, snap.Topics, toKafkaOffsets(unresolved))
 		for _, o := range unresolved {
 			if r, ok := p.records[toKafkaOffset(o)]; ok && final(r) {
 				times[o] = r.Timestamp
@@ -69,32 +71,44 @@ const nearTheEnd = 16
 // Offsets of other partitions are left alone: without transactions the
 // records there are data, and reading them every poll would cost a Fetch
 // per group-partition.
-func (p *Poller) nearTheEnd(snap *Snapshot) []kafka.TopicPartitionOffset {
-	stable := make(map[kafka.TopicPartition]int64, len(p.transactional))
+func (p *Poller) nearTheEnd(snap *Snapshot, prev *lastKnown) []kafka.TopicPartitionOffset {
+	// The partitions of each topic with offsets, by topic: a group's
+	// partitions find theirs with one lookup by topic name per topic.
+	partitions := make(map[string][]Partition, len(snap.Topics))
 	for ti := range snap.Topics {
 		t := &snap.Topics[ti]
+		partitions[t.Name] = t.Partitions
 		for pi := range t.Partitions {
 			part := &t.Partitions[pi]
-			tp := kafka.TopicPartition{Topic: t.Name, Partition: part.ID}
 			if part.HasOffsets && part.LastStable < part.LogEnd {
-				p.transactional[tp] = true // an open transaction at this poll
-			}
-			if part.HasOffsets {
-				stable[tp] = part.LastStable
+				p.transactional[kafka.TopicPartition{Topic: t.Name, Partition: part.ID}] = true // an open transaction at this poll
 			}
 		}
 	}
-	prev := newLastKnown(p.snapshot.Load(), snap.PolledAt, p.cfg.StaleAfter)
 	var out []kafka.TopicPartitionOffset
 	for gi := range snap.Groups {
 		g := &snap.Groups[gi]
+		var (
+			topic string
+			parts []Partition
+		)
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			tp := kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}
-			lso, ok := stable[tp]
-			if !ok || !gp.HasCommit() || gp.Committed >= lso || lso-gp.Committed > nearTheEnd {
+			if !gp.HasCommit() {
 				continue
 			}
+			if i == 0 || gp.Topic != topic {
+				topic, parts = gp.Topic, partitions[gp.Topic]
+			}
+			part := partitionByID(parts, gp.Partition)
+			if part == nil || !part.HasOffsets {
+				continue
+			}
+			lso := part.LastStable
+			if gp.Committed >= lso || lso-gp.Committed > nearTheEnd {
+				continue
+			}
+			tp := kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}
 			if p.transactional[tp] || !prev.hadGroupPartition(g.Name, gp) {
 				out = append(out, kafka.TopicPartitionOffset{TopicPartition: tp, Offset: gp.Committed})
 			}
@@ -103,9 +117,24 @@ func (p *Poller) nearTheEnd(snap *Snapshot) []kafka.TopicPartitionOffset {
 	return out
 }
 
+// partitionByID finds partition id among a topic's partitions: at index
+// id, where the metadata lists them (sorted by id, from 0), by a scan
+// otherwise.
+func partitionByID(parts []Partition, id int32) *Partition {
+	if id >= 0 && int(id) < len(parts) && parts[id].ID == id {
+		return &parts[id]
+	}
+	for i := range parts {
+		if parts[i].ID == id {
+			return &parts[i]
+		}
+	}
+	return nil
+}
+
 // readRecords reads the records at the wanted offsets that the cache does
 // not hold for good, and caches the answers.
-func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartition]int32, wanted []kafka.TopicPartitionOffset) error {
+func (p *Poller) readRecords(ctx context.Context, topics []Topic, wanted []kafka.TopicPartitionOffset) error {
 	var missing []kafka.TopicPartitionOffset
 	for _, o := range wanted {
 		if r, ok := p.records[o]; !ok || !final(r) {
@@ -119,7 +148,7 @@ func (p *Poller) readRecords(ctx context.Context, leaders map[kafka.TopicPartiti
 	if len(missing) == 0 {
 		return nil
 	}
-	read, err := p.kafka.ReadRecords(ctx, leaders, missing)
+	read, err := p.kafka.ReadRecords(ctx, leadersOf(topics, missing), missing)
 	for o, r := range read {
 		p.records[o] = r
 		if r.Transactional {
@@ -140,7 +169,10 @@ func (c recordCache) keepOnly(snap *Snapshot, unresolved []lagcalc.TopicPartitio
 		g := &snap.Groups[gi]
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			used[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}] = true
+			o := kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}
+			if _, cached := c[o]; cached {
+				used[o] = true // a set no larger than the cache
+			}
 		}
 	}
 	for _, o := range unresolved {
@@ -186,11 +218,20 @@ func toKafkaOffsets(offsets []lagcalc.TopicPartitionOffset) []kafka.TopicPartiti
 	return out
 }
 
-func leadersOf(topics []Topic) map[kafka.TopicPartition]int32 {
-	leaders := map[kafka.TopicPartition]int32{}
+// leadersOf is the leader of each partition of offsets, of those that
+// the topics have: the few the cache misses, not every partition.
+func leadersOf(topics []Topic, offsets []kafka.TopicPartitionOffset) map[kafka.TopicPartition]int32 {
+	byName := make(map[string][]Partition, len(topics))
+	partitions := 0
 	for _, t := range topics {
-		for _, part := range t.Partitions {
-			leaders[kafka.TopicPartition{Topic: t.Name, Partition: part.ID}] = part.Leader
+		byName[t.Name] = t.Partitions
+		partitions += len(t.Partitions)
+	}
+	// Several offsets of one partition share its entry.
+	leaders := make(map[kafka.TopicPartition]int32, min(len(offsets), partitions))
+	for _, o := range offsets {
+		if part := partitionByID(byName[o.Topic], o.Partition); part != nil {
+			leaders[o.TopicPartition] = part.Leader
 		}
 	}
 	return leaders
@@ -249,8 +290,10 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 			// CommittedAt before PolledAt marks the last answer of a
 			// failing coordinator: lagcalc derives nothing from it.
 			c := lagcalc.Commit{GroupPartition: groupPartitionKey(g.Name, gp), Committed: gp.Committed, ReadAt: g.CommittedAt}
-			if r, ok := reads[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}]; ok {
-				c.Position = r.DataAt
+			if len(reads) > 0 {
+				if r, ok := reads[kafka.TopicPartitionOffset{TopicPartition: kafka.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}, Offset: gp.Committed}]; ok {
+					c.Position = r.DataAt
+				}
 			}
 			poll.Commits = append(poll.Commits, c)
 		}
@@ -274,13 +317,20 @@ func subscribedTopics(g *Group) []string {
 	return topics
 }
 
-// applyResult copies lagcalc's numbers into the snapshot.
+// applyResult copies lagcalc's numbers into the snapshot. lagcalc's
+// results are sorted by key (group, then topic, then partition; see
+// lagcalc.Result) and so are a group's partitions in the snapshot (see
+// fillGroups): the results of each group and of each topic are found by
+// one binary search, and its partitions by walking both lists together
+// (sortedRun), not by a binary search over all results per partition.
 func applyResult(snap *Snapshot, res lagcalc.Result) {
 	for ti := range snap.Topics {
 		t := &snap.Topics[ti]
+		results := runOf(res.Partitions, t.Name, func(r lagcalc.PartitionResult) string { return r.Topic },
+			func(r lagcalc.PartitionResult, id int32) int { return cmp.Compare(r.Partition, id) })
 		for pi := range t.Partitions {
 			part := &t.Partitions[pi]
-			if pr, ok := res.Partition(lagcalc.TopicPartition{Topic: t.Name, Partition: part.ID}); ok {
+			if pr := results.find(part.ID); pr != nil {
 				part.ProduceRate, part.HasProduceRate = pr.ProduceRate, pr.HasProduceRate
 			}
 		}
@@ -290,11 +340,59 @@ func applyResult(snap *Snapshot, res lagcalc.Result) {
 		if gr, ok := res.Group(g.Name); ok {
 			g.Status, g.MaxLagSeconds, g.HasMaxLagSeconds = gr.Status, gr.MaxLagSeconds, gr.HasMaxLagSeconds
 		}
+		results := runOf(res.GroupPartitions, g.Name, func(r lagcalc.GroupPartitionResult) string { return r.Group }, compareResultTopicPartition)
 		for i := range g.Partitions {
 			gp := &g.Partitions[i]
-			if r, ok := res.GroupPartition(groupPartitionKey(g.Name, gp)); ok {
+			if r := results.find(lagcalc.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}); r != nil {
 				gp.Eval = r
 			}
 		}
 	}
+}
+
+func compareResultTopicPartition(r lagcalc.GroupPartitionResult, tp lagcalc.TopicPartition) int {
+	if c := strings.Compare(r.Topic, tp.Topic); c != 0 {
+		return c
+	}
+	return cmp.Compare(r.Partition, tp.Partition)
+}
+
+// sortedRun is the results of one group (or topic), sorted by the rest of
+// their key, with a cursor: keys asked for in ascending order are found by
+// walking it once. A key asked for out of order is found by binary search.
+type sortedRun[R, K any] struct {
+	results []R
+	compare func(R, K) int
+	next    int
+}
+
+// runOf is the run of sorted results whose first key part is name.
+func runOf[R, K any](results []R, name string, nameOf func(R) string, compare func(R, K) int) sortedRun[R, K] {
+	start, _ := slices.BinarySearchFunc(results, name, func(r R, name string) int { return strings.Compare(nameOf(r), name) })
+	end := start
+	for end < len(results) && nameOf(results[end]) == name {
+		end++
+	}
+	return sortedRun[R, K]{results: results[start:end:end], compare: compare}
+}
+
+// find returns the result with key k, nil when there is none.
+func (s *sortedRun[R, K]) find(k K) *R {
+	i := s.next
+	for i < len(s.results) && s.compare(s.results[i], k) < 0 {
+		i++
+	}
+	if i < len(s.results) && s.compare(s.results[i], k) == 0 {
+		s.next = i
+		return &s.results[i]
+	}
+	if s.next > 0 && s.compare(s.results[s.next-1], k) >= 0 {
+		// k is before the cursor: asked out of order.
+		if j, ok := slices.BinarySearchFunc(s.results[:s.next], k, s.compare); ok {
+			return &s.results[j]
+		}
+		return nil
+	}
+	s.next = i
+	return nil
 }

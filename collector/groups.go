@@ -15,12 +15,22 @@ import (
 // offsets on topics that no longer exist or that the filters drop are left
 // out.
 func fillGroups(snap *Snapshot, a answers, last *lastKnown, assignedOnly bool) {
-	partitionCount := make(map[string]int, len(snap.Topics))
-	for _, t := range snap.Topics {
-		partitionCount[t.Name] = len(t.Partitions)
+	// The snapshot's topics by name. A group-partition takes its topic's
+	// name from there: every group-partition of a topic then shares the
+	// one string, not one decoded per group from each OffsetFetch answer,
+	// which the snapshot would otherwise keep alive until the next poll.
+	topics := make(map[string]*Topic, len(snap.Topics))
+	for ti := range snap.Topics {
+		topics[snap.Topics[ti].Name] = &snap.Topics[ti]
+	}
+	partitionCount := func(topic string) int {
+		if t := topics[topic]; t != nil {
+			return len(t.Partitions)
+		}
+		return 0
 	}
 	exists := func(tp kafka.TopicPartition) bool {
-		return tp.Partition >= 0 && int(tp.Partition) < partitionCount[tp.Topic]
+		return tp.Partition >= 0 && int(tp.Partition) < partitionCount(tp.Topic)
 	}
 
 	// Every group's partitions live in one array sized up front: a
@@ -36,16 +46,23 @@ func fillGroups(snap *Snapshot, a answers, last *lastKnown, assignedOnly bool) {
 		}
 		assigned := assignedPartitions(g.Members, exists)
 		start := len(all)
+		var t *Topic // the last partition's topic: most groups commit on few
 		for tp, off := range committed {
-			if exists(tp) && (assigned[tp] || !assignedOnly) {
-				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: off, Assigned: assigned[tp], Eval: &notEvaluated})
+			if t == nil || t.Name != tp.Topic {
+				t = topics[tp.Topic]
+			}
+			if t == nil || tp.Partition < 0 || int(tp.Partition) >= len(t.Partitions) {
+				continue // gone, or dropped by the filters
+			}
+			if isAssigned := assigned[tp]; isAssigned || !assignedOnly {
+				all = append(all, GroupPartition{Topic: t.Name, Partition: tp.Partition, Committed: off, Assigned: isAssigned, Eval: &notEvaluated})
 			}
 		}
 		// "Never committed" is known only from an OffsetFetch answer: a
 		// failed one says nothing of the assigned partitions.
 		for tp := range assigned {
 			if _, ok := committed[tp]; !ok && fetched {
-				all = append(all, GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Committed: -1, Assigned: true, Eval: &notEvaluated})
+				all = append(all, GroupPartition{Topic: topics[tp.Topic].Name, Partition: tp.Partition, Committed: -1, Assigned: true, Eval: &notEvaluated})
 			}
 		}
 		g.Partitions = all[start:len(all):len(all)]
@@ -97,12 +114,15 @@ func groupPartitionsToHold(a answers, last *lastKnown) int {
 }
 
 // assignedPartitions is the set of existing partitions some member is
-// assigned.
+// assigned; nil when there is none.
 func assignedPartitions(members []Member, exists func(kafka.TopicPartition) bool) map[kafka.TopicPartition]bool {
-	assigned := map[kafka.TopicPartition]bool{}
+	var assigned map[kafka.TopicPartition]bool
 	for _, m := range members {
 		for _, tp := range m.Assigned {
 			if exists(tp) {
+				if assigned == nil {
+					assigned = map[kafka.TopicPartition]bool{}
+				}
 				assigned[tp] = true
 			}
 		}
@@ -121,37 +141,58 @@ func compareGroupPartitions(a, b GroupPartition) int {
 // there or a member subscribed to it), the partitions some member is
 // assigned and, while the group has members, those none is: orphaned
 // partitions whose lag nobody works off. It also counts idle members,
-// those assigned no partition.
-func assignmentSummary(g *Group, subscribed map[string]bool, assigned map[kafka.TopicPartition]bool, partitionCount map[string]int) ([]GroupTopic, int) {
-	consumed := map[string]bool{}
-	for _, gp := range g.Partitions {
-		consumed[gp.Topic] = true
+// those assigned no partition. The group's partitions are sorted by
+// topic.
+func assignmentSummary(g *Group, subscribed map[string]bool, assigned map[kafka.TopicPartition]bool, partitionCount func(string) int) ([]GroupTopic, int) {
+	newTopic := func(i int) bool { return i == 0 || g.Partitions[i].Topic != g.Partitions[i-1].Topic }
+	n := len(subscribed)
+	for i := range g.Partitions {
+		if newTopic(i) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, idleMembers(g.Members)
+	}
+	topics := make([]GroupTopic, 0, n)
+	for i := range g.Partitions {
+		if newTopic(i) {
+			topics = append(topics, GroupTopic{Topic: g.Partitions[i].Topic})
+		}
 	}
 	for t := range subscribed {
-		if partitionCount[t] > 0 {
-			consumed[t] = true
+		if partitionCount(t) > 0 {
+			topics = append(topics, GroupTopic{Topic: t})
 		}
 	}
-	perTopic := map[string]int{}
+	byTopic := func(a GroupTopic, topic string) int { return strings.Compare(a.Topic, topic) }
+	slices.SortFunc(topics, func(a, b GroupTopic) int { return byTopic(a, b.Topic) })
+	topics = slices.CompactFunc(topics, func(a, b GroupTopic) bool { return a.Topic == b.Topic })
 	for tp := range assigned {
-		perTopic[tp.Topic]++
-	}
-	var topics []GroupTopic
-	for t := range consumed {
-		gt := GroupTopic{Topic: t, Assigned: perTopic[t]}
-		if len(g.Members) > 0 {
-			gt.Unassigned = partitionCount[t] - perTopic[t]
+		if i, ok := slices.BinarySearchFunc(topics, tp.Topic, byTopic); ok {
+			topics[i].Assigned++
 		}
-		topics = append(topics, gt)
 	}
-	slices.SortFunc(topics, func(a, b GroupTopic) int { return strings.Compare(a.Topic, b.Topic) })
+	if len(g.Members) > 0 {
+		for i := range topics {
+			topics[i].Unassigned = partitionCount(topics[i].Topic) - topics[i].Assigned
+		}
+	}
+	if len(topics) == 0 {
+		topics = nil // subscribed to no existing topic, as before: none
+	}
+	return topics, idleMembers(g.Members)
+}
+
+// idleMembers counts the members assigned no partition.
+func idleMembers(members []Member) int {
 	idle := 0
-	for _, m := range g.Members {
+	for _, m := range members {
 		if len(m.Assigned) == 0 {
 			idle++
 		}
 	}
-	return topics, idle
+	return idle
 }
 
 // groupPartitionKey is lagcalc's name of one of the group's partitions.

@@ -168,7 +168,7 @@ func (p *Poller) join(ctx context.Context, snap *Snapshot, a answers, last *last
 	p.fillTopics(snap, a.offsets, last)
 	fillGroups(snap, a, last, p.cfg.AssignedPartitionsOnly)
 	p.fillShareGroups(snap, a.share, last)
-	return p.evaluate(ctx, snap)
+	return p.evaluate(ctx, snap, last)
 }
 
 // checksACLs reports whether the cluster has an authorizer, so that a

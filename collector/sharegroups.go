@@ -54,6 +54,12 @@ func (p *Poller) readShareGroups(ctx context.Context, sa *shareAnswers) error {
 // answer the share-group APIs at all (before Kafka 4.0, or the feature
 // off) is left out: it has neither a description nor offsets.
 func (p *Poller) fillShareGroups(snap *Snapshot, sa shareAnswers, last *lastKnown) {
+	snap.ShareGroups = nil
+	if len(sa.listed) == 0 {
+		// lagcalc forgets the share groups no longer listed.
+		p.shareTracker.Observe(snap.PolledAt, nil)
+		return
+	}
 	ends := map[kafka.TopicPartition]int64{}
 	partitionCount := make(map[string]int, len(snap.Topics))
 	for _, t := range snap.Topics {
@@ -64,7 +70,6 @@ func (p *Poller) fillShareGroups(snap *Snapshot, sa shareAnswers, last *lastKnow
 			}
 		}
 	}
-	snap.ShareGroups = nil
 	var samples []lagcalc.ShareSample
 	for _, lg := range sa.listed {
 		g, ok := shareGroupOf(lg, sa, last, snap.PolledAt, ends, partitionCount)

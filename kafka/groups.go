@@ -469,7 +469,13 @@ func (c *Client) fetchCommitted(ctx context.Context, coordinator int32, names []
 			errs = append(errs, &ResourceError{Type: ResourceGroup, Name: group, Operation: OpDescribe, Err: fmt.Errorf("fetch committed offsets on broker %d: %w", coordinator, groupErr)})
 			return
 		}
-		offsets := map[TopicPartition]int64{}
+		n := 0
+		for _, parts := range blocks {
+			n += len(parts)
+		}
+		// Sized once: grown by inserts, the map of a group with many
+		// partitions would leave its smaller tables behind as garbage.
+		offsets := make(map[TopicPartition]int64, n)
 		for topic, parts := range blocks {
 			for p, block := range parts {
 				if block == nil || block.Err != sarama.ErrNoError || block.Offset < 0 {
