@@ -158,8 +158,8 @@ func TestClockSteppingBackwardsDropsHistoryButKeepsCounters(t *testing.T) {
 		t.Errorf("after the clock stepped back: %+v, partition %+v", r, p)
 	}
 	for _, ps := range tr.partitions {
-		if len(ps.end.pts) != 1 {
-			t.Errorf("log-end history kept %d points across the step", len(ps.end.pts))
+		if ps.end.len() != 1 {
+			t.Errorf("log-end history kept %d points across the step", ps.end.len())
 		}
 	}
 }
@@ -188,8 +188,8 @@ func TestFlatRunsCompressedToFirstAndLastPoint(t *testing.T) {
 		}
 		return obs{end: 100, committed: 90}
 	})}.run(t)
-	end := tr.partitions[orders].end.pts
-	committed := tr.groupPartitions[billing].history.pts
+	end := tr.partitions[orders].end.points()
+	committed := tr.groupPartitions[billing].history.points()
 	// 0, 5, …, 95 rising, then the flat run of 100 from 100 s to 600 s.
 	if len(end) != 22 || end[20] != (point{t: int64(100 * time.Second), v: 100}) || end[21] != (point{t: int64(600 * time.Second), v: 100}) {
 		t.Errorf("log-end points = %v", end)
@@ -197,7 +197,7 @@ func TestFlatRunsCompressedToFirstAndLastPoint(t *testing.T) {
 	if last := committed[len(committed)-1]; last.t != int64(600*time.Second) || committed[len(committed)-2].v != 90 {
 		t.Errorf("committed points end with %v", committed[len(committed)-2:])
 	}
-	if start := tr.partitions[orders].start.pts; len(start) != 2 {
+	if start := tr.partitions[orders].start.points(); len(start) != 2 {
 		t.Errorf("a log start flat at 0 holds %d points, want 2", len(start))
 	}
 }
@@ -207,8 +207,8 @@ func TestHistoryTrimmedToWindowKeepingOneAnchor(t *testing.T) {
 		return obs{end: int64(10 * s), committed: int64(10 * s)}
 	})}.run(t)
 	for _, s := range []series{tr.partitions[orders].end, tr.groupPartitions[billing].history} {
-		if s.first().t != int64(240*time.Second) || s.pts[1].t <= int64(240*time.Second) {
-			t.Errorf("history starts %v, want one anchor at 240 s (= 300 s − window)", s.pts[:2])
+		if s.first().t != int64(240*time.Second) || s.at(1).t <= int64(240*time.Second) {
+			t.Errorf("history starts %v, want one anchor at 240 s (= 300 s − window)", s.points()[:2])
 		}
 	}
 }
@@ -232,17 +232,17 @@ func TestPointsPerSeriesCappedWhateverThePollInterval(t *testing.T) {
 				end := int64(10*s + 50*math.Sin(s/7))
 				tr.Observe(obs{at: s, start: int64(3 * s), end: end, committed: end - int64(20+10*math.Cos(s/3))}.poll(nil))
 				ps, gps := tr.partitions[orders], tr.groupPartitions[billing]
-				maxEnd = max(maxEnd, cap(ps.end.pts))
-				maxStart = max(maxStart, cap(ps.start.pts))
-				maxCommitted = max(maxCommitted, cap(gps.history.pts))
+				maxEnd = max(maxEnd, ps.end.capPoints())
+				maxStart = max(maxStart, ps.start.capPoints())
+				maxCommitted = max(maxCommitted, gps.history.capPoints())
 			}
 			if maxEnd > maxLogEndPoints+1 || maxStart > maxLogStartPoints+1 || maxCommitted > maxCommitPoints+1 {
 				t.Errorf("storage grew to %d log-end, %d log-start, %d committed points; caps %d, %d, %d (+1 slot)",
 					maxEnd, maxStart, maxCommitted, maxLogEndPoints, maxLogStartPoints, maxCommitPoints)
 			}
 			ps, gps := tr.partitions[orders], tr.groupPartitions[billing]
-			if len(ps.end.pts) > maxLogEndPoints || len(ps.start.pts) > maxLogStartPoints || len(gps.history.pts) > maxCommitPoints {
-				t.Errorf("kept %d log-end, %d log-start, %d committed points", len(ps.end.pts), len(ps.start.pts), len(gps.history.pts))
+			if ps.end.len() > maxLogEndPoints || ps.start.len() > maxLogStartPoints || gps.history.len() > maxCommitPoints {
+				t.Errorf("kept %d log-end, %d log-start, %d committed points", ps.end.len(), ps.start.len(), gps.history.len())
 			}
 		})
 	}
@@ -277,8 +277,8 @@ func TestThinningNeverDropsTheFirstPointAfterARewind(t *testing.T) {
 	for i := int64(3); i < 50; i++ {
 		s.add(i, 50+i*i, math.MinInt64/2, 4)
 	}
-	if !slices.ContainsFunc(s.pts, func(p point) bool { return p == point{t: 2, v: 50} }) {
-		t.Errorf("rewind point thinned away: %v", s.pts)
+	if !slices.ContainsFunc(s.points(), func(p point) bool { return p == point{t: 2, v: 50} }) {
+		t.Errorf("rewind point thinned away: %v", s.points())
 	}
 	if s.lastBackward != 2 {
 		t.Errorf("lastBackward = %d, want 2", s.lastBackward)
@@ -363,8 +363,8 @@ func TestThinningDropsPointsOnASteadySlopeBeforeCorners(t *testing.T) {
 		s.add(p.t, p.v, math.MinInt64/2, 5)
 	}
 	want := []point{{0, 0}, {200, 2000}, {300, 3000}, {310, 3000}, {311, 3001}}
-	if !slices.Equal(s.pts, want) {
-		t.Errorf("points = %v, want %v", s.pts, want)
+	if !slices.Equal(s.points(), want) {
+		t.Errorf("points = %v, want %v", s.points(), want)
 	}
 }
 
