@@ -422,7 +422,7 @@ func FuzzTrackerHistoryStaysBounded(f *testing.F) {
 				check("log start", ps.start, maxLogStartPoints)
 				check("LSO gap", ps.gap, maxLogStartPoints)
 			}
-			for _, gps := range tr.groupPartitions {
+			for _, gps := range tr.allGroupPartitions() {
 				check("committed", gps.history, maxCommitPoints)
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestForgetsWhatIsAbsentFromThePoll(t *testing.T) {
@@ -94,9 +95,9 @@ func TestForgetsWhatIsAbsentFromThePoll(t *testing.T) {
 				t.Errorf("got partitions %v, groups %v, group-partitions %v; want %v, %v, %v",
 					partitions, groups, gps, tc.wantPartitions, tc.wantGroups, tc.wantGroupPartitions)
 			}
-			if len(tr.partitions) != len(tc.wantPartitions) || len(tr.groups) != len(tc.wantGroups) || len(tr.groupPartitions) != len(tc.wantGroupPartitions) {
+			if len(tr.partitions) != len(tc.wantPartitions) || len(tr.groups) != len(tc.wantGroups) || len(tr.allGroupPartitions()) != len(tc.wantGroupPartitions) {
 				t.Errorf("tracker still holds %d partitions, %d groups, %d group-partitions",
-					len(tr.partitions), len(tr.groups), len(tr.groupPartitions))
+					len(tr.partitions), len(tr.groups), len(tr.allGroupPartitions()))
 			}
 		})
 	}
@@ -189,7 +190,7 @@ func TestFlatRunsCompressedToFirstAndLastPoint(t *testing.T) {
 		return obs{end: 100, committed: 90}
 	})}.run(t)
 	end := tr.partitions[orders].end.points()
-	committed := tr.groupPartitions[billing].history.points()
+	committed := tr.groupPartition(billing).history.points()
 	// 0, 5, …, 95 rising, then the flat run of 100 from 100 s to 600 s.
 	if len(end) != 22 || end[20] != (point{t: int64(100 * time.Second), v: 100}) || end[21] != (point{t: int64(600 * time.Second), v: 100}) {
 		t.Errorf("log-end points = %v", end)
@@ -206,7 +207,7 @@ func TestHistoryTrimmedToWindowKeepingOneAnchor(t *testing.T) {
 	tr, _ := scenario{window: time.Minute, polls: polls(0, 300, 5, func(s float64) obs {
 		return obs{end: int64(10 * s), committed: int64(10 * s)}
 	})}.run(t)
-	for _, s := range []series{tr.partitions[orders].end, tr.groupPartitions[billing].history} {
+	for _, s := range []series{tr.partitions[orders].end, tr.groupPartition(billing).history} {
 		if s.first().t != int64(240*time.Second) || s.at(1).t <= int64(240*time.Second) {
 			t.Errorf("history starts %v, want one anchor at 240 s (= 300 s − window)", s.points()[:2])
 		}
@@ -231,7 +232,7 @@ func TestPointsPerSeriesCappedWhateverThePollInterval(t *testing.T) {
 				// Irregular production and consumption so no point is free to drop.
 				end := int64(10*s + 50*math.Sin(s/7))
 				tr.Observe(obs{at: s, start: int64(3 * s), end: end, committed: end - int64(20+10*math.Cos(s/3))}.poll(nil))
-				ps, gps := tr.partitions[orders], tr.groupPartitions[billing]
+				ps, gps := tr.partitions[orders], tr.groupPartition(billing)
 				maxEnd = max(maxEnd, ps.end.capPoints())
 				maxStart = max(maxStart, ps.start.capPoints())
 				maxCommitted = max(maxCommitted, gps.history.capPoints())
@@ -240,7 +241,7 @@ func TestPointsPerSeriesCappedWhateverThePollInterval(t *testing.T) {
 				t.Errorf("storage grew to %d log-end, %d log-start, %d committed points; caps %d, %d, %d (+1 slot)",
 					maxEnd, maxStart, maxCommitted, maxLogEndPoints, maxLogStartPoints, maxCommitPoints)
 			}
-			ps, gps := tr.partitions[orders], tr.groupPartitions[billing]
+			ps, gps := tr.partitions[orders], tr.groupPartition(billing)
 			if ps.end.len() > maxLogEndPoints || ps.start.len() > maxLogStartPoints || gps.history.len() > maxCommitPoints {
 				t.Errorf("kept %d log-end, %d log-start, %d committed points", ps.end.len(), ps.start.len(), gps.history.len())
 			}
@@ -496,5 +497,14 @@ func TestLaggingHasHysteresis(t *testing.T) {
 	// the status is unknown: too little history to rule out lagging.
 	if want := []Status{StatusOK, StatusUnknown, StatusLagging, StatusOK}; !slices.Equal(statuses, want) {
 		t.Errorf("status sequence %v, want %v", statuses, want)
+	}
+}
+
+// TestGroupPartitionStateSize: a group-partition's own state fits the
+// 128-byte size class (see groupPartitionState); a field that pushes it to
+// the next class costs 16 bytes for each of a million group-partitions.
+func TestGroupPartitionStateSize(t *testing.T) {
+	if size := unsafe.Sizeof(groupPartitionState{}); size > 128 {
+		t.Errorf("groupPartitionState takes %d bytes, want at most 128", size)
 	}
 }
