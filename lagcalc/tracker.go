@@ -64,8 +64,9 @@ type Tracker struct {
 	// A group-partition is found through its group (groupState.parts),
 	// not by a map keyed by two strings: one map entry per group-partition
 	// cost more than its history, and hashing the key dominated Observe.
-	// newGroupPartitions holds the ones created in the current poll, so a
-	// key repeated in the poll is found before the group's parts include it.
+	// newGroupPartitions holds the ones created in the current poll until
+	// updateOrders merges them into their groups' parts, so a key repeated
+	// in the poll is found meanwhile.
 	newGroupPartitions  map[GroupPartition]*groupPartitionState
 	groupPartitionCount int
 
@@ -109,10 +110,8 @@ type groupState struct {
 	subscribed map[string]struct{}
 	seen       uint64
 	index      int // position in groupOrder
-	// parts are the group's group-partitions by topic and partition; added
-	// the ones created in the current poll, merged into parts by
-	// updateOrders.
-	parts, added []*groupPartitionState
+	// parts are the group's group-partitions by topic and partition.
+	parts []*groupPartitionState
 }
 
 // groupPartitionState is a group-partition's state: 128 bytes (a Go size
@@ -334,7 +333,7 @@ func (ps *partitionState) setOffsets(po PartitionOffsets) {
 // observeCommits records committed offsets, creating groups only seen here
 // (their membership unknown); it returns the group-partitions seen for the
 // first time.
-func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, windowStart int64, newGroups *[]*groupState) (added int) {
+func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, windowStart int64, newGroups *[]*groupState) (added []*groupPartitionState) {
 	gen := uint32(t.gen)
 	var gs *groupState
 	next := 0 // where the group's next partition likely is: commits come sorted
@@ -351,8 +350,7 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 				t.newGroupPartitions = map[GroupPartition]*groupPartitionState{}
 			}
 			t.newGroupPartitions[c.GroupPartition] = gps
-			gs.added = append(gs.added, gps)
-			added++
+			added = append(added, gps)
 		}
 		if ok && gps.seen == gen {
 			continue
@@ -567,7 +565,7 @@ func effectiveLag(gps *groupPartitionState, ps *partitionState) int64 {
 
 // updateOrders merges the new keys into the sorted views and drops the keys
 // absent from the poll.
-func (t *Tracker) updateOrders(newPartitions []*partitionState, newGroups []*groupState, newGroupPartitions int) {
+func (t *Tracker) updateOrders(newPartitions []*partitionState, newGroups []*groupState, newGroupPartitions []*groupPartitionState) {
 	t.partitionOrder = updateOrder(t.partitions, t.partitionOrder, newPartitions, t.gen,
 		func(s *partitionState) uint64 { return s.seen },
 		func(a, b *partitionState) int { return compareTopicPartitions(a.key, b.key) },
@@ -576,16 +574,26 @@ func (t *Tracker) updateOrders(newPartitions []*partitionState, newGroups []*gro
 		func(s *groupState) uint64 { return s.seen },
 		func(a, b *groupState) int { return cmp.Compare(a.name, b.name) },
 		func(s *groupState, i int) { s.index = i })
+	// The new group-partitions by group, each group's run in order.
+	slices.SortFunc(newGroupPartitions, func(a, b *groupPartitionState) int {
+		if c := cmp.Compare(a.group.index, b.group.index); c != 0 {
+			return c
+		}
+		return compareTopicPartitions(a.part.key, b.part.key)
+	})
 	gen := uint32(t.gen)
 	count := 0
 	for _, gs := range t.groupOrder {
-		gs.parts = gs.updateParts(gen)
+		n := 0
+		for n < len(newGroupPartitions) && newGroupPartitions[n].group == gs {
+			n++
+		}
+		gs.parts = gs.updateParts(gen, newGroupPartitions[:n])
+		newGroupPartitions = newGroupPartitions[n:]
 		count += len(gs.parts)
 	}
 	t.groupPartitionCount = count
-	if newGroupPartitions > 0 {
-		t.newGroupPartitions = nil
-	}
+	t.newGroupPartitions = nil
 }
 
 // find returns the group's group-partition of tp and its index in parts,
@@ -604,11 +612,10 @@ func (gs *groupState) find(tp TopicPartition, hint int) (*groupPartitionState, i
 }
 
 // updateParts drops the group's group-partitions not seen in poll gen and
-// merges in the ones added, in order; in the steady state (none come or
+// merges in the ones added (in order); in the steady state (none come or
 // go) it costs one pass over parts.
-func (gs *groupState) updateParts(gen uint32) []*groupPartitionState {
-	parts, added := gs.parts, gs.added
-	gs.added = nil
+func (gs *groupState) updateParts(gen uint32, added []*groupPartitionState) []*groupPartitionState {
+	parts := gs.parts
 	stale := false
 	for _, gps := range parts {
 		if gps.seen != gen {
@@ -626,7 +633,6 @@ func (gs *groupState) updateParts(gen uint32) []*groupPartitionState {
 		return slices.Clip(parts)
 	}
 	byKey := func(a, b *groupPartitionState) int { return compareTopicPartitions(a.part.key, b.part.key) }
-	slices.SortFunc(added, byKey)
 	merged := make([]*groupPartitionState, 0, len(parts)+len(added))
 	i, j := 0, 0
 	for i < len(parts) && j < len(added) {
