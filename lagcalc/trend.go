@@ -20,6 +20,9 @@ const lagSwingFactor = 7
 type seriesCursor struct {
 	s *series
 	j int // index of the first point after the last time asked
+	// nextT is point j's time, math.MaxInt64 past the last point (once
+	// primed): the walk asks for it at every step, so it is decoded once.
+	nextT int64
 	// The current segment: value v0 at t0, changing by slope per ns.
 	t0     int64
 	v0     float64
@@ -29,11 +32,10 @@ type seriesCursor struct {
 
 // valueAt returns the interpolated value at t; t must not decrease between calls.
 func (c *seriesCursor) valueAt(t int64) float64 {
-	n := c.s.len()
-	if n == 0 {
+	if c.s.len() == 0 {
 		return 0
 	}
-	if !c.primed || (c.j < n && c.s.at(c.j).t <= t) {
+	if !c.primed || c.nextT <= t {
 		c.seek(t)
 	}
 	return c.v0 + float64(t-c.t0)*c.slope
@@ -55,10 +57,17 @@ func (c *seriesCursor) seek(t int64) {
 		a, b := c.s.at(c.j-1), c.s.at(c.j)
 		c.t0, c.v0, c.slope = a.t, float64(a.v), float64(b.v-a.v)/float64(b.t-a.t)
 	}
+	c.nextT = math.MaxInt64
+	if c.j < n {
+		c.nextT = c.s.at(c.j).t
+	}
 }
 
 // next returns the time of the first point after the last time asked.
 func (c *seriesCursor) next() int64 {
+	if c.primed {
+		return c.nextT
+	}
 	if c.j < c.s.len() {
 		return c.s.at(c.j).t
 	}
