@@ -16,26 +16,31 @@ const lagSwingFactor = 7
 
 // seriesCursor walks a series forward in time, interpolating as
 // series.valueAt does, in amortised constant time per step: it keeps the
-// current segment's start and slope.
+// current segment's start and slope, and decodes each point once.
 type seriesCursor struct {
 	s *series
 	j int // index of the first point after the last time asked
-	// nextT is point j's time, math.MaxInt64 past the last point (once
-	// primed): the walk asks for it at every step, so it is decoded once.
+	// a and b are points j−1 and j, where they exist (once primed).
+	a, b point
+	// nextT is b's time, math.MaxInt64 past the last point (once primed).
 	nextT int64
 	// The current segment: value v0 at t0, changing by slope per ns.
 	t0     int64
 	v0     float64
 	slope  float64
+	n      int // points in the series (once primed)
 	primed bool
 }
 
 // valueAt returns the interpolated value at t; t must not decrease between calls.
 func (c *seriesCursor) valueAt(t int64) float64 {
-	if c.s.len() == 0 {
-		return 0
-	}
-	if !c.primed || c.nextT <= t {
+	if !c.primed {
+		if c.s.len() == 0 {
+			return 0
+		}
+		c.primed, c.n, c.b = true, c.s.len(), c.s.at(0)
+		c.seek(t)
+	} else if c.nextT <= t {
 		c.seek(t)
 	}
 	return c.v0 + float64(t-c.t0)*c.slope
@@ -43,23 +48,24 @@ func (c *seriesCursor) valueAt(t int64) float64 {
 
 // seek moves to the segment holding t.
 func (c *seriesCursor) seek(t int64) {
-	c.primed = true
-	n := c.s.len()
-	for c.j < n && c.s.at(c.j).t <= t {
+	for c.j < c.n && c.b.t <= t {
+		c.a = c.b
 		c.j++
+		if c.j < c.n {
+			c.b = c.s.at(c.j)
+		}
 	}
 	switch c.j {
 	case 0:
-		c.t0, c.v0, c.slope = t, float64(c.s.at(0).v), 0
-	case n:
-		c.t0, c.v0, c.slope = t, float64(c.s.at(c.j-1).v), 0
+		c.t0, c.v0, c.slope = t, float64(c.b.v), 0
+	case c.n:
+		c.t0, c.v0, c.slope = t, float64(c.a.v), 0
 	default:
-		a, b := c.s.at(c.j-1), c.s.at(c.j)
-		c.t0, c.v0, c.slope = a.t, float64(a.v), float64(b.v-a.v)/float64(b.t-a.t)
+		c.t0, c.v0, c.slope = c.a.t, float64(c.a.v), float64(c.b.v-c.a.v)/float64(c.b.t-c.a.t)
 	}
 	c.nextT = math.MaxInt64
-	if c.j < n {
-		c.nextT = c.s.at(c.j).t
+	if c.j < c.n {
+		c.nextT = c.b.t
 	}
 }
 
@@ -68,16 +74,21 @@ func (c *seriesCursor) next() int64 {
 	if c.primed {
 		return c.nextT
 	}
-	if c.j < c.s.len() {
-		return c.s.at(c.j).t
+	if c.s.len() > 0 {
+		return c.s.at(0).t
 	}
 	return math.MaxInt64
 }
 
 // constant reports whether the series holds one value throughout.
 func (s *series) constant() bool {
-	for i := range s.len() {
-		if s.at(i).v != s.at(0).v {
+	n := s.len()
+	if n == 0 {
+		return true
+	}
+	v0 := s.at(0).v
+	for i := 1; i < n; i++ {
+		if s.at(i).v != v0 {
 			return false
 		}
 	}
