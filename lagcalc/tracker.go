@@ -22,18 +22,21 @@ import (
 // last had no lag) and its last status, for hysteresis.
 //
 // Memory, measured with runtime.MemStats by BenchmarkEvaluate
-// (tracker-B/group-partition): 655 bytes per group-partition for everything
+// (tracker-B/group-partition): 370 bytes per group-partition for everything
 // the Tracker holds, at the default 10 m window, in steady state after 60
 // polls at 15 s, for 100,000 group-partitions (10,000 groups × 10 partitions
-// over 2,000 topics × 5 partitions) whose offsets all move every poll (613
-// bytes before the stall and trend state: 16 bytes more per group-partition
-// for it, 8 for its share of the LSO gap series; 637 before the learned
-// commit cadence and the time of the last fresh read: 18 bytes more). Of that, about 146 bytes
-// are the group-partition's share of its partition's history (about 1.5 KB
-// per partition, read by 10 groups); the rest is the group-partition's own
-// state, names and capped committed history (up to 16 points of 16 bytes).
-// A group-partition whose offset sits still keeps 2 points and costs about
-// 220 bytes less.
+// over 2,000 topics × 5 partitions) whose offsets all move every poll (655
+// bytes before points were packed into 8 bytes and group-partitions were
+// found through their group instead of a map keyed by their names). Of
+// that, 128 bytes are the group-partition's state (groupPartitionState,
+// held to that size class), 128 its committed history (up to 15 points and
+// the spare slot, 8 bytes each), 8 its place in its group's list, and about
+// 90 its share of its partition's state and history (about 0.9 KB per
+// partition, read by 10 groups); the rest is its share of its group's state
+// and the names. A group-partition whose offset sits still keeps 2 points
+// and costs about 100 bytes less. A series that spans more than about 36
+// minutes or 8,388,607 offsets (see packedTimeBits: a long window, a busy
+// partition, a rewind to 0) is held at 16 bytes a point, as before packing.
 //
 // A Tracker is not safe for concurrent use; the collector's poll loop calls
 // Observe, UnresolvedOffsets, VerifyCandidates and Evaluate in turn, and
