@@ -222,8 +222,8 @@ func (r simRun) replay(t *testing.T) (out []simPoll, poisonedAt float64) {
 			verified[o] = l.verifiedPosition(o.Offset)
 		}
 		if r.onTrend != nil && s > warmUp {
-			gps := tr.groupPartitions[billing]
-			ps := gps.partition
+			gps := tr.groupPartition(billing)
+			ps := gps.partition()
 			from := max(tr.last-tr.window, gps.history.first().t, ps.end.first().t, gps.history.lastBackward)
 			r.onTrend(lagTrend(&ps.end, &ps.gap, &gps.history, from, tr.last))
 		}

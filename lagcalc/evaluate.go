@@ -22,17 +22,19 @@ import (
 // The list is deduplicated across groups and sorted.
 func (t *Tracker) UnresolvedOffsets() []TopicPartitionOffset {
 	var out offsetSet
-	for _, gps := range t.groupPartitionOrder {
-		ps := gps.partition
-		if gps.committed < 0 || ps == nil || effectiveLag(gps, ps) == 0 {
-			continue
-		}
-		pos := effectivePosition(gps)
-		if _, ok := ps.end.timeReached(pos); ok {
-			continue
-		}
-		if o := recordToRead(pos, ps); o < ps.logEnd {
-			out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: o})
+	for _, gs := range t.groupOrder {
+		for _, gps := range gs.parts {
+			ps := gps.partition()
+			if gps.committed < 0 || ps == nil || effectiveLag(gps, ps) == 0 {
+				continue
+			}
+			pos := effectivePosition(gps)
+			if _, ok := ps.end.timeReached(pos); ok {
+				continue
+			}
+			if o := recordToRead(pos, ps); o < ps.logEnd {
+				out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: o})
+			}
 		}
 	}
 	return out.sorted()
@@ -60,13 +62,15 @@ func (t *Tracker) UnresolvedOffsets() []TopicPartitionOffset {
 // The list is deduplicated across groups and sorted.
 func (t *Tracker) VerifyCandidates() []TopicPartitionOffset {
 	var out offsetSet
-	for _, gps := range t.groupPartitionOrder {
-		ps := gps.partition
-		if gps.committed < 0 || ps == nil || gps.changed || ps.lastStableMoved ||
-			effectiveLag(gps, ps) == 0 || gps.committed < ps.logStart {
-			continue
+	for _, gs := range t.groupOrder {
+		for _, gps := range gs.parts {
+			ps := gps.partition()
+			if gps.committed < 0 || ps == nil || gps.changed || ps.lastStableMoved ||
+				effectiveLag(gps, ps) == 0 || gps.committed < ps.logStart {
+				continue
+			}
+			out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: gps.committed})
 		}
-		out.add(TopicPartitionOffset{TopicPartition: ps.key, Offset: gps.committed})
 	}
 	return out.sorted()
 }
@@ -141,20 +145,24 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 		res.Groups[i] = GroupResult{Group: gs.name, MembersKnown: gs.membersKnown, HasMembers: gs.hasMembers, Status: StatusOK}
 	}
 
-	res.GroupPartitions = make([]GroupPartitionResult, len(t.groupPartitionOrder))
-	for i, gps := range t.groupPartitionOrder {
-		if newPoll {
-			gps.prevStatus = gps.status
+	res.GroupPartitions = make([]GroupPartitionResult, t.groupPartitionCount)
+	i := 0
+	for gi, gs := range t.groupOrder {
+		for _, gps := range gs.parts {
+			if newPoll {
+				gps.prevStatus = gps.status
+			}
+			r := &res.GroupPartitions[i]
+			i++
+			var pr *PartitionResult
+			var policy policyOf
+			if ps := gps.partition(); ps != nil {
+				pr, policy = &res.Partitions[ps.index], policies[ps.index]
+			}
+			t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
+			gps.status = r.Status
+			addToGroup(&res.Groups[gi], r)
 		}
-		r := &res.GroupPartitions[i]
-		var pr *PartitionResult
-		var policy policyOf
-		if gps.partition != nil {
-			pr, policy = &res.Partitions[gps.partition.index], policies[gps.partition.index]
-		}
-		t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
-		gps.status = r.Status
-		addToGroup(&res.Groups[gps.group.index], r)
 	}
 	return res
 }
@@ -182,9 +190,9 @@ type policyOf struct {
 // partition's result, nil when the partition was not in the last poll.
 func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPartitionState, pr *PartitionResult,
 	policy policyOf, windowStart, nowRel int64, recordTimes map[TopicPartitionOffset]time.Time) {
-	r.GroupPartition = gps.key
+	r.GroupPartition = gps.key()
 	r.Committed, r.Position = gps.committed, effectivePosition(gps)
-	r.Rewinds = gps.rewinds
+	r.Rewinds = uint64(gps.rewinds)
 	f := partitionFacts{
 		committed:     gps.committed,
 		membersKnown:  gps.group.membersKnown,
@@ -210,7 +218,7 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 	f.rewoundWithinWindow = gps.history.lastBackward >= windowStart
 	r.ConsumeRate, r.HasConsumeRate = gps.history.rate(windowStart)
 
-	ps := gps.partition
+	ps := gps.partition()
 	if ps == nil {
 		r.Status = partitionStatus(&f)
 		return
@@ -221,7 +229,7 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 	f.stuckFor = t.last - max(gps.movedAt, gps.lagFreeAt)
 	f.stillFor = t.last - gps.movedAt
 	if subs := gps.group.subscribed; subs != nil && gps.group.hasMembers {
-		_, subscribed := subs[gps.key.Topic]
+		_, subscribed := subs[gps.part.key.Topic]
 		f.leftBehind = !subscribed
 	}
 	t.fillTrend(&f, gps, pr, windowStart)
@@ -232,7 +240,7 @@ func (t *Tracker) evaluateGroupPartition(r *GroupPartitionResult, gps *groupPart
 // age, expired messages, time to drain and retention headroom.
 func (t *Tracker) lagNumbers(r *GroupPartitionResult, gps *groupPartitionState, pr *PartitionResult,
 	policy policyOf, nowRel int64, recordTimes map[TopicPartitionOffset]time.Time) {
-	ps := gps.partition
+	ps := gps.partition()
 	pos := effectivePosition(gps)
 	lag := effectiveLag(gps, ps)
 	r.HasLag, r.Lag = true, lag
@@ -255,7 +263,7 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, pr *Par
 	if f.lag == 0 {
 		return // the trend cannot make a caught-up partition lagging
 	}
-	ps := gps.partition
+	ps := gps.partition()
 	from := max(windowStart, gps.history.first().t, ps.end.first().t, ps.gap.first().t,
 		gps.history.lastBackward, ps.end.lastBackward)
 	allowed := float64(t.settings.AllowedLagGrowth)

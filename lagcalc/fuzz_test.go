@@ -400,20 +400,20 @@ func FuzzTrackerHistoryStaysBounded(f *testing.F) {
 			tr.Observe(p)
 			windowStart := tr.last - tr.window
 			check := func(what string, s series, maxPoints int) {
-				if len(s.pts) > maxPoints || cap(s.pts) > maxPoints+1 {
-					t.Fatalf("%s holds %d points (storage %d), cap %d", what, len(s.pts), cap(s.pts), maxPoints)
+				if s.len() > maxPoints || s.capPoints() > maxPoints+1 {
+					t.Fatalf("%s holds %d points (storage %d), cap %d", what, s.len(), s.capPoints(), maxPoints)
 				}
-				for i := 1; i < len(s.pts); i++ {
-					if s.pts[i].t < s.pts[i-1].t {
-						t.Fatalf("%s times go backwards: %v", what, s.pts)
+				for i := 1; i < s.len(); i++ {
+					if s.at(i).t < s.at(i-1).t {
+						t.Fatalf("%s times go backwards: %v", what, s.points())
 					}
-					if s.pts[i].t <= windowStart {
-						t.Fatalf("%s keeps more than one point before the window start %d: %v", what, windowStart, s.pts)
+					if s.at(i).t <= windowStart {
+						t.Fatalf("%s keeps more than one point before the window start %d: %v", what, windowStart, s.points())
 					}
 				}
-				for _, pt := range s.pts {
+				for _, pt := range s.points() {
 					if pt.v < 0 {
-						t.Fatalf("%s holds a negative offset: %v", what, s.pts)
+						t.Fatalf("%s holds a negative offset: %v", what, s.points())
 					}
 				}
 			}
@@ -422,7 +422,7 @@ func FuzzTrackerHistoryStaysBounded(f *testing.F) {
 				check("log start", ps.start, maxLogStartPoints)
 				check("LSO gap", ps.gap, maxLogStartPoints)
 			}
-			for _, gps := range tr.groupPartitions {
+			for _, gps := range tr.allGroupPartitions() {
 				check("committed", gps.history, maxCommitPoints)
 			}
 		}

@@ -197,3 +197,23 @@ func approx(got, want, tol float64) bool {
 func everyGroup(d time.Duration) []GroupStallAfter {
 	return []GroupStallAfter{{Pattern: regexp.MustCompile(".*"), StallAfter: d}}
 }
+
+// groupPartition returns the Tracker's state of a group-partition, nil if
+// it holds none.
+func (t *Tracker) groupPartition(k GroupPartition) *groupPartitionState {
+	gs, ok := t.groups[k.Group]
+	if !ok {
+		return nil
+	}
+	gps, _, _ := gs.find(k.TopicPartition, 0)
+	return gps
+}
+
+// allGroupPartitions returns the Tracker's group-partition states in order.
+func (t *Tracker) allGroupPartitions() []*groupPartitionState {
+	var all []*groupPartitionState
+	for _, gs := range t.groupOrder {
+		all = append(all, gs.parts...)
+	}
+	return all
+}

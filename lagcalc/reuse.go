@@ -23,7 +23,7 @@ func (t *Tracker) heldResult(r *GroupPartitionResult, gps *groupPartitionState, 
 		r.Status = gps.status
 	}
 	r.ConsumeRate, r.HasConsumeRate = gps.history.rate(t.last - t.window)
-	ps := gps.partition
+	ps := gps.partition()
 	if ps == nil || gps.readAt == noTime {
 		return
 	}

@@ -192,7 +192,7 @@ func shareFactsOf(h *shareHistory, s ShareSample, seen bool, now time.Time, nowR
 		stuckFor: now.Sub(h.progressAt), stallAfter: settings.StallAfter,
 		wasLagging: h.status == StatusLagging,
 	}
-	if !f.lagKnown || f.lag == 0 || len(h.lags.pts) == 0 {
+	if !f.lagKnown || f.lag == 0 || h.lags.len() == 0 {
 		return f
 	}
 	from := max(windowStart, h.lags.first().t)

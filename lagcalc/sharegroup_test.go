@@ -166,7 +166,7 @@ func FuzzShareTrackerNeverPanicsAndKeepsLagsInWindow(f *testing.F) {
 			if s := st[sp]; s >= NumStatuses {
 				t.Fatalf("status %d out of range", s)
 			}
-			pts := tr.parts[sp].lags.pts
+			pts := tr.parts[sp].lags.points()
 			for i, l := range pts {
 				if (i > 0 && tr.last-l.t > int64(tr.settings.Window)) || l.v < 0 {
 					t.Fatalf("kept lag %+v outside the window (beyond one anchor) or negative", l)

@@ -22,18 +22,21 @@ import (
 // last had no lag) and its last status, for hysteresis.
 //
 // Memory, measured with runtime.MemStats by BenchmarkEvaluate
-// (tracker-B/group-partition): 655 bytes per group-partition for everything
+// (tracker-B/group-partition): 370 bytes per group-partition for everything
 // the Tracker holds, at the default 10 m window, in steady state after 60
 // polls at 15 s, for 100,000 group-partitions (10,000 groups × 10 partitions
-// over 2,000 topics × 5 partitions) whose offsets all move every poll (613
-// bytes before the stall and trend state: 16 bytes more per group-partition
-// for it, 8 for its share of the LSO gap series; 637 before the learned
-// commit cadence and the time of the last fresh read: 18 bytes more). Of that, about 146 bytes
-// are the group-partition's share of its partition's history (about 1.5 KB
-// per partition, read by 10 groups); the rest is the group-partition's own
-// state, names and capped committed history (up to 16 points of 16 bytes).
-// A group-partition whose offset sits still keeps 2 points and costs about
-// 220 bytes less.
+// over 2,000 topics × 5 partitions) whose offsets all move every poll (655
+// bytes before points were packed into 8 bytes and group-partitions were
+// found through their group instead of a map keyed by their names). Of
+// that, 128 bytes are the group-partition's state (groupPartitionState,
+// held to that size class), 128 its committed history (up to 15 points and
+// the spare slot, 8 bytes each), 8 its place in its group's list, and about
+// 90 its share of its partition's state and history (about 0.9 KB per
+// partition, read by 10 groups); the rest is its share of its group's state
+// and the names. A group-partition whose offset sits still keeps 2 points
+// and costs about 100 bytes less. A series that spans more than about 36
+// minutes or 8,388,607 offsets (see packedTimeBits: a long window, a busy
+// partition, a rewind to 0) is held at 16 bytes a point, as before packing.
 //
 // A Tracker is not safe for concurrent use; the collector's poll loop calls
 // Observe, UnresolvedOffsets, VerifyCandidates and Evaluate in turn, and
@@ -59,14 +62,21 @@ type Tracker struct {
 
 	retention map[string]RetentionPolicy
 
-	partitions      map[TopicPartition]*partitionState
-	groups          map[string]*groupState
-	groupPartitions map[GroupPartition]*groupPartitionState
+	partitions map[TopicPartition]*partitionState
+	groups     map[string]*groupState
+	// A group-partition is found through its group (groupState.parts),
+	// not by a map keyed by two strings: one map entry per group-partition
+	// cost more than its history, and hashing the key dominated Observe.
+	// newGroupPartitions holds the ones created in the current poll until
+	// updateOrders merges them into their groups' parts, so a key repeated
+	// in the poll is found meanwhile.
+	newGroupPartitions  map[GroupPartition]*groupPartitionState
+	groupPartitionCount int
 
-	// Sorted views, kept up to date by Observe so Evaluate never sorts.
-	partitionOrder      []*partitionState
-	groupOrder          []*groupState
-	groupPartitionOrder []*groupPartitionState
+	// Sorted views, kept up to date by Observe so Evaluate never sorts. The
+	// group-partitions in order are each group's parts, groups in order.
+	partitionOrder []*partitionState
+	groupOrder     []*groupState
 }
 
 type partitionState struct {
@@ -103,25 +113,44 @@ type groupState struct {
 	subscribed map[string]struct{}
 	seen       uint64
 	index      int // position in groupOrder
+	// parts are the group's group-partitions by topic and partition.
+	parts []*groupPartitionState
 }
 
+// groupPartitionState is a group-partition's state: 128 bytes (a Go size
+// class) with its history's header; fields are ordered and sized so that it
+// stays there (see TestGroupPartitionStateSize).
 type groupPartitionState struct {
-	key       GroupPartition
+	group *groupState
+	// part is the partition's state, set at the first poll and kept while
+	// the partition is absent from polls (absent), for its name: then it is
+	// a state holding nothing but the name (see partition).
+	part      *partitionState
+	history   series
 	committed int64 // -1: never committed
 	// position is the verified Commit.Position of the last poll, kept only
 	// when it is past committed (else 0).
 	position int64
-	history  series
-	rewinds  uint64
 	// movedAt is the last poll that saw a committed offset other than the
 	// current one (the first poll this group-partition was seen at, if it
 	// never changed since): the offset last moved after it.
 	movedAt int64
 	// lagFreeAt is the last poll at which the lag was 0, noTime if none.
 	lagFreeAt int64
-	partition *partitionState // nil when absent from the last poll
-	group     *groupState
-	seen      uint64
+	// readAt is the last poll at which the committed offset and the
+	// partition's offsets were both read fresh, noTime if none.
+	readAt int64
+	// rewinds saturates at 2^32−1: every rewind takes a poll, so it would
+	// take 136 years of polls every second to reach it.
+	rewinds uint32
+	// seen is the low 32 bits of the poll that last saw the
+	// group-partition: a state not seen in a poll is dropped at its end, so
+	// a live one was seen by this poll or the one before.
+	seen uint32
+	// moves counts (saturating) the moves the cadence learned from;
+	// cadenceMs is the learned cadence (see learnCadence).
+	cadenceMs uint32
+	moves     uint8
 	// status is the status Evaluate gave at poll evaluatedGen; prevStatus
 	// the one it gave at the poll evaluated before that (see Evaluate).
 	status, prevStatus Status
@@ -135,13 +164,22 @@ type groupPartitionState struct {
 	// were reused answers (see Commit.ReadAt): nothing was learned from it,
 	// and the status of readAt stands.
 	held bool
-	// moves counts (saturating) the moves the cadence learned from;
-	// cadenceMs is the learned cadence (see learnCadence).
-	moves     uint8
-	cadenceMs uint32
-	// readAt is the last poll at which the committed offset and the
-	// partition's offsets were both read fresh, noTime if none.
-	readAt int64
+	// absent: the partition was not in the last poll.
+	absent bool
+}
+
+// partition returns the partition's state, nil when the partition was
+// absent from the last poll.
+func (gps *groupPartitionState) partition() *partitionState {
+	if gps.absent {
+		return nil
+	}
+	return gps.part
+}
+
+// key returns the group-partition's name.
+func (gps *groupPartitionState) key() GroupPartition {
+	return GroupPartition{Group: gps.group.name, TopicPartition: gps.part.key}
 }
 
 // NewTracker returns a Tracker with the given settings; zero fields mean
@@ -149,16 +187,15 @@ type groupPartitionState struct {
 func NewTracker(s Settings) *Tracker {
 	s = s.withDefaults()
 	return &Tracker{
-		settings:        s,
-		window:          int64(s.Window),
-		stallAfter:      int64(s.StallAfter),
-		minTrendSpan:    int64(s.minTrendSpan()),
-		staleAfter:      int64(s.StaleAfter),
-		inactiveAfter:   s.InactiveAfter.Seconds(),
-		retention:       map[string]RetentionPolicy{},
-		partitions:      map[TopicPartition]*partitionState{},
-		groups:          map[string]*groupState{},
-		groupPartitions: map[GroupPartition]*groupPartitionState{},
+		settings:      s,
+		window:        int64(s.Window),
+		stallAfter:    int64(s.StallAfter),
+		minTrendSpan:  int64(s.minTrendSpan()),
+		staleAfter:    int64(s.StaleAfter),
+		inactiveAfter: s.InactiveAfter.Seconds(),
+		retention:     map[string]RetentionPolicy{},
+		partitions:    map[TopicPartition]*partitionState{},
+		groups:        map[string]*groupState{},
 	}
 }
 
@@ -300,25 +337,41 @@ func (ps *partitionState) setOffsets(po PartitionOffsets) {
 // (their membership unknown); it returns the group-partitions seen for the
 // first time.
 func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, windowStart int64, newGroups *[]*groupState) (added []*groupPartitionState) {
+	gen := uint32(t.gen)
+	var gs *groupState
+	next := 0 // where the group's next partition likely is: commits come sorted
 	for _, c := range commits {
-		gps, ok := t.groupPartitions[c.GroupPartition]
-		if !ok {
-			gps = &groupPartitionState{key: c.GroupPartition, committed: -1, history: newSeries(), lagFreeAt: noTime, movedAt: now, readAt: noTime}
-			t.groupPartitions[c.GroupPartition] = gps
+		if gs == nil || gs.name != c.Group {
+			gs, next = t.groupOfCommit(c.Group, newGroups), 0
+		}
+		gps, i, ok := gs.find(c.TopicPartition, next)
+		if ok {
+			next = i + 1
+		} else if gps, ok = t.newGroupPartitions[c.GroupPartition]; !ok {
+			gps = &groupPartitionState{group: gs, committed: -1, history: newSeries(), lagFreeAt: noTime, movedAt: now, readAt: noTime}
+			if t.newGroupPartitions == nil {
+				t.newGroupPartitions = map[GroupPartition]*groupPartitionState{}
+			}
+			t.newGroupPartitions[c.GroupPartition] = gps
 			added = append(added, gps)
-		} else if gps.seen == t.gen {
+		}
+		if ok && gps.seen == gen {
 			continue
 		}
-		gps.seen = t.gen
-		gps.group = t.groupOfCommit(c.Group, newGroups)
-		gps.partition = nil
-		if ps, ok := t.partitions[c.TopicPartition]; ok && ps.seen == t.gen {
-			gps.partition = ps
+		gps.seen = gen
+		if gps.part != nil && !gps.absent && gps.part.seen == t.gen {
+			// The partition's state of the last poll is its state now: a
+			// state dropped from t.partitions is never seen again.
+		} else if ps, live := t.partitions[c.TopicPartition]; live && ps.seen == t.gen {
+			gps.part, gps.absent = ps, false
+		} else if gps.part == nil || !gps.absent {
+			// Keep the name only, not the history of a partition gone.
+			gps.part, gps.absent = &partitionState{key: c.TopicPartition}, true
 		}
 		wasHeld := gps.held
 		// A fresh "never committed" needs no log offsets: it is no_commit
 		// whatever the partition's answer.
-		gps.held = isReused(c.ReadAt, pollTime) || (c.Committed >= 0 && gps.partition != nil && gps.partition.reused)
+		gps.held = isReused(c.ReadAt, pollTime) || (c.Committed >= 0 && !gps.absent && gps.part.reused)
 		if gps.held && ok {
 			// A reused answer is not news: no move, no stillness, no lag
 			// and no past-the-end reading is derived from it (see
@@ -338,7 +391,7 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 		if gps.changed && ok {
 			gps.group.moved = true
 		}
-		if !gps.held && gps.partition != nil {
+		if !gps.held && !gps.absent {
 			gps.readAt = now
 		}
 		if gapped && !t.stuckBeforeGap(gps) {
@@ -468,10 +521,10 @@ func (gps *groupPartitionState) observe(c Commit, first bool, now, prev, windowS
 	if rewound {
 		// Counted against the previous poll's value, so a step is counted
 		// (and shown as rewound) even right after the history was dropped.
-		gps.rewinds++
+		gps.rewinds = max(gps.rewinds, gps.rewinds+1) // saturates
 		gps.history.lastBackward = now
 	}
-	ps := gps.partition
+	ps := gps.partition()
 	if ps == nil {
 		gps.pastEndPolls = 0
 		return
@@ -524,10 +577,78 @@ func (t *Tracker) updateOrders(newPartitions []*partitionState, newGroups []*gro
 		func(s *groupState) uint64 { return s.seen },
 		func(a, b *groupState) int { return cmp.Compare(a.name, b.name) },
 		func(s *groupState, i int) { s.index = i })
-	t.groupPartitionOrder = updateOrder(t.groupPartitions, t.groupPartitionOrder, newGroupPartitions, t.gen,
-		func(s *groupPartitionState) uint64 { return s.seen },
-		func(a, b *groupPartitionState) int { return compareGroupPartitions(a.key, b.key) },
-		func(*groupPartitionState, int) {})
+	// The new group-partitions by group, each group's run in order.
+	slices.SortFunc(newGroupPartitions, func(a, b *groupPartitionState) int {
+		if c := cmp.Compare(a.group.index, b.group.index); c != 0 {
+			return c
+		}
+		return compareTopicPartitions(a.part.key, b.part.key)
+	})
+	gen := uint32(t.gen)
+	count := 0
+	for _, gs := range t.groupOrder {
+		n := 0
+		for n < len(newGroupPartitions) && newGroupPartitions[n].group == gs {
+			n++
+		}
+		gs.parts = gs.updateParts(gen, newGroupPartitions[:n])
+		newGroupPartitions = newGroupPartitions[n:]
+		count += len(gs.parts)
+	}
+	t.groupPartitionCount = count
+	t.newGroupPartitions = nil
+}
+
+// find returns the group's group-partition of tp and its index in parts,
+// looking at parts[hint] first.
+func (gs *groupState) find(tp TopicPartition, hint int) (*groupPartitionState, int, bool) {
+	if hint < len(gs.parts) && gs.parts[hint].part.key == tp {
+		return gs.parts[hint], hint, true
+	}
+	i, ok := slices.BinarySearchFunc(gs.parts, tp, func(gps *groupPartitionState, tp TopicPartition) int {
+		return compareTopicPartitions(gps.part.key, tp)
+	})
+	if !ok {
+		return nil, 0, false
+	}
+	return gs.parts[i], i, true
+}
+
+// updateParts drops the group's group-partitions not seen in poll gen and
+// merges in the ones added (in order); in the steady state (none come or
+// go) it costs one pass over parts.
+func (gs *groupState) updateParts(gen uint32, added []*groupPartitionState) []*groupPartitionState {
+	parts := gs.parts
+	stale := false
+	for _, gps := range parts {
+		if gps.seen != gen {
+			stale = true
+			break
+		}
+	}
+	if !stale && len(added) == 0 {
+		return parts
+	}
+	if stale {
+		parts = slices.DeleteFunc(parts, func(gps *groupPartitionState) bool { return gps.seen != gen })
+	}
+	if len(added) == 0 {
+		return slices.Clip(parts)
+	}
+	byKey := func(a, b *groupPartitionState) int { return compareTopicPartitions(a.part.key, b.part.key) }
+	merged := make([]*groupPartitionState, 0, len(parts)+len(added))
+	i, j := 0, 0
+	for i < len(parts) && j < len(added) {
+		if byKey(parts[i], added[j]) <= 0 {
+			merged = append(merged, parts[i])
+			i++
+		} else {
+			merged = append(merged, added[j])
+			j++
+		}
+	}
+	merged = append(merged, parts[i:]...)
+	return append(merged, added[j:]...)
 }
 
 // dropHistory forgets every point after the clock went backwards to now: old
@@ -539,9 +660,11 @@ func (t *Tracker) dropHistory(now int64) {
 		ps.end.reset()
 		ps.gap.reset()
 	}
-	for _, gps := range t.groupPartitions {
-		gps.history.reset()
-		gps.movedAt, gps.lagFreeAt = now, noTime
+	for _, gs := range t.groups {
+		for _, gps := range gs.parts {
+			gps.history.reset()
+			gps.movedAt, gps.lagFreeAt = now, noTime
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestForgetsWhatIsAbsentFromThePoll(t *testing.T) {
@@ -94,9 +95,9 @@ func TestForgetsWhatIsAbsentFromThePoll(t *testing.T) {
 				t.Errorf("got partitions %v, groups %v, group-partitions %v; want %v, %v, %v",
 					partitions, groups, gps, tc.wantPartitions, tc.wantGroups, tc.wantGroupPartitions)
 			}
-			if len(tr.partitions) != len(tc.wantPartitions) || len(tr.groups) != len(tc.wantGroups) || len(tr.groupPartitions) != len(tc.wantGroupPartitions) {
+			if len(tr.partitions) != len(tc.wantPartitions) || len(tr.groups) != len(tc.wantGroups) || len(tr.allGroupPartitions()) != len(tc.wantGroupPartitions) {
 				t.Errorf("tracker still holds %d partitions, %d groups, %d group-partitions",
-					len(tr.partitions), len(tr.groups), len(tr.groupPartitions))
+					len(tr.partitions), len(tr.groups), len(tr.allGroupPartitions()))
 			}
 		})
 	}
@@ -158,8 +159,8 @@ func TestClockSteppingBackwardsDropsHistoryButKeepsCounters(t *testing.T) {
 		t.Errorf("after the clock stepped back: %+v, partition %+v", r, p)
 	}
 	for _, ps := range tr.partitions {
-		if len(ps.end.pts) != 1 {
-			t.Errorf("log-end history kept %d points across the step", len(ps.end.pts))
+		if ps.end.len() != 1 {
+			t.Errorf("log-end history kept %d points across the step", ps.end.len())
 		}
 	}
 }
@@ -188,8 +189,8 @@ func TestFlatRunsCompressedToFirstAndLastPoint(t *testing.T) {
 		}
 		return obs{end: 100, committed: 90}
 	})}.run(t)
-	end := tr.partitions[orders].end.pts
-	committed := tr.groupPartitions[billing].history.pts
+	end := tr.partitions[orders].end.points()
+	committed := tr.groupPartition(billing).history.points()
 	// 0, 5, …, 95 rising, then the flat run of 100 from 100 s to 600 s.
 	if len(end) != 22 || end[20] != (point{t: int64(100 * time.Second), v: 100}) || end[21] != (point{t: int64(600 * time.Second), v: 100}) {
 		t.Errorf("log-end points = %v", end)
@@ -197,7 +198,7 @@ func TestFlatRunsCompressedToFirstAndLastPoint(t *testing.T) {
 	if last := committed[len(committed)-1]; last.t != int64(600*time.Second) || committed[len(committed)-2].v != 90 {
 		t.Errorf("committed points end with %v", committed[len(committed)-2:])
 	}
-	if start := tr.partitions[orders].start.pts; len(start) != 2 {
+	if start := tr.partitions[orders].start.points(); len(start) != 2 {
 		t.Errorf("a log start flat at 0 holds %d points, want 2", len(start))
 	}
 }
@@ -206,9 +207,9 @@ func TestHistoryTrimmedToWindowKeepingOneAnchor(t *testing.T) {
 	tr, _ := scenario{window: time.Minute, polls: polls(0, 300, 5, func(s float64) obs {
 		return obs{end: int64(10 * s), committed: int64(10 * s)}
 	})}.run(t)
-	for _, s := range []series{tr.partitions[orders].end, tr.groupPartitions[billing].history} {
-		if s.first().t != int64(240*time.Second) || s.pts[1].t <= int64(240*time.Second) {
-			t.Errorf("history starts %v, want one anchor at 240 s (= 300 s − window)", s.pts[:2])
+	for _, s := range []series{tr.partitions[orders].end, tr.groupPartition(billing).history} {
+		if s.first().t != int64(240*time.Second) || s.at(1).t <= int64(240*time.Second) {
+			t.Errorf("history starts %v, want one anchor at 240 s (= 300 s − window)", s.points()[:2])
 		}
 	}
 }
@@ -231,18 +232,18 @@ func TestPointsPerSeriesCappedWhateverThePollInterval(t *testing.T) {
 				// Irregular production and consumption so no point is free to drop.
 				end := int64(10*s + 50*math.Sin(s/7))
 				tr.Observe(obs{at: s, start: int64(3 * s), end: end, committed: end - int64(20+10*math.Cos(s/3))}.poll(nil))
-				ps, gps := tr.partitions[orders], tr.groupPartitions[billing]
-				maxEnd = max(maxEnd, cap(ps.end.pts))
-				maxStart = max(maxStart, cap(ps.start.pts))
-				maxCommitted = max(maxCommitted, cap(gps.history.pts))
+				ps, gps := tr.partitions[orders], tr.groupPartition(billing)
+				maxEnd = max(maxEnd, ps.end.capPoints())
+				maxStart = max(maxStart, ps.start.capPoints())
+				maxCommitted = max(maxCommitted, gps.history.capPoints())
 			}
 			if maxEnd > maxLogEndPoints+1 || maxStart > maxLogStartPoints+1 || maxCommitted > maxCommitPoints+1 {
 				t.Errorf("storage grew to %d log-end, %d log-start, %d committed points; caps %d, %d, %d (+1 slot)",
 					maxEnd, maxStart, maxCommitted, maxLogEndPoints, maxLogStartPoints, maxCommitPoints)
 			}
-			ps, gps := tr.partitions[orders], tr.groupPartitions[billing]
-			if len(ps.end.pts) > maxLogEndPoints || len(ps.start.pts) > maxLogStartPoints || len(gps.history.pts) > maxCommitPoints {
-				t.Errorf("kept %d log-end, %d log-start, %d committed points", len(ps.end.pts), len(ps.start.pts), len(gps.history.pts))
+			ps, gps := tr.partitions[orders], tr.groupPartition(billing)
+			if ps.end.len() > maxLogEndPoints || ps.start.len() > maxLogStartPoints || gps.history.len() > maxCommitPoints {
+				t.Errorf("kept %d log-end, %d log-start, %d committed points", ps.end.len(), ps.start.len(), gps.history.len())
 			}
 		})
 	}
@@ -277,8 +278,8 @@ func TestThinningNeverDropsTheFirstPointAfterARewind(t *testing.T) {
 	for i := int64(3); i < 50; i++ {
 		s.add(i, 50+i*i, math.MinInt64/2, 4)
 	}
-	if !slices.ContainsFunc(s.pts, func(p point) bool { return p == point{t: 2, v: 50} }) {
-		t.Errorf("rewind point thinned away: %v", s.pts)
+	if !slices.ContainsFunc(s.points(), func(p point) bool { return p == point{t: 2, v: 50} }) {
+		t.Errorf("rewind point thinned away: %v", s.points())
 	}
 	if s.lastBackward != 2 {
 		t.Errorf("lastBackward = %d, want 2", s.lastBackward)
@@ -363,8 +364,8 @@ func TestThinningDropsPointsOnASteadySlopeBeforeCorners(t *testing.T) {
 		s.add(p.t, p.v, math.MinInt64/2, 5)
 	}
 	want := []point{{0, 0}, {200, 2000}, {300, 3000}, {310, 3000}, {311, 3001}}
-	if !slices.Equal(s.pts, want) {
-		t.Errorf("points = %v, want %v", s.pts, want)
+	if !slices.Equal(s.points(), want) {
+		t.Errorf("points = %v, want %v", s.points(), want)
 	}
 }
 
@@ -496,5 +497,14 @@ func TestLaggingHasHysteresis(t *testing.T) {
 	// the status is unknown: too little history to rule out lagging.
 	if want := []Status{StatusOK, StatusUnknown, StatusLagging, StatusOK}; !slices.Equal(statuses, want) {
 		t.Errorf("status sequence %v, want %v", statuses, want)
+	}
+}
+
+// TestGroupPartitionStateSize: a group-partition's own state fits the
+// 128-byte size class (see groupPartitionState); a field that pushes it to
+// the next class costs 16 bytes for each of a million group-partitions.
+func TestGroupPartitionStateSize(t *testing.T) {
+	if size := unsafe.Sizeof(groupPartitionState{}); size > 128 {
+		t.Errorf("groupPartitionState takes %d bytes, want at most 128", size)
 	}
 }

@@ -16,23 +16,31 @@ const lagSwingFactor = 7
 
 // seriesCursor walks a series forward in time, interpolating as
 // series.valueAt does, in amortised constant time per step: it keeps the
-// current segment's start and slope.
+// current segment's start and slope, and decodes each point once.
 type seriesCursor struct {
-	pts []point
-	j   int // index of the first point after the last time asked
+	s *series
+	j int // index of the first point after the last time asked
+	// a and b are points j−1 and j, where they exist (once primed).
+	a, b point
+	// nextT is b's time, math.MaxInt64 past the last point (once primed).
+	nextT int64
 	// The current segment: value v0 at t0, changing by slope per ns.
 	t0     int64
 	v0     float64
 	slope  float64
+	n      int // points in the series (once primed)
 	primed bool
 }
 
 // valueAt returns the interpolated value at t; t must not decrease between calls.
 func (c *seriesCursor) valueAt(t int64) float64 {
-	if len(c.pts) == 0 {
-		return 0
-	}
-	if !c.primed || (c.j < len(c.pts) && c.pts[c.j].t <= t) {
+	if !c.primed {
+		if c.s.len() == 0 {
+			return 0
+		}
+		c.primed, c.n, c.b = true, c.s.len(), c.s.at(0)
+		c.seek(t)
+	} else if c.nextT <= t {
 		c.seek(t)
 	}
 	return c.v0 + float64(t-c.t0)*c.slope
@@ -40,33 +48,47 @@ func (c *seriesCursor) valueAt(t int64) float64 {
 
 // seek moves to the segment holding t.
 func (c *seriesCursor) seek(t int64) {
-	c.primed = true
-	for c.j < len(c.pts) && c.pts[c.j].t <= t {
+	for c.j < c.n && c.b.t <= t {
+		c.a = c.b
 		c.j++
+		if c.j < c.n {
+			c.b = c.s.at(c.j)
+		}
 	}
 	switch c.j {
 	case 0:
-		c.t0, c.v0, c.slope = t, float64(c.pts[0].v), 0
-	case len(c.pts):
-		c.t0, c.v0, c.slope = t, float64(c.pts[c.j-1].v), 0
+		c.t0, c.v0, c.slope = t, float64(c.b.v), 0
+	case c.n:
+		c.t0, c.v0, c.slope = t, float64(c.a.v), 0
 	default:
-		a, b := c.pts[c.j-1], c.pts[c.j]
-		c.t0, c.v0, c.slope = a.t, float64(a.v), float64(b.v-a.v)/float64(b.t-a.t)
+		c.t0, c.v0, c.slope = c.a.t, float64(c.a.v), float64(c.b.v-c.a.v)/float64(c.b.t-c.a.t)
+	}
+	c.nextT = math.MaxInt64
+	if c.j < c.n {
+		c.nextT = c.b.t
 	}
 }
 
 // next returns the time of the first point after the last time asked.
 func (c *seriesCursor) next() int64 {
-	if c.j < len(c.pts) {
-		return c.pts[c.j].t
+	if c.primed {
+		return c.nextT
+	}
+	if c.s.len() > 0 {
+		return c.s.at(0).t
 	}
 	return math.MaxInt64
 }
 
 // constant reports whether the series holds one value throughout.
 func (s *series) constant() bool {
-	for _, p := range s.pts {
-		if p.v != s.pts[0].v {
+	n := s.len()
+	if n == 0 {
+		return true
+	}
+	v0 := s.at(0).v
+	for i := 1; i < n; i++ {
+		if s.at(i).v != v0 {
 			return false
 		}
 	}
@@ -86,11 +108,12 @@ func (s *series) constant() bool {
 // span weighs the same, however the polls or the kept points are spread,
 // and the integrals are exact per linear piece.
 func lagTrend(end, gap, committed *series, from, to int64) (rise, swing float64) {
-	ce, cg, cc := seriesCursor{pts: end.pts}, seriesCursor{pts: gap.pts}, seriesCursor{pts: committed.pts}
+	ce, cg, cc := seriesCursor{s: end}, seriesCursor{s: gap}, seriesCursor{s: committed}
 	if gap.constant() {
 		// No transaction open at any poll (the usual case): a constant
 		// shifts the lag and changes neither its trend nor its swing.
-		cg.pts = nil
+		var none series
+		cg.s = &none
 	}
 	lagAt := func(t int64) float64 { return ce.valueAt(t) - cg.valueAt(t) - cc.valueAt(t) }
 	// Values are taken relative to the first one and times in seconds from
@@ -127,7 +150,7 @@ func lagTrend(end, gap, committed *series, from, to int64) (rise, swing float64)
 // at most about 1.5·M, whatever came before: earlier values are at least 0,
 // and higher ones only tilt the line down.
 func lagMax(end, gap, committed *series, from, to int64) float64 {
-	ce, cg, cc := seriesCursor{pts: end.pts}, seriesCursor{pts: gap.pts}, seriesCursor{pts: committed.pts}
+	ce, cg, cc := seriesCursor{s: end}, seriesCursor{s: gap}, seriesCursor{s: committed}
 	lagAt := func(t int64) float64 { return ce.valueAt(t) - cg.valueAt(t) - cc.valueAt(t) }
 	hi := lagAt(from)
 	for t := from; t < to; {
