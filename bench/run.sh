@@ -17,6 +17,7 @@
 # BENCH_BASELINE [unset]: a git revision; when set, lagwatch built from it
 # is measured first against the same populated cluster, then the current
 # tree, and the ratios are printed (before and after in one run);
+# BENCH_GOGC [unset]: GOGC for the lagwatch processes (Go's default is 100);
 # BENCH_SHARDS [unset]: when above 1, afterwards runs that many more
 # lagwatch processes as shards (--shard.count, --shard.index) against the
 # same cluster for BENCH_SHARD_POLLS [10] polls, and prints each shard's
@@ -98,6 +99,9 @@ for a in "${addrs[@]}"; do server_flags+=("--kafka.server=$a"); done
 profile_flags=()
 [[ -n ${BENCH_PROFILE_DIR:-} ]] && profile_flags=(--web.enable-pprof)
 read -ra extra_flags <<<"${BENCH_FLAGS:-}"
+# The lagwatch processes' environment: GOGC from BENCH_GOGC, when set.
+lw_env=(env)
+[[ -z ${BENCH_GOGC:-} ]] || lw_env+=("GOGC=$BENCH_GOGC")
 url="http://127.0.0.1:$port/metrics"
 interval_s=$(awk -v d="$interval" 'BEGIN { v = d + 0; if (d ~ /ms$/) v /= 1000; else if (d ~ /m$/) v *= 60; print (v < 4 ? 4 : int(v + 0.999)) }')
 
@@ -129,7 +133,7 @@ glance() {
 # unless NAME is "current" (the shards and profiles follow it).
 measure() {
 	local name=$1 bin=$2
-	"$bin" "${server_flags[@]}" "${profile_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
+	"${lw_env[@]}" "$bin" "${server_flags[@]}" "${profile_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
 		--web.listen-address="127.0.0.1:$port" --log.level=warn >"$work/$name.log" 2>&1 &
 	pids+=($!)
 	lagwatch_pid=$!
@@ -215,7 +219,7 @@ leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print leng
 n=$(awk -v a="$(metric "$work/after" lagwatch_poll_duration_seconds_count)" -v b="$(metric "$work/before" lagwatch_poll_duration_seconds_count)" 'BEGIN { print a - b }')
 
 echo
-echo "lagwatch scale benchmark ($polls polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}, default --lag.window; the cluster advances every $advance)"
+echo "lagwatch scale benchmark ($polls polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}${BENCH_GOGC:+, GOGC=$BENCH_GOGC}, default --lag.window; the cluster advances every $advance)"
 printf '%-9s %-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s %s\n' build groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 5)" series "during the run"
 [[ -z $baseline ]] || cat "$work/row.baseline"
 cat "$work/row.current"
@@ -272,7 +276,7 @@ if ((shards > 1)); then
 	wait "$lagwatch_pid" 2>/dev/null || true
 	shard_pids=()
 	for ((i = 0; i < shards; i++)); do
-		"$work/lagwatch" "${server_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
+		"${lw_env[@]}" "$work/lagwatch" "${server_flags[@]}" "${extra_flags[@]}" --kafka.poll-interval="$interval" \
 			--shard.count="$shards" --shard.index="$i" \
 			--web.listen-address="127.0.0.1:$((port + 1 + i))" --log.level=warn >"$work/shard$i.log" 2>&1 &
 		pids+=($!)
