@@ -635,20 +635,25 @@ func (gs *groupState) updateParts(gen uint32, added []*groupPartitionState) []*g
 	if len(added) == 0 {
 		return slices.Clip(parts)
 	}
-	byKey := func(a, b *groupPartitionState) int { return compareTopicPartitions(a.part.key, b.part.key) }
-	merged := make([]*groupPartitionState, 0, len(parts)+len(added))
+	return mergeSorted(parts, added, func(a, b *groupPartitionState) int { return compareTopicPartitions(a.part.key, b.part.key) })
+}
+
+// mergeSorted merges two slices sorted by compare into a new one, a's
+// element first among equals.
+func mergeSorted[S any](a, b []*S, compare func(x, y *S) int) []*S {
+	merged := make([]*S, 0, len(a)+len(b))
 	i, j := 0, 0
-	for i < len(parts) && j < len(added) {
-		if byKey(parts[i], added[j]) <= 0 {
-			merged = append(merged, parts[i])
+	for i < len(a) && j < len(b) {
+		if compare(a[i], b[j]) <= 0 {
+			merged = append(merged, a[i])
 			i++
 		} else {
-			merged = append(merged, added[j])
+			merged = append(merged, b[j])
 			j++
 		}
 	}
-	merged = append(merged, parts[i:]...)
-	return append(merged, added[j:]...)
+	merged = append(merged, a[i:]...)
+	return append(merged, b[j:]...)
 }
 
 // dropHistory forgets every point after the clock went backwards to now: old
@@ -692,20 +697,7 @@ func updateOrder[K comparable, S any](m map[K]*S, order, added []*S, gen uint64,
 	}
 	if len(added) > 0 {
 		slices.SortFunc(added, compare)
-		merged := make([]*S, 0, len(order)+len(added))
-		i, j := 0, 0
-		for i < len(order) && j < len(added) {
-			if compare(order[i], added[j]) <= 0 {
-				merged = append(merged, order[i])
-				i++
-			} else {
-				merged = append(merged, added[j])
-				j++
-			}
-		}
-		merged = append(merged, order[i:]...)
-		merged = append(merged, added[j:]...)
-		order = merged
+		order = mergeSorted(order, added, compare)
 	}
 	for i, s := range order {
 		setIndex(s, i)
