@@ -110,9 +110,10 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	// A shard that does not serve the cluster reads only the partitions
 	// its own groups read (see groupsRead).
 	everyPartition := p.cfg.Filters.Shard.ServesCluster()
-	readLastPoll := groupsRead(p.snapshot.Load())
+	var readLastPoll map[kafka.TopicPartition]bool
 	startsFor := byLeader
 	if !everyPartition {
+		readLastPoll = groupsRead(p.snapshot.Load())
 		startsFor = onlyPartitions(byLeader, readLastPoll)
 	}
 	var starts map[kafka.TopicPartition]int64
