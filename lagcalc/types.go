@@ -156,9 +156,13 @@ type PartitionResult struct {
 // GroupPartitionResult holds per group-partition numbers. A Has… flag that
 // is false means "no series for this": its value is zero and must not be
 // exported.
+//
+// The numbers come first and the status and the flags last, where they
+// pack into 8 bytes: the result takes 120 bytes, not the 168 it took with
+// each flag beside its number, and two results of every group-partition are
+// alive while a poll replaces the snapshot (see TestGroupPartitionResultSize).
 type GroupPartitionResult struct {
 	GroupPartition
-	Status Status
 	// Committed is the last committed offset, -1 for no_commit.
 	Committed int64
 	// Position is the effective position lag is measured from:
@@ -168,9 +172,6 @@ type GroupPartitionResult struct {
 	// group-partition was first seen (a Prometheus counter).
 	Rewinds uint64
 
-	// HasLag is false for no_commit and when the partition's log end was not
-	// in the poll; Lag, LagSeconds and ExpiredMessages are then unset.
-	HasLag bool
 	// Lag is max(last stable offset − Position, 0) messages: what a
 	// read_committed consumer can actually reach. It is measured against the
 	// LSO, not the high watermark, because records past an open transaction
@@ -180,39 +181,45 @@ type GroupPartitionResult struct {
 	// committed "last record + 1" on an idle transactional topic is caught
 	// up. It is 0 when the committed offset is past the log end
 	// (out_of_range: there is nothing to read, only a reset to come).
+	// Set when HasLag.
 	Lag int64
 	// LagSeconds is the age of the oldest unconsumed message, the one at
-	// Position; 0 when Lag is 0.
+	// Position; 0 when Lag is 0. Set when HasLag.
 	LagSeconds float64
+
+	// ConsumeRate is messages per second by which the committed offset
+	// advanced over the window (after the last rewind), never negative.
+	ConsumeRate float64
+
+	// TimeToDrainSeconds is Lag ÷ (ConsumeRate − ProduceRate) while the group
+	// consumes faster than producers write, and 0 when Lag is 0.
+	TimeToDrainSeconds float64
+
+	// RetentionHeadroomSeconds is the time until retention may delete a
+	// message the group has not consumed; only for a backlog at risk, on a
+	// topic with a retention limit (see retentionHeadroom).
+	RetentionHeadroomSeconds float64
+
+	// ExpiredMessages is max(log start − committed, 0): messages deleted
+	// before the group read them. The collector reads the log start before
+	// the committed offsets, so an application that deletes up to its own
+	// committed offset (Kafka Streams) never shows here.
+	ExpiredMessages int64
+
+	Status Status
+	// HasLag is false for no_commit and when the partition's log end was not
+	// in the poll; Lag, LagSeconds and ExpiredMessages are then unset.
+	HasLag bool
 	// LagSecondsLowerBound is true when the history could not date the
 	// committed offset and no record timestamp was given for it: LagSeconds
 	// is then now − the oldest history point, which the true age exceeds.
 	// It is also true when the committed offset was deleted by retention and
 	// the record read was the oldest one left.
 	LagSecondsLowerBound bool
-
-	// ConsumeRate is messages per second by which the committed offset
-	// advanced over the window (after the last rewind), never negative.
-	ConsumeRate    float64
-	HasConsumeRate bool
-
-	// TimeToDrainSeconds is Lag ÷ (ConsumeRate − ProduceRate) while the group
-	// consumes faster than producers write, and 0 when Lag is 0.
-	TimeToDrainSeconds float64
-	HasTimeToDrain     bool
-
-	// RetentionHeadroomSeconds is the time until retention may delete a
-	// message the group has not consumed; only for a backlog at risk, on a
-	// topic with a retention limit (see retentionHeadroom).
-	RetentionHeadroomSeconds float64
-	HasRetentionHeadroom     bool
-
-	// ExpiredMessages is max(log start − committed, 0): messages deleted
-	// before the group read them. The collector reads the log start before
-	// the committed offsets, so an application that deletes up to its own
-	// committed offset (Kafka Streams) never shows here.
-	ExpiredMessages    int64
-	HasExpiredMessages bool
+	HasConsumeRate       bool
+	HasTimeToDrain       bool
+	HasRetentionHeadroom bool
+	HasExpiredMessages   bool
 }
 
 // GroupResult holds per group numbers.
