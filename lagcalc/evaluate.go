@@ -3,7 +3,9 @@ package lagcalc
 import (
 	"cmp"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -146,25 +148,70 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 	}
 
 	res.GroupPartitions = make([]GroupPartitionResult, t.groupPartitionCount)
-	i := 0
-	for gi, gs := range t.groupOrder {
-		for _, gps := range gs.parts {
-			if newPoll {
-				gps.prevStatus = gps.status
+	evaluateGroups := func(groups groupRange) {
+		i := groups.firstResult
+		for gi := groups.from; gi < groups.to; gi++ {
+			for _, gps := range t.groupOrder[gi].parts {
+				if newPoll {
+					gps.prevStatus = gps.status
+				}
+				r := &res.GroupPartitions[i]
+				i++
+				var pr *PartitionResult
+				var policy policyOf
+				if ps := gps.partition(); ps != nil {
+					pr, policy = &res.Partitions[ps.index], policies[ps.index]
+				}
+				t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
+				gps.status = r.Status
+				addToGroup(&res.Groups[gi], r)
 			}
-			r := &res.GroupPartitions[i]
-			i++
-			var pr *PartitionResult
-			var policy policyOf
-			if ps := gps.partition(); ps != nil {
-				pr, policy = &res.Partitions[ps.index], policies[ps.index]
-			}
-			t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
-			gps.status = r.Status
-			addToGroup(&res.Groups[gi], r)
 		}
 	}
+	// The group-partitions are independent of one another: each writes
+	// only its own state and result, and reads the partitions' state,
+	// which no one writes here. So the groups are split among the cores,
+	// and a poll of a million group-partitions is not held to one core
+	// (the trend fits are most of its work).
+	var wg sync.WaitGroup
+	workers := t.evaluateWorkers
+	if workers == 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for _, groups := range t.splitGroups(workers) {
+		wg.Go(func() { evaluateGroups(groups) })
+	}
+	wg.Wait()
 	return res
+}
+
+// groupRange is groupOrder[from:to], whose first group-partition's result
+// is at firstResult in Result.GroupPartitions.
+type groupRange struct {
+	from, to, firstResult int
+}
+
+// minGroupPartitionsPerWorker keeps small polls on one goroutine: below it,
+// starting another costs more than it saves.
+const minGroupPartitionsPerWorker = 5000
+
+// splitGroups splits groupOrder into at most n contiguous ranges of about
+// the same number of group-partitions.
+func (t *Tracker) splitGroups(n int) []groupRange {
+	n = max(min(n, t.groupPartitionCount/minGroupPartitionsPerWorker), 1)
+	ranges := make([]groupRange, 0, n)
+	current := groupRange{}
+	counted := 0
+	for gi, gs := range t.groupOrder {
+		counted += len(gs.parts)
+		if len(ranges) < n-1 && counted*n >= (len(ranges)+1)*t.groupPartitionCount {
+			current.to = gi + 1
+			ranges = append(ranges, current)
+			current = groupRange{from: gi + 1, firstResult: counted}
+		}
+	}
+	current.to = len(t.groupOrder)
+	return append(ranges, current)
 }
 
 // addToGroup adds a group-partition's result to its group's.

@@ -72,6 +72,9 @@ type Tracker struct {
 	// in the poll is found meanwhile.
 	newGroupPartitions  map[GroupPartition]*groupPartitionState
 	groupPartitionCount int
+	// evaluateWorkers bounds the goroutines Evaluate splits the groups
+	// among; 0 means one per core (GOMAXPROCS). Tests set it.
+	evaluateWorkers int
 
 	// Sorted views, kept up to date by Observe so Evaluate never sorts. The
 	// group-partitions in order are each group's parts, groups in order.
