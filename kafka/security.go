@@ -29,6 +29,7 @@ func NewSaramaConfig() *sarama.Config {
 	conf.Net.DialTimeout = 10 * time.Second
 	conf.Net.ReadTimeout = 30 * time.Second
 	conf.Net.WriteTimeout = 10 * time.Second
+	conf.MetricRegistry = discardMetrics{}
 	return conf
 }
 
