@@ -218,9 +218,17 @@ func eachGroupPartition(w *textWriter, snap *collector.Snapshot, write func(gp *
 	for i := range snap.Groups {
 		g := &snap.Groups[i]
 		w.group = appendLabel(w.group[:0], "consumergroup", g.Name)
+		// A group's partitions come by topic: the topic label is escaped
+		// when the topic changes, not for every partition.
+		topic := ""
 		for j := range g.Partitions {
 			gp := &g.Partitions[j]
-			write(gp, appendPartitionLabel(appendLabel(append(w.labels[:0], w.group...), "topic", gp.Topic), gp.Partition))
+			if j == 0 || gp.Topic != topic {
+				topic = gp.Topic
+				w.topic = appendLabel(w.topic[:0], "topic", topic)
+			}
+			labels := append(append(append(w.labels[:0], w.group...), ','), w.topic...)
+			write(gp, appendPartitionLabel(labels, gp.Partition))
 		}
 	}
 }

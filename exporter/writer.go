@@ -29,8 +29,10 @@ type textWriter struct {
 	// constant labels (cluster="…" and --kafka.labels), or none.
 	constLabels []byte
 	line        []byte
-	// labels and group are scratch buffers for the families' labels.
-	labels, group []byte
+	// labels, group and topic are scratch buffers for the families'
+	// labels: group and topic hold the last group's and topic's label,
+	// escaped once for all the series that repeat it.
+	labels, group, topic []byte
 }
 
 func newTextWriter(out *bufio.Writer) *textWriter {
