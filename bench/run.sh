@@ -329,7 +329,9 @@ if ((shards > 1)); then
 			awk -v n="$n" '{ d = ($2 == "" ? $3 : $3 - $2) / n; if (d > 0) printf " %s %.1f", $1, d } END { print "" }'
 	done
 	# Series names and labels, not values: the shards polled at other times.
-	grep -h '^kafka_' "$work"/shard[0-9]* | sed 's/ [^ ]*$//' | sort >"$work/union"
+	shard_scrapes=()
+	for ((i = 0; i < shards; i++)); do shard_scrapes+=("$work/shard$i"); done
+	grep -h '^kafka_' "${shard_scrapes[@]}" | sed 's/ [^ ]*$//' | sort >"$work/union"
 	grep '^kafka_' "$work/s" | sed 's/ [^ ]*$//' | sort >"$work/whole"
 	dups=$(uniq -d "$work/union" | wc -l)
 	echo "  union of the shards' kafka_* series: $union ($dups in two shards); unsharded: $(wc -l <"$work/whole"); $(comm -3 "$work/union" "$work/whole" | wc -l) differ (groups that committed in between)"
