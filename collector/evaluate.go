@@ -37,7 +37,8 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) 
 	// poll on.
 	toVerify := append(toKafkaOffsets(p.tracker.VerifyCandidates()), p.nearTheEnd(snap, last)...)
 	verifyErr := p.readRecords(ctx, snap.Topics, toVerify)
-	p.tracker.Observe(lagcalcPoll(snap, p.records))
+	poll, evals := lagcalcPoll(snap, p.records)
+	p.tracker.Observe(poll)
 
 	var dateErr error
 	times := map[lagcalc.TopicPartitionOffset]time.Time{}
@@ -53,7 +54,9 @@ func (p *Poller) evaluate(ctx context.Context, snap *Snapshot, last *lastKnown) 
 	}
 	p.records.keepOnly(snap, unresolved)
 	p.forgetGonePartitions(snap)
-	applyResult(snap, p.tracker.Evaluate(snap.PolledAt, times))
+	applyResult(snap, p.tracker.EvaluateInto(snap.PolledAt, times, func(commit int) *lagcalc.GroupPartitionNumbers {
+		return evals[commit]
+	}))
 	return errors.Join(verifyErr, dateErr)
 }
 
@@ -239,8 +242,9 @@ func leadersOf(topics []Topic, offsets []kafka.TopicPartitionOffset) map[kafka.T
 
 // lagcalcPoll is the snapshot as lagcalc sees it: offsets, commits (with
 // the position the records showed where they were read), memberships and
-// retention policies.
-func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
+// retention policies; and for each commit, where its group-partition's
+// numbers go (see lagcalc.Tracker.EvaluateInto).
+func lagcalcPoll(snap *Snapshot, reads recordCache) (lagcalc.Poll, []*lagcalc.GroupPartitionNumbers) {
 	partitions, groupPartitions := 0, 0
 	for _, t := range snap.Topics {
 		partitions += len(t.Partitions)
@@ -255,6 +259,7 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 		Groups:     make([]lagcalc.GroupState, 0, len(snap.Groups)),
 		Commits:    make([]lagcalc.Commit, 0, groupPartitions),
 	}
+	evals := make([]*lagcalc.GroupPartitionNumbers, 0, groupPartitions)
 	for _, t := range snap.Topics {
 		if t.Config.Known {
 			poll.Retention[t.Name] = lagcalc.RetentionPolicy{
@@ -296,9 +301,10 @@ func lagcalcPoll(snap *Snapshot, reads recordCache) lagcalc.Poll {
 				}
 			}
 			poll.Commits = append(poll.Commits, c)
+			evals = append(evals, &gp.Eval)
 		}
 	}
-	return poll
+	return poll, evals
 }
 
 // subscribedTopics is what lagcalc needs of a group's subscriptions: the
@@ -317,12 +323,11 @@ func subscribedTopics(g *Group) []string {
 	return topics
 }
 
-// applyResult copies lagcalc's numbers into the snapshot. lagcalc's
-// results are sorted by key (group, then topic, then partition; see
-// lagcalc.Result) and so are a group's partitions in the snapshot (see
-// fillGroups): the results of each group and of each topic are found by
-// one binary search, and its partitions by walking both lists together
-// (sortedRun), not by a binary search over all results per partition.
+// applyResult copies lagcalc's partition and group numbers into the
+// snapshot; the group-partitions' are already there (EvaluateInto).
+// lagcalc's results are sorted by key and so are a topic's partitions in
+// the snapshot: each topic's results are found by one binary search, and
+// its partitions by walking both lists together (sortedRun).
 func applyResult(snap *Snapshot, res lagcalc.Result) {
 	for ti := range snap.Topics {
 		t := &snap.Topics[ti]
@@ -340,21 +345,7 @@ func applyResult(snap *Snapshot, res lagcalc.Result) {
 		if gr, ok := res.Group(g.Name); ok {
 			g.Status, g.MaxLagSeconds, g.HasMaxLagSeconds = gr.Status, gr.MaxLagSeconds, gr.HasMaxLagSeconds
 		}
-		results := runOf(res.GroupPartitions, g.Name, func(r lagcalc.GroupPartitionResult) string { return r.Group }, compareResultTopicPartition)
-		for i := range g.Partitions {
-			gp := &g.Partitions[i]
-			if r := results.find(lagcalc.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}); r != nil {
-				gp.Eval = r
-			}
-		}
 	}
-}
-
-func compareResultTopicPartition(r lagcalc.GroupPartitionResult, tp lagcalc.TopicPartition) int {
-	if c := strings.Compare(r.Topic, tp.Topic); c != 0 {
-		return c
-	}
-	return cmp.Compare(r.Partition, tp.Partition)
 }
 
 // sortedRun is the results of one group (or topic), sorted by the rest of

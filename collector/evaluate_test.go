@@ -1,69 +1,79 @@
 package collector
 
 import (
+	"fmt"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/lagwatch/lagwatch/lagcalc"
 )
 
-// TestApplyResultGivesEveryGroupPartitionItsOwnResult holds the join of the
-// snapshot with lagcalc's results to what a lookup by key gives: each
-// group-partition lagcalc evaluated points to its own result, one lagcalc
-// has no result for stays not evaluated, and results of group-partitions
-// the snapshot lacks are skipped, whatever the order of the groups in the
-// snapshot and of the partitions within a group.
-func TestApplyResultGivesEveryGroupPartitionItsOwnResult(t *testing.T) {
-	gp := func(group, topic string, partition int32) lagcalc.GroupPartitionResult {
-		return lagcalc.GroupPartitionResult{GroupPartition: lagcalc.GroupPartition{Group: group, TopicPartition: lagcalc.TopicPartition{Topic: topic, Partition: partition}}}
-	}
-	// Sorted by key, as lagcalc returns them; Committed tells them apart.
-	res := lagcalc.Result{GroupPartitions: []lagcalc.GroupPartitionResult{
-		gp("a", "t1", 0), gp("a", "t1", 1), gp("a", "t1", 10), gp("a", "t2", 0),
-		gp("b", "t1", 2),                                     // b has no other result
-		gp("c", "t0", 0), gp("c", "t1", 0), gp("c", "t3", 1), // the snapshot lacks c on t0 and t3
-		gp("e", "t1", 0), // e is not in the snapshot
-	}}
-	for i := range res.GroupPartitions {
-		res.GroupPartitions[i].Committed = int64(100 + i)
-	}
-	partitions := func(tps ...lagcalc.TopicPartition) []GroupPartition {
-		out := make([]GroupPartition, len(tps))
-		for i, tp := range tps {
-			out[i] = GroupPartition{Topic: tp.Topic, Partition: tp.Partition, Eval: &notEvaluated}
+// TestEveryGroupPartitionOfTheSnapshotGetsTheNumbersLagcalcDerivesForIt:
+// lagcalc writes each group-partition's numbers into the snapshot by the
+// index of its commit in the poll, whatever the order of the groups in the
+// snapshot and of the partitions within a group; they are the numbers
+// lagcalc gives that name. An assigned partition never committed gets its
+// no_commit status too.
+func TestEveryGroupPartitionOfTheSnapshotGetsTheNumbersLagcalcDerivesForIt(t *testing.T) {
+	start := time.Now()
+	snapshotAt := func(n int) *Snapshot {
+		at := start.Add(time.Duration(n) * 30 * time.Second)
+		partitions := func(ends ...int64) []Partition {
+			out := make([]Partition, len(ends))
+			for i, end := range ends {
+				out[i] = Partition{ID: int32(i), HasOffsets: true, LogEnd: end, LastStable: end, OffsetsAt: at}
+			}
+			return out
 		}
-		return out
+		end := int64(100 * n)
+		gps := func(committed ...int64) []GroupPartition {
+			out := make([]GroupPartition, len(committed))
+			for i, c := range committed {
+				out[i] = GroupPartition{Topic: "t1", Partition: int32(len(committed) - 1 - i), Committed: c}
+			}
+			return out
+		}
+		return &Snapshot{PolledAt: at,
+			Topics: []Topic{{Name: "t1", Partitions: partitions(end, 2*end, 3*end)}, {Name: "t2", Partitions: partitions(end)}},
+			Groups: []Group{ // not in name order, nor their partitions in partition order
+				{Name: "c", Described: true, Members: []Member{{ID: "m"}}, CommittedAt: at, Partitions: gps(3*end, 2*end-5, 50)},
+				{Name: "a", CommittedAt: at, Partitions: append(gps(3*end-1, 2*end), GroupPartition{Topic: "t2", Committed: -1, Assigned: true})},
+				{Name: "b", Described: true, CommittedAt: at, Partitions: gps(10)},
+			}}
 	}
-	tp := func(topic string, partition int32) lagcalc.TopicPartition {
-		return lagcalc.TopicPartition{Topic: topic, Partition: partition}
+	into, byName := lagcalc.NewTracker(lagcalc.DefaultSettings()), lagcalc.NewTracker(lagcalc.DefaultSettings())
+	for n := 1; n <= 15; n++ {
+		snap := snapshotAt(n)
+		poll, evals := lagcalcPoll(snap, nil)
+		into.Observe(poll)
+		byName.Observe(poll)
+		applyResult(snap, into.EvaluateInto(snap.PolledAt, nil, func(i int) *lagcalc.GroupPartitionNumbers { return evals[i] }))
+		want := byName.Evaluate(snap.PolledAt, nil)
+		for _, g := range snap.Groups {
+			for _, gp := range g.Partitions {
+				r, ok := want.GroupPartition(lagcalc.GroupPartition{Group: g.Name, TopicPartition: lagcalc.TopicPartition{Topic: gp.Topic, Partition: gp.Partition}})
+				if !ok || gp.Eval != r.GroupPartitionNumbers {
+					t.Fatalf("poll %d, group %s %s/%d: %+v, want %+v", n, g.Name, gp.Topic, gp.Partition, gp.Eval, r.GroupPartitionNumbers)
+				}
+			}
+		}
 	}
-	snap := &Snapshot{Groups: []Group{
-		{Name: "c", Partitions: partitions(tp("t1", 0), tp("t2", 0))},
-		{Name: "a", Partitions: partitions(tp("t1", 0), tp("t1", 1), tp("t1", 2), tp("t1", 10), tp("t2", 0), tp("t9", 0))},
-		{Name: "d", Partitions: partitions(tp("t1", 0))}, // no result at all
-		{Name: "b", Partitions: partitions(tp("t1", 1), tp("t1", 2), tp("t1", 3))},
-		// Out of order: not what fillGroups builds, found all the same.
-		{Name: "a", Partitions: partitions(tp("t2", 0), tp("t1", 10), tp("t1", 5), tp("t1", 0))},
-	}}
-
-	applyResult(snap, res)
-
-	evaluated := 0
+	snap := snapshotAt(16)
+	poll, evals := lagcalcPoll(snap, nil)
+	into.Observe(poll)
+	applyResult(snap, into.EvaluateInto(snap.PolledAt, nil, func(i int) *lagcalc.GroupPartitionNumbers { return evals[i] }))
+	statuses := map[string]lagcalc.Status{}
 	for _, g := range snap.Groups {
-		for _, p := range g.Partitions {
-			want, ok := res.GroupPartition(lagcalc.GroupPartition{Group: g.Name, TopicPartition: tp(p.Topic, p.Partition)})
-			if !ok {
-				want = &notEvaluated
-			} else {
-				evaluated++
-			}
-			if p.Eval != want {
-				t.Errorf("group %s %s/%d: Eval points to %+v, want %+v", g.Name, p.Topic, p.Partition, p.Eval.GroupPartition, want.GroupPartition)
-			}
+		for _, gp := range g.Partitions {
+			statuses[fmt.Sprintf("%s %s/%d", g.Name, gp.Topic, gp.Partition)] = gp.Eval.Status
 		}
 	}
-	if evaluated != 9 {
-		t.Errorf("%d group-partitions have a result, want 9", evaluated)
+	if s := statuses["a t2/0"]; s != lagcalc.StatusNoCommit {
+		t.Errorf("the partition a is assigned but never committed reads %v", s)
+	}
+	if s := statuses["c t1/2"]; s != lagcalc.StatusOK {
+		t.Errorf("the partition c keeps up with reads %v, want ok", s)
 	}
 }
 
@@ -94,10 +104,10 @@ func TestApplyResultGivesEveryPartitionItsProduceRate(t *testing.T) {
 	}
 }
 
-// TestGroupPartitionTakes40Bytes holds the snapshot's largest array to its
-// size: a field added or reordered that pads it shows here.
-func TestGroupPartitionTakes40Bytes(t *testing.T) {
-	if size := unsafe.Sizeof(GroupPartition{}); size > 40 {
-		t.Errorf("a GroupPartition takes %d bytes, want at most 40", size)
+// TestGroupPartitionSize holds the snapshot's largest array to its size:
+// a field added or reordered that pads it shows here.
+func TestGroupPartitionSize(t *testing.T) {
+	if size := unsafe.Sizeof(GroupPartition{}); size > 96 {
+		t.Errorf("a GroupPartition takes %d bytes, want at most 96", size)
 	}
 }

@@ -55,14 +55,14 @@ func fillGroups(snap *Snapshot, a answers, last *lastKnown, assignedOnly bool) {
 				continue // gone, or dropped by the filters
 			}
 			if isAssigned := assigned[tp]; isAssigned || !assignedOnly {
-				all = append(all, GroupPartition{Topic: t.Name, Partition: tp.Partition, Committed: off, Assigned: isAssigned, Eval: &notEvaluated})
+				all = append(all, GroupPartition{Topic: t.Name, Partition: tp.Partition, Committed: off, Assigned: isAssigned})
 			}
 		}
 		// "Never committed" is known only from an OffsetFetch answer: a
 		// failed one says nothing of the assigned partitions.
 		for tp := range assigned {
 			if _, ok := committed[tp]; !ok && fetched {
-				all = append(all, GroupPartition{Topic: topics[tp.Topic].Name, Partition: tp.Partition, Committed: -1, Assigned: true, Eval: &notEvaluated})
+				all = append(all, GroupPartition{Topic: topics[tp.Topic].Name, Partition: tp.Partition, Committed: -1, Assigned: true})
 			}
 		}
 		g.Partitions = all[start:len(all):len(all)]

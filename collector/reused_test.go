@@ -30,7 +30,7 @@ func (fc *faultCluster) produceTo(topic string, partition int32, n int) {
 }
 
 // evalOf is lagcalc's result for group on topic/partition in snap.
-func evalOf(t *testing.T, snap *Snapshot, group, topic string, partition int32) *lagcalc.GroupPartitionResult {
+func evalOf(t *testing.T, snap *Snapshot, group, topic string, partition int32) lagcalc.GroupPartitionNumbers {
 	t.Helper()
 	gp, ok := groupPartition(findGroup(t, snap, group), topic, partition)
 	if !ok {

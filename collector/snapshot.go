@@ -171,27 +171,23 @@ type GroupTopic struct {
 // GroupPartition is one partition a group has committed or is assigned,
 // with what lagcalc derived for it.
 //
-// Its fields are ordered so that it takes 40 bytes, not 48: a snapshot
-// holds one per group-partition and two snapshots are alive during a poll.
+// It takes 96 bytes: a snapshot holds one per group-partition, and two
+// snapshots are alive while a poll replaces one (see
+// TestGroupPartitionSize). lagcalc writes its numbers straight into Eval
+// (lagcalc.Tracker.EvaluateInto), so no result of lagcalc's outlives the
+// poll.
 type GroupPartition struct {
 	Topic string
 	// Committed is -1 when the group is assigned the partition but never
 	// committed it; such a partition has no lag series.
 	Committed int64
-
-	// Eval is what lagcalc derived: it points into the poll's lagcalc
-	// result, which the snapshot keeps whole rather than copying 100,000
-	// results into it. Never nil in a published snapshot; a partition
-	// lagcalc did not evaluate points to notEvaluated (status unknown).
-	Eval *lagcalc.GroupPartitionResult
+	// Eval is what lagcalc derived; the zero value (status unknown, no
+	// numbers) for a group-partition lagcalc did not evaluate.
+	Eval lagcalc.GroupPartitionNumbers
 
 	Partition int32
 	Assigned  bool
 }
-
-// notEvaluated is the result of a group-partition lagcalc has not seen:
-// status unknown and no numbers. Shared and never written.
-var notEvaluated lagcalc.GroupPartitionResult
 
 // HasCommit reports whether the group committed this partition.
 func (gp *GroupPartition) HasCommit() bool { return gp.Committed >= 0 }

@@ -50,7 +50,7 @@ func benchSnapshot() *collector.Snapshot {
 			for p := int32(0); p < benchcluster.Partitions; p++ {
 				group.Partitions = append(group.Partitions, collector.GroupPartition{
 					Topic: benchcluster.TopicName(ti), Partition: p, Committed: 999_000, Assigned: true,
-					Eval: &lagcalc.GroupPartitionResult{
+					Eval: lagcalc.GroupPartitionNumbers{
 						Status: lagcalc.StatusLagging, HasLag: true, Lag: 1000, LagSeconds: 42,
 						ConsumeRate: 20, HasConsumeRate: true, TimeToDrainSeconds: 133, HasTimeToDrain: true,
 						RetentionHeadroomSeconds: 600000, HasRetentionHeadroom: true,

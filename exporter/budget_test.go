@@ -48,12 +48,12 @@ func TestReadmeSeriesBudgetIsWhatTheExporterWrites(t *testing.T) {
 		t.Errorf("the chart's README sizes from %q series per group-partition, the README says %d", m, documented("group-partition"))
 	}
 
-	healthy := &lagcalc.GroupPartitionResult{HasLag: true, Lag: 3, LagSeconds: 1, ConsumeRate: 20, HasConsumeRate: true, Status: lagcalc.StatusOK}
-	backlog := &lagcalc.GroupPartitionResult{HasLag: true, Lag: 90000, LagSeconds: 900, ConsumeRate: 120, HasConsumeRate: true, Status: lagcalc.StatusOK,
+	healthy := lagcalc.GroupPartitionNumbers{HasLag: true, Lag: 3, LagSeconds: 1, ConsumeRate: 20, HasConsumeRate: true, Status: lagcalc.StatusOK}
+	backlog := lagcalc.GroupPartitionNumbers{HasLag: true, Lag: 90000, LagSeconds: 900, ConsumeRate: 120, HasConsumeRate: true, Status: lagcalc.StatusOK,
 		TimeToDrainSeconds: 900, HasTimeToDrain: true, RetentionHeadroomSeconds: 3000, HasRetentionHeadroom: true}
 	for _, tc := range []struct {
 		name  string
-		eval  *lagcalc.GroupPartitionResult
+		eval  lagcalc.GroupPartitionNumbers
 		extra int
 	}{{"steady state", healthy, 0}, {"backlog", backlog, backlogExtra}} {
 		snap := &collector.Snapshot{

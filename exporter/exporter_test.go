@@ -73,11 +73,11 @@ func sampleSnapshot() *collector.Snapshot {
 				{ID: "m2", ClientID: "billing-2", Host: "/10.0.0.2"},
 			},
 			Partitions: []collector.GroupPartition{
-				{Topic: "orders", Partition: 0, Committed: 90, Assigned: true, Eval: &lagcalc.GroupPartitionResult{
+				{Topic: "orders", Partition: 0, Committed: 90, Assigned: true, Eval: lagcalc.GroupPartitionNumbers{
 					HasLag: true, Lag: 10, LagSeconds: 4, ConsumeRate: 2, HasConsumeRate: true, Status: lagcalc.StatusLagging,
 					RetentionHeadroomSeconds: 3596, HasRetentionHeadroom: true,
 				}},
-				{Topic: "orders", Partition: 1, Committed: -1, Assigned: true, Eval: &lagcalc.GroupPartitionResult{Status: lagcalc.StatusNoCommit}},
+				{Topic: "orders", Partition: 1, Committed: -1, Assigned: true, Eval: lagcalc.GroupPartitionNumbers{Status: lagcalc.StatusNoCommit}},
 			},
 			Topics:        []collector.GroupTopic{{Topic: "orders", Assigned: 2, Unassigned: 1}},
 			IdleMembers:   1,
@@ -192,7 +192,7 @@ func TestEveryStateSetHasExactlyOneCurrentValue(t *testing.T) {
 
 func TestNonFiniteAndNegativeValuesAreNeverRendered(t *testing.T) {
 	snap := sampleSnapshot()
-	ev := snap.Groups[0].Partitions[0].Eval
+	ev := &snap.Groups[0].Partitions[0].Eval
 	ev.LagSeconds = math.NaN()
 	ev.ConsumeRate = math.Inf(1)
 	ev.RetentionHeadroomSeconds = -5

@@ -122,6 +122,37 @@ func recordToRead(pos int64, ps *partitionState) int64 {
 // previously evaluated poll. Evaluating again at the same poll uses the same
 // previous status, so it gives the same statuses.
 func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]time.Time) Result {
+	var all []GroupPartitionResult
+	res := t.evaluate(now, recordTimes, func() {
+		all = make([]GroupPartitionResult, t.groupPartitionCount)
+	}, func(i int, _ *groupPartitionState, r *GroupPartitionResult) {
+		all[i] = *r
+	})
+	res.GroupPartitions = all
+	return res
+}
+
+// EvaluateInto is Evaluate for a caller that keeps each group-partition's
+// numbers itself, next to its own record of it: into(i) is where the
+// numbers of the group-partition of the last poll's i-th commit go
+// (Poll.Commits[i]; for a key given twice, its first commit), and the
+// Result has no GroupPartitions. A million group-partitions then cost no
+// result of 120 bytes each besides the caller's copy, and the numbers
+// need no join by name. into is called from several goroutines at once,
+// never twice with the same i; it may return nil to drop the numbers.
+func (t *Tracker) EvaluateInto(now time.Time, recordTimes map[TopicPartitionOffset]time.Time, into func(commit int) *GroupPartitionNumbers) Result {
+	return t.evaluate(now, recordTimes, func() {}, func(_ int, gps *groupPartitionState, r *GroupPartitionResult) {
+		if n := into(int(gps.commit)); n != nil {
+			*n = r.GroupPartitionNumbers
+		}
+	})
+}
+
+// evaluate is Evaluate, each group-partition's result handed to store
+// with its index in group-partition order; prepare runs first, once the
+// number of group-partitions is known.
+func (t *Tracker) evaluate(now time.Time, recordTimes map[TopicPartitionOffset]time.Time,
+	prepare func(), store func(i int, gps *groupPartitionState, r *GroupPartitionResult)) Result {
 	res := Result{Time: now}
 	if !t.started {
 		return res
@@ -147,7 +178,7 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 		res.Groups[i] = GroupResult{Group: gs.name, MembersKnown: gs.membersKnown, HasMembers: gs.hasMembers, Status: StatusOK}
 	}
 
-	res.GroupPartitions = make([]GroupPartitionResult, t.groupPartitionCount)
+	prepare()
 	evaluateGroups := func(groups groupRange) {
 		i := groups.firstResult
 		for gi := groups.from; gi < groups.to; gi++ {
@@ -155,16 +186,17 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 				if newPoll {
 					gps.prevStatus = gps.status
 				}
-				r := &res.GroupPartitions[i]
-				i++
+				var r GroupPartitionResult
 				var pr *PartitionResult
 				var policy policyOf
 				if ps := gps.partition(); ps != nil {
 					pr, policy = &res.Partitions[ps.index], policies[ps.index]
 				}
-				t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
+				t.evaluateGroupPartition(&r, gps, pr, policy, windowStart, nowRel, recordTimes)
 				gps.status = r.Status
-				addToGroup(&res.Groups[gi], r)
+				addToGroup(&res.Groups[gi], &r)
+				store(i, gps, &r)
+				i++
 			}
 		}
 	}
@@ -173,11 +205,11 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 	// which no one writes here. So the groups are split among the cores,
 	// and a poll of a million group-partitions is not held to one core
 	// (the trend fits are most of its work).
-	var wg sync.WaitGroup
 	workers := t.evaluateWorkers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	var wg sync.WaitGroup
 	for _, groups := range t.splitGroups(workers) {
 		wg.Go(func() { evaluateGroups(groups) })
 	}

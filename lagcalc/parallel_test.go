@@ -108,11 +108,12 @@ func TestGroupsAreSplitIntoContiguousRangesOfAboutEqualWork(t *testing.T) {
 	}
 }
 
-// TestGroupPartitionResultSize: two results of every group-partition are
-// alive while a poll replaces the snapshot, so the flags stay packed
-// together (see GroupPartitionResult).
-func TestGroupPartitionResultSize(t *testing.T) {
-	if size := unsafe.Sizeof(GroupPartitionResult{}); size > 120 {
-		t.Errorf("GroupPartitionResult takes %d bytes, want at most 120", size)
+// TestGroupPartitionNumbersSize: a collector keeps the numbers of every
+// group-partition in its snapshot, and two snapshots are alive while a poll
+// replaces one, so the flags stay packed together (see
+// GroupPartitionNumbers).
+func TestGroupPartitionNumbersSize(t *testing.T) {
+	if size := unsafe.Sizeof(GroupPartitionNumbers{}); size > 64 {
+		t.Errorf("GroupPartitionNumbers takes %d bytes, want at most 64", size)
 	}
 }

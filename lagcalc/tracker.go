@@ -143,6 +143,10 @@ type groupPartitionState struct {
 	// readAt is the last poll at which the committed offset and the
 	// partition's offsets were both read fresh, noTime if none.
 	readAt int64
+	// commit is the index of its commit in the last poll observed
+	// (Poll.Commits; the first occurrence of its key): where EvaluateInto
+	// puts its numbers.
+	commit int32
 	// rewinds saturates at 2^32−1: every rewind takes a poll, so it would
 	// take 136 years of polls every second to reach it.
 	rewinds uint32
@@ -343,7 +347,7 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 	gen := uint32(t.gen)
 	var gs *groupState
 	next := 0 // where the group's next partition likely is: commits come sorted
-	for _, c := range commits {
+	for ci, c := range commits {
 		if gs == nil || gs.name != c.Group {
 			gs, next = t.groupOfCommit(c.Group, newGroups), 0
 		}
@@ -361,7 +365,7 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 		if ok && gps.seen == gen {
 			continue
 		}
-		gps.seen = gen
+		gps.seen, gps.commit = gen, int32(ci)
 		if gps.part != nil && !gps.absent && gps.part.seen == t.gen {
 			// The partition's state of the last poll is its state now: a
 			// state dropped from t.partitions is never seen again.

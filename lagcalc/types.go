@@ -153,14 +153,8 @@ type PartitionResult struct {
 	HasLogStartRate bool
 }
 
-// GroupPartitionResult holds per group-partition numbers. A Has… flag that
-// is false means "no series for this": its value is zero and must not be
-// exported.
-//
-// The numbers come first and the status and the flags last, where they
-// pack into 8 bytes: the result takes 120 bytes, not the 168 it took with
-// each flag beside its number, and two results of every group-partition are
-// alive while a poll replaces the snapshot (see TestGroupPartitionResultSize).
+// GroupPartitionResult holds per group-partition numbers: its name, its
+// offsets, and what lagcalc derived (GroupPartitionNumbers).
 type GroupPartitionResult struct {
 	GroupPartition
 	// Committed is the last committed offset, -1 for no_commit.
@@ -168,6 +162,18 @@ type GroupPartitionResult struct {
 	// Position is the effective position lag is measured from:
 	// max(Committed, the verified Commit.Position), -1 for no_commit.
 	Position int64
+	GroupPartitionNumbers
+}
+
+// GroupPartitionNumbers are what lagcalc derives for a group-partition,
+// without its name: what a caller keeping a million of them needs (see
+// Tracker.EvaluateInto). The zero value is status unknown with no numbers.
+// A Has… flag that is false means "no series for this": its value is zero
+// and must not be exported.
+//
+// The numbers come first and the status and the flags last, where they
+// pack into 8 bytes: 64 bytes in all (see TestGroupPartitionNumbersSize).
+type GroupPartitionNumbers struct {
 	// Rewinds counts every backward step of the committed offset since this
 	// group-partition was first seen (a Prometheus counter).
 	Rewinds uint64

@@ -73,7 +73,7 @@ func TestThreeHourBacklogOfLargeBatchesOnEightPartitionsIsDatedRightOnEveryParti
 			v := find(s, group, topic, p)
 			truth := w.Now().Sub(stamps[p][committed[p]]).Seconds()
 			truths = append(truths, math.Round(truth))
-			if !v.found || v.part.Eval == nil || !v.part.Eval.HasLag {
+			if !v.found || !v.part.Eval.HasLag {
 				t.Errorf("poll %d partition %d: no lag: %s", i+1, p, v)
 				ages = append(ages, math.NaN())
 				continue

@@ -130,9 +130,6 @@ func find(s *collector.Snapshot, group, topic string, partition int32) view {
 }
 
 func status(gp collector.GroupPartition) string {
-	if gp.Eval == nil {
-		return "<no eval>"
-	}
 	return gp.Eval.Status.String()
 }
 
@@ -145,7 +142,7 @@ func (v view) status() string {
 
 // lag is the exported lag, or -1 when lagwatch exports none.
 func (v view) lag() int64 {
-	if !v.found || v.part.Eval == nil || !v.part.Eval.HasLag {
+	if !v.found || !v.part.Eval.HasLag {
 		return -1
 	}
 	return v.part.Eval.Lag
@@ -156,9 +153,6 @@ func (v view) String() string {
 		return fmt.Sprintf("absent (group members %d)", v.members)
 	}
 	e := v.part.Eval
-	if e == nil {
-		return fmt.Sprintf("committed=%d eval=nil", v.part.Committed)
-	}
 	return fmt.Sprintf("status=%s committed=%d lag=%d(has %v) lag_seconds=%.1f(lower bound %v) members=%d",
 		e.Status, v.part.Committed, e.Lag, e.HasLag, e.LagSeconds, e.LagSecondsLowerBound, v.members)
 }
