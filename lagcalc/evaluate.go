@@ -181,21 +181,25 @@ func (t *Tracker) evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 	prepare()
 	evaluateGroups := func(groups groupRange) {
 		i := groups.firstResult
+		// One result for the range, handed to store each time: store is a
+		// function value, so a result declared per group-partition would
+		// be allocated per group-partition.
+		r := new(GroupPartitionResult)
 		for gi := groups.from; gi < groups.to; gi++ {
 			for _, gps := range t.groupOrder[gi].parts {
 				if newPoll {
 					gps.prevStatus = gps.status
 				}
-				var r GroupPartitionResult
+				*r = GroupPartitionResult{}
 				var pr *PartitionResult
 				var policy policyOf
 				if ps := gps.partition(); ps != nil {
 					pr, policy = &res.Partitions[ps.index], policies[ps.index]
 				}
-				t.evaluateGroupPartition(&r, gps, pr, policy, windowStart, nowRel, recordTimes)
+				t.evaluateGroupPartition(r, gps, pr, policy, windowStart, nowRel, recordTimes)
 				gps.status = r.Status
-				addToGroup(&res.Groups[gi], &r)
-				store(i, gps, &r)
+				addToGroup(&res.Groups[gi], r)
+				store(i, gps, r)
 				i++
 			}
 		}
