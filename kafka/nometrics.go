@@ -1,6 +1,10 @@
 package kafka
 
-import metrics "github.com/rcrowley/go-metrics"
+import (
+	"reflect"
+
+	metrics "github.com/rcrowley/go-metrics"
+)
 
 // sarama keeps go-metrics meters and histograms of its own: per broker and,
 // for every Fetch and produce, per topic. lagwatch exports none of them, yet
@@ -25,20 +29,12 @@ func (discardMetrics) RunHealthchecks()                  {}
 func (discardMetrics) Unregister(string)                 {}
 func (discardMetrics) UnregisterAll()                    {}
 
-// GetOrRegister returns the metric, building it when given its constructor,
-// as go-metrics' own registry does for a name it has not seen.
+// GetOrRegister returns the metric, building it when given its constructor
+// (a function without arguments), as go-metrics' own registry does for a
+// name it has not seen.
 func (discardMetrics) GetOrRegister(_ string, metric any) any {
-	switch build := metric.(type) {
-	case func() metrics.Meter:
-		return build()
-	case func() metrics.Histogram:
-		return build()
-	case func() metrics.Counter:
-		return build()
-	case func() metrics.Gauge:
-		return build()
-	case func() metrics.Timer:
-		return build()
+	if build := reflect.ValueOf(metric); build.Kind() == reflect.Func {
+		return build.Call(nil)[0].Interface()
 	}
 	return metric
 }

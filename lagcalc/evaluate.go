@@ -122,10 +122,8 @@ func recordToRead(pos int64, ps *partitionState) int64 {
 // previously evaluated poll. Evaluating again at the same poll uses the same
 // previous status, so it gives the same statuses.
 func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]time.Time) Result {
-	var all []GroupPartitionResult
-	res := t.evaluate(now, recordTimes, func() {
-		all = make([]GroupPartitionResult, t.groupPartitionCount)
-	}, func(i int, _ *groupPartitionState, r *GroupPartitionResult) {
+	all := make([]GroupPartitionResult, t.groupPartitionCount)
+	res := t.evaluate(now, recordTimes, func(i int, _ *groupPartitionState, r *GroupPartitionResult) {
 		all[i] = *r
 	})
 	res.GroupPartitions = all
@@ -141,7 +139,7 @@ func (t *Tracker) Evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 // need no join by name. into is called from several goroutines at once,
 // never twice with the same i; it may return nil to drop the numbers.
 func (t *Tracker) EvaluateInto(now time.Time, recordTimes map[TopicPartitionOffset]time.Time, into func(commit int) *GroupPartitionNumbers) Result {
-	return t.evaluate(now, recordTimes, func() {}, func(_ int, gps *groupPartitionState, r *GroupPartitionResult) {
+	return t.evaluate(now, recordTimes, func(_ int, gps *groupPartitionState, r *GroupPartitionResult) {
 		if n := into(int(gps.commit)); n != nil {
 			*n = r.GroupPartitionNumbers
 		}
@@ -149,10 +147,9 @@ func (t *Tracker) EvaluateInto(now time.Time, recordTimes map[TopicPartitionOffs
 }
 
 // evaluate is Evaluate, each group-partition's result handed to store
-// with its index in group-partition order; prepare runs first, once the
-// number of group-partitions is known.
+// with its index in group-partition order.
 func (t *Tracker) evaluate(now time.Time, recordTimes map[TopicPartitionOffset]time.Time,
-	prepare func(), store func(i int, gps *groupPartitionState, r *GroupPartitionResult)) Result {
+	store func(i int, gps *groupPartitionState, r *GroupPartitionResult)) Result {
 	res := Result{Time: now}
 	if !t.started {
 		return res
@@ -178,7 +175,6 @@ func (t *Tracker) evaluate(now time.Time, recordTimes map[TopicPartitionOffset]t
 		res.Groups[i] = GroupResult{Group: gs.name, MembersKnown: gs.membersKnown, HasMembers: gs.hasMembers, Status: StatusOK}
 	}
 
-	prepare()
 	evaluateGroups := func(groups groupRange) {
 		i := groups.firstResult
 		// One result for the range, handed to store each time: store is a
