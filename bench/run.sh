@@ -116,6 +116,13 @@ metric() { # metric FILE NAME: sum of the values of NAME's series
 requests_by_api() { # FILE: api count lines
 	sed -n 's/^lagwatch_kafka_requests_total{api="\([^"]*\)"} \(.*\)$/\1 \2/p' "$1" | sort
 }
+requests_per_poll_by_api() { # AFTER BEFORE POLLS: "api requests-per-poll" lines
+	join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$1") <(requests_by_api "$2") |
+		awk -v n="$3" '{ printf "%s %.1f\n", $1, ($2 == "" ? $3 : $3 - $2) / n }'
+}
+polls_between() { # AFTER BEFORE: polls between two scrapes
+	awk -v a="$(metric "$1" lagwatch_poll_duration_seconds_count)" -v b="$(metric "$2" lagwatch_poll_duration_seconds_count)" 'BEGIN { print a - b }'
+}
 # glance: one scrape streamed through grep, never written to disk:
 # "LAG_SERIES UP POLLS" (consumer-group lag series, lagwatch_up, polls so far).
 glance() {
@@ -216,7 +223,7 @@ cp "$work/current.scrape" "$work/s"
 committed=$(grep -c '^kafka_consumergroup_lag{' "$work/after" || true)
 ((committed > 0)) || committed="$group_partitions"
 leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print length(l) }' "$work/after")
-n=$(awk -v a="$(metric "$work/after" lagwatch_poll_duration_seconds_count)" -v b="$(metric "$work/before" lagwatch_poll_duration_seconds_count)" 'BEGIN { print a - b }')
+n=$(polls_between "$work/after" "$work/before")
 
 echo
 echo "lagwatch scale benchmark ($polls polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}${BENCH_GOGC:+, GOGC=$BENCH_GOGC}, default --lag.window; the cluster advances every $advance)"
@@ -231,8 +238,7 @@ if [[ -n $baseline ]]; then
 fi
 echo
 echo "requests per poll by api:"
-join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$work/after") <(requests_by_api "$work/before") |
-	awk -v n="$n" '{ printf "  %-22s %8.1f\n", $1, ($2 == "" ? $3 : $3 - $2) / n }'
+requests_per_poll_by_api "$work/after" "$work/before" "$n" | awk '{ printf "  %-22s %8.1f\n", $1, $2 }'
 cat <<FORMULA
 formula (B brokers, L partition leaders <= B, C_i groups coordinated by broker i):
   requests/poll = 1 Metadata + B ListGroups
@@ -311,7 +317,7 @@ if ((shards > 1)); then
 	union=0
 	for ((i = 0; i < shards; i++)); do
 		f="$work/shard$i" b="$work/shard$i.before"
-		n=$(awk -v a="$(metric "$f" lagwatch_poll_duration_seconds_count)" -v b="$(metric "$b" lagwatch_poll_duration_seconds_count)" 'BEGIN { print a - b }')
+		n=$(polls_between "$f" "$b")
 		printf '  %-6s %-8s %-13s %-14s %-14s %-10s %-10s\n' "$i" \
 			"$(grep -c '^kafka_consumergroup_members{' "$f" || true)" \
 			"$(awk -v a="$(metric "$f" lagwatch_poll_duration_seconds_sum)" -v b="$(metric "$b" lagwatch_poll_duration_seconds_sum)" -v n="$n" 'BEGIN { printf "%.3f", (a - b) / n }')" \
@@ -323,10 +329,8 @@ if ((shards > 1)); then
 	echo "  requests per poll by api and shard:"
 	for ((i = 0; i < shards; i++)); do
 		f="$work/shard$i" b="$work/shard$i.before"
-		n=$(awk -v a="$(metric "$f" lagwatch_poll_duration_seconds_count)" -v b="$(metric "$b" lagwatch_poll_duration_seconds_count)" 'BEGIN { print a - b }')
 		printf '    %s:' "$i"
-		join -a1 -e 0 -o 0,2.2,1.2 <(requests_by_api "$f") <(requests_by_api "$b") |
-			awk -v n="$n" '{ d = ($2 == "" ? $3 : $3 - $2) / n; if (d > 0) printf " %s %.1f", $1, d } END { print "" }'
+		requests_per_poll_by_api "$f" "$b" "$(polls_between "$f" "$b")" | awk '$2 > 0 { printf " %s %s", $1, $2 } END { print "" }'
 	done
 	# Series names and labels, not values: the shards polled at other times.
 	shard_scrapes=()
