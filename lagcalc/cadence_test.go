@@ -3,6 +3,7 @@ package lagcalc
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"regexp"
 	"testing"
 	"time"
@@ -165,5 +166,111 @@ func TestWarmUpLimitShrinksWithAShortStallAfter(t *testing.T) {
 	onlyStatus(t, statuses, 1, stalled, StatusUnknown)
 	if want := 1.5*50 + 1; stalled < want || stalled > want+1 {
 		t.Errorf("stalled at %.0f s, want at %.0f s (one poll)", stalled, want)
+	}
+}
+
+// burstyRate writes r messages a second in some of the slot-second slots,
+// each one written with probability share, and nothing in the others: a
+// producer that writes in bursts, so a consumer that keeps up is at lag 0
+// at some polls between its commits, for stretches of random length.
+func burstyRate(r, slot, share float64, seed uint64) func(float64) float64 {
+	return func(s float64) float64 {
+		rng := rand.New(rand.NewPCG(seed, uint64(s/slot)))
+		if rng.Float64() < share {
+			return r
+		}
+		return 0
+	}
+}
+
+func TestHealthyCommittersOnABurstyTopicAreNeverStalledOrStopped(t *testing.T) {
+	// Between two commits the consumer catches up, a poll sees lag 0, and
+	// the next burst starts: the commit interval is the time the offset
+	// sits still, not the time it sits still with lag since that poll.
+	for _, every := range []float64{5, 30, 60, 120, 300, 600} {
+		for _, burst := range [][2]float64{{5, 0.3}, {15, 0.5}, {30, 0.2}} {
+			name := fmt.Sprintf("commits every %v s, %v s bursts in %.0f%% of the time", every, burst[0], 100*burst[1])
+			t.Run(name, func(t *testing.T) {
+				total, hours := 0, 0.0
+				counts := map[Status]int{}
+				for k := range 3 {
+					seed := uint64(3000 + 10*every + 100*burst[0] + float64(k))
+					c := simConsumer{capacity: 1000, commitEvery: every, members: true, poisonAt: -1}
+					p := simRun{hours: 3, seed: seed, rate: burstyRate(200, burst[0], burst[1], seed), consumer: c}.run(t)
+					for s, n := range statusCounts(p, 0, math.Inf(1)) {
+						counts[s] += n
+					}
+					n, h := statusChanges(p, warmUp+2*every)
+					total, hours = total+n, hours+h
+				}
+				t.Logf("%s: statuses %v; %d status changes in %.1f partition-hours after warm-up", name, counts, total, hours)
+				if counts[StatusStalled]+counts[StatusStopped] > 0 {
+					t.Errorf("stalled or stopped at some poll: %v", counts)
+				}
+				// A consumer that commits only once or twice a window
+				// shows one or two teeth of its lag's sawtooth in it: the
+				// trend rule may read a burst as lagging for a few polls,
+				// never for the 15 minutes KafkaConsumerLagNotDraining
+				// waits.
+				if 2*every < DefaultWindow.Seconds() && total != 0 {
+					t.Errorf("%d status changes after warm-up, want 0", total)
+				}
+			})
+		}
+	}
+}
+
+func TestPoisonOnABurstyTopicIsStalledWithinMinutes(t *testing.T) {
+	// What the cadence allows a healthy consumer on a bursty topic (a
+	// whole commit interval) still catches a poison message within
+	// 1.5 × the interval plus a poll or two.
+	for _, tc := range []struct {
+		every, slot, share, within float64
+	}{
+		{every: 5, slot: 15, share: 0.5, within: 2 * 60},
+		{every: 60, slot: 15, share: 0.5, within: 3 * 60},
+		{every: 60, slot: 30, share: 0.2, within: 3 * 60},
+		{every: 120, slot: 30, share: 0.2, within: 5 * 60},
+	} {
+		name := fmt.Sprintf("commits every %v s, %v s bursts in %.0f%% of the time", tc.every, tc.slot, 100*tc.share)
+		t.Run(name, func(t *testing.T) {
+			worst, best := 0.0, math.Inf(1)
+			for trial := range 10 {
+				seed := uint64(4000 + 10*tc.every + 100*tc.slot + float64(trial))
+				c := simConsumer{capacity: 1000, commitEvery: tc.every, members: true, poisonAt: int64(200 * 0.5 * tc.share * (2400 + 61.7*float64(trial)))}
+				p, poisonedAt := simRun{hours: 1.5, seed: seed, rate: burstyRate(200, tc.slot, tc.share, seed), consumer: c}.replay(t)
+				if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
+					t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
+				}
+				stalled := firstWith(p, poisonedAt, StatusStalled)
+				worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
+			}
+			t.Logf("%s: stalled %.0f–%.0f s after the consumer reached the poison message (10 trials)", name, best, worst)
+			if worst > tc.within {
+				t.Errorf("stalled %.0f s after the poison message, want within %.0f s", worst, tc.within)
+			}
+		})
+	}
+}
+
+func TestPoisonOnAQuietTopicIsStalledWithinMinutes(t *testing.T) {
+	// A message every few minutes, committed within seconds: the consumer
+	// sits without lag almost all the time. That idle time is not its
+	// cadence; a poison message is caught about as fast as on a busy
+	// topic once lagwatch has seen a few messages go through.
+	worst, best := 0.0, math.Inf(1)
+	for trial := range 10 {
+		seed := uint64(4500 + trial)
+		c := simConsumer{capacity: 1000, commitEvery: 5, members: true, poisonAt: int64(2 * (1800 + 61.7*float64(trial)) / 180)}
+		p, poisonedAt := simRun{hours: 2, seed: seed, rate: burstyRate(2, 1, 1.0/180, seed), consumer: c}.replay(t)
+		if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
+			t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
+		}
+		stalled := firstWith(p, poisonedAt, StatusStalled)
+		worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
+	}
+	t.Logf("quiet topic: stalled %.0f–%.0f s after the consumer reached the poison message (10 trials)", best, worst)
+	if worst > 3*60 {
+		t.Errorf("stalled %.0f s after the poison message, want within 3 minutes", worst)
 	}
 }

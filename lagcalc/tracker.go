@@ -154,10 +154,12 @@ type groupPartitionState struct {
 	// group-partition: a state not seen in a poll is dropped at its end, so
 	// a live one was seen by this poll or the one before.
 	seen uint32
-	// moves counts (saturating) the moves the cadence learned from;
-	// cadenceMs is the learned cadence (see learnCadence).
-	cadenceMs uint32
-	moves     uint8
+	// moves counts (saturating) the moves the cadence learned from, and
+	// wholeMoves those among them, after the first, that measured a whole
+	// interval; cadenceMs is the learned cadence (see learnCadence).
+	cadenceMs  uint32
+	moves      uint8
+	wholeMoves uint8
 	// status is the status Evaluate gave at poll evaluatedGen; prevStatus
 	// the one it gave at the poll evaluated before that (see Evaluate).
 	status, prevStatus Status
@@ -416,19 +418,27 @@ func (t *Tracker) observeCommits(commits []Commit, pollTime time.Time, now, wind
 }
 
 // Learning a partition's commit cadence. The cadence is how long the
-// partition's committed offset usually sits still with lag before it moves,
-// measured at each move as the stillness (isStuck's clock) reached at the
-// poll before it. It is kept as a decaying maximum: a move raises it to its
-// stillness if longer, and each move first lowers it by cadenceDecay, so it
-// follows the longest recent interval and forgets an old one within a few
-// dozen moves. Four bytes and a counter per group-partition.
+// partition's committed offset can sit still with lag before it moves while
+// its consumer is healthy. It is measured at each move as the stillness the
+// move ended (see learnCadence) and kept as a decaying maximum: a move raises
+// it to its stillness if longer, and each move first lowers it by a decay, so
+// it follows the longest recent interval and forgets an old one within a few
+// dozen moves. Four bytes and two counters per group-partition.
 const (
-	// cadenceDecay is what a learned cadence keeps at each move.
-	cadenceDecay = 0.9
+	// cadenceDecay is what a learned cadence keeps at a move that measured
+	// a whole interval; partialCadenceDecay what it keeps at one that only
+	// bounded it from below (see learnCadence): such a move is no sign that
+	// the interval got shorter, so it forgets slowly.
+	cadenceDecay        = 0.9
+	partialCadenceDecay = 0.98
 	// settledAfterMoves is how many moves must be seen before the cadence
 	// counts as learned: the first one only bounds an interval that began
-	// before lagwatch watched.
-	settledAfterMoves = 2
+	// before lagwatch watched. One of the others must have measured a whole
+	// interval, from move to move; stillness measured only from a poll
+	// without lag bounds the cadence from below (see learnCadence), and
+	// settledAfterPartialMoves of those are taken as its measure.
+	settledAfterMoves        = 2
+	settledAfterPartialMoves = 6
 	// maxUnlearnedCadence is the longest commit interval lagwatch promises
 	// never to call stuck before it has learned it: a partition still for
 	// stallThreshold(…, unlearnedCadence, …) is stuck, learned or not, so
@@ -454,15 +464,41 @@ func unlearnedCadence(stallAfter int64) int64 {
 // poll: the stillness it ended is learned, unless the partition had already
 // been judged stuck on a learned cadence (a poison message fixed after 20
 // minutes is a fault, not a new cadence).
+//
+// A consumer that commits on a clock (auto-commit, a Connect sink's flush,
+// a micro-batch) moves once per interval whenever it has read something new,
+// however its lag came and went in between. A poll that saw it caught up
+// mid-interval does not shorten that interval: the next burst may land just
+// after a commit and wait a whole interval. So the stillness a move ended
+// counts from the last move, lag or not (a whole interval), unless the
+// partition was without lag for more than half its learned cadence since
+// then: then the consumer may have had nothing new at a commit in between,
+// and the move-to-move time would be two intervals or an hour on a quiet
+// topic, whose consumer commits seconds after each message. Only the
+// stillness with lag counts then, from the last poll without lag: a lower
+// bound on the interval, which raises the cadence but barely lowers it.
 func (t *Tracker) learnCadence(gps *groupPartitionState) {
-	if gps.moves >= settledAfterMoves && (gps.status == StatusStalled || gps.status == StatusStopped) {
+	if gps.settled() && (gps.status == StatusStalled || gps.status == StatusStopped) {
 		return
 	}
-	still := max(t.prev-max(gps.movedAt, gps.lagFreeAt), 0)
-	decayed := float64(gps.cadenceMs) * cadenceDecay
-	ms := max(float64(still)/1e6, decayed)
+	cadenceMs := float64(gps.cadenceMs)
+	still, decay := max(t.prev-gps.movedAt, 0), cadenceDecay
+	whole := gps.lagFreeAt <= gps.movedAt || float64(gps.lagFreeAt-gps.movedAt)/1e6 <= cadenceMs/2
+	if !whole {
+		still, decay = max(t.prev-gps.lagFreeAt, 0), partialCadenceDecay
+	}
+	ms := max(float64(still)/1e6, cadenceMs*decay)
 	gps.cadenceMs = uint32(min(ms, maxCadenceMs))
+	if whole && gps.moves > 0 {
+		gps.wholeMoves = max(gps.wholeMoves, gps.wholeMoves+1)
+	}
 	gps.moves = max(gps.moves, gps.moves+1)
+}
+
+// settled reports whether the group-partition's cadence is learned (see
+// settledAfterMoves).
+func (gps *groupPartitionState) settled() bool {
+	return gps.moves >= settledAfterMoves && (gps.wholeMoves > 0 || gps.moves >= settledAfterPartialMoves)
 }
 
 // stallFacts sets the stall threshold of a group-partition and whether it
@@ -471,7 +507,7 @@ func (t *Tracker) stallFacts(f *partitionFacts, gps *groupPartitionState) {
 	pollInterval := t.last - t.prev
 	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
 	f.stallAfter = stallThreshold(gps.group.stallAfter, cadence, pollInterval)
-	f.settled = gps.group.overridden || gps.moves >= settledAfterMoves
+	f.settled = gps.group.overridden || gps.settled()
 	f.warmUpLimit = stallThreshold(gps.group.stallAfter, unlearnedCadence(gps.group.stallAfter), pollInterval)
 }
 
@@ -486,7 +522,7 @@ func (t *Tracker) stuckBeforeGap(gps *groupPartitionState) bool {
 		return true
 	}
 	threshold := stallThreshold(gps.group.stallAfter, unlearnedCadence(gps.group.stallAfter), 0)
-	if gps.group.overridden || gps.moves >= settledAfterMoves {
+	if gps.group.overridden || gps.settled() {
 		threshold = stallThreshold(gps.group.stallAfter, int64(gps.cadenceMs)*int64(time.Millisecond), 0)
 	}
 	return t.prev-max(gps.movedAt, gps.lagFreeAt) >= threshold
