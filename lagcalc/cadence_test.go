@@ -274,3 +274,42 @@ func TestPoisonOnAQuietTopicIsStalledWithinMinutes(t *testing.T) {
 		t.Errorf("stalled %.0f s after the poison message, want within 3 minutes", worst)
 	}
 }
+
+func TestOnceAMinuteCommitterOnABurstyTopicIsOKOnceItsHistorySpansTheWindow(t *testing.T) {
+	// The corpus's busy-topic test on the real broker, as lagcalc sees it:
+	// polls every 15 s, a commit of everything read every 4th poll, and a
+	// producer that writes about 300 records into most polls' intervals
+	// but none into some (the partitioner stuck to another partition), so
+	// some polls see the consumer caught up between its commits. Once the
+	// lag's history spans the window (10 minutes: the 41st poll) the status
+	// is ok, never unknown or stalled. (Before, a rise over a shorter
+	// history may read unknown: it could still be lagging.)
+	const okFrom = 40
+	for seed := range uint64(500) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		tr := NewTracker(Settings{})
+		end, committed, read := int64(1000), int64(-1), int64(1000)
+		for poll := range 100 {
+			if rng.Float64() < 0.7 {
+				end += 250 + rng.Int64N(100)
+			}
+			if rng.Float64() < 0.8 {
+				read = end // the consumer reads on, except when it falls behind for a poll
+			}
+			if poll%4 == 3 {
+				// The driver commits once the consumer read something
+				// since its last commit, as the real test's does.
+				if read == committed {
+					read = end
+				}
+				committed = read
+			}
+			tr.Observe(Poll{Time: at(15 * float64(poll)), Partitions: []PartitionOffsets{{TopicPartition: orders, LogEnd: end, LastStable: end}},
+				Commits: []Commit{{GroupPartition: billing, Committed: committed}}, Groups: []GroupState{{Group: billing.Group, HasMembers: true}}})
+			r, _ := tr.Evaluate(at(15*float64(poll)), nil).GroupPartition(billing)
+			if poll >= okFrom && r.Status != StatusOK {
+				t.Errorf("seed %d, poll %d: %v (lag %d, committed %d), want ok", seed, poll, r.Status, r.Lag, committed)
+			}
+		}
+	}
+}

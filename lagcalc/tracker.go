@@ -471,19 +471,24 @@ func unlearnedCadence(stallAfter int64) int64 {
 // mid-interval does not shorten that interval: the next burst may land just
 // after a commit and wait a whole interval. So the stillness a move ended
 // counts from the last move, lag or not (a whole interval), unless the
-// partition was without lag for more than half its learned cadence since
-// then: then the consumer may have had nothing new at a commit in between,
-// and the move-to-move time would be two intervals or an hour on a quiet
-// topic, whose consumer commits seconds after each message. Only the
-// stillness with lag counts then, from the last poll without lag: a lower
-// bound on the interval, which raises the cadence but barely lowers it.
+// partition was without lag for more than half its learned cadence (or half
+// the stall-after floor, while the cadence is shorter) since then: then the
+// consumer may have had nothing new at a commit in between, and the
+// move-to-move time would be two intervals, or an hour on a quiet topic
+// whose consumer commits seconds after each message. Only the stillness
+// with lag counts then, from the last poll without lag: a lower bound on the
+// interval, which raises the cadence but barely lowers it. The allowance
+// cannot feed on itself: a whole interval learned is at most the allowance
+// plus the interval, so a cadence shorter than the floor stays below it,
+// and a longer one at most doubles.
 func (t *Tracker) learnCadence(gps *groupPartitionState) {
 	if gps.settled() && (gps.status == StatusStalled || gps.status == StatusStopped) {
 		return
 	}
 	cadenceMs := float64(gps.cadenceMs)
 	still, decay := max(t.prev-gps.movedAt, 0), cadenceDecay
-	whole := gps.lagFreeAt <= gps.movedAt || float64(gps.lagFreeAt-gps.movedAt)/1e6 <= cadenceMs/2
+	idleAllowed := max(cadenceMs*1e6, float64(gps.group.stallAfter)) / 2
+	whole := gps.lagFreeAt <= gps.movedAt || float64(gps.lagFreeAt-gps.movedAt) <= idleAllowed
 	if !whole {
 		still, decay = max(t.prev-gps.lagFreeAt, 0), partialCadenceDecay
 	}

@@ -97,9 +97,13 @@ func TestBusyTopicConsumersCommittingEvery5sAndEveryMinuteNeverChangeStatusAfter
 
 	w := newWatcher(t, addr, "busy-", lagSettings{})
 	// Warm-up: lagwatch reads unknown until the lag's trend spans 3
-	// minutes of the group's history (which starts at its first commit)
-	// and two of its commit intervals: 5 minutes covers both groups.
-	const warmUp, measured = 20, 80
+	// minutes of the group's history (which starts at its first commit,
+	// at the 4th poll) and two of its commit intervals, and until then
+	// also while a sawtooth's rise over that shorter history could still
+	// be lagging: at the latest once the history spans the 10-minute
+	// window, which covers both groups. The cadence warm-up (two moves)
+	// ends well before.
+	const warmUp, measured = 44, 80
 	tick := time.NewTicker(w.interval / compression)
 	defer tick.Stop()
 	started := time.Now()
