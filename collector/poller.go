@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -129,14 +130,30 @@ func (p *Poller) Run(ctx context.Context) {
 		elapsed := time.Since(start)
 		if elapsed > p.cfg.PollInterval {
 			p.health.countOverrun()
+		} else {
+			collectBetweenPolls()
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(max(p.cfg.PollInterval-elapsed, 0)):
+		case <-time.After(max(p.cfg.PollInterval-time.Since(start), 0)):
 		}
 	}
 }
+
+// collectBetweenPolls runs the garbage collector once a poll is done.
+// What a poll allocates (Kafka's answers, the next snapshot, lagcalc's
+// input) is garbage once the snapshot is published, and the previous
+// snapshot with it; left to itself, the collector would often start in
+// the middle of the next poll, count all of that as live, and let the
+// heap grow to twice that before collecting again. Collected here, the
+// heap holds what lagwatch keeps between polls plus one poll's
+// allocations, for one collection a poll of what the heap holds anyway
+// (bench/run.sh at a million group-partitions and 15 s polls: 768 instead
+// of 1,266 MiB resident after the last poll, polls 2.7 instead of 3.1 s;
+// at 100,000 and 2 s polls, a peak of 171 instead of 203 MiB). A poll that
+// outlasted its interval skips it, so that the next one is not delayed.
+func collectBetweenPolls() { runtime.GC() }
 
 // PollOnce polls the cluster once and publishes the snapshot. It returns
 // an error when any stage failed; a snapshot is still published unless
