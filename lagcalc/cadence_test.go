@@ -19,17 +19,10 @@ func TestHealthyCommittersFrom1sTo10MinAreNeverStalledOrStopped(t *testing.T) {
 		for _, members := range []bool{true, false} {
 			name := fmt.Sprintf("commits every %v s, members %v", every, members)
 			t.Run(name, func(t *testing.T) {
-				total, hours := 0, 0.0
-				counts := map[Status]int{}
-				for k := range 3 {
+				counts, total, hours := threeRuns(warmUp+2*every, func(k int) []simPoll {
 					c := simConsumer{capacity: 150, commitEvery: every, members: members, poisonAt: -1}
-					p := simRun{hours: 3, seed: uint64(2000 + 100*every + float64(k)), rate: steadyRate(100), consumer: c}.run(t)
-					for s, n := range statusCounts(p, 0, math.Inf(1)) {
-						counts[s] += n
-					}
-					n, h := statusChanges(p, warmUp+2*every)
-					total, hours = total+n, hours+h
-				}
+					return simRun{hours: 3, seed: uint64(2000 + 100*every + float64(k)), rate: steadyRate(100), consumer: c}.run(t)
+				})
 				t.Logf("%s: statuses %v; %d status changes in %.1f partition-hours after warm-up", name, counts, total, hours)
 				if counts[StatusStalled]+counts[StatusStopped] > 0 {
 					t.Errorf("stalled or stopped at some poll: %v", counts)
@@ -40,6 +33,22 @@ func TestHealthyCommittersFrom1sTo10MinAreNeverStalledOrStopped(t *testing.T) {
 			})
 		}
 	}
+}
+
+// threeRuns replays three histories (run(k) is the k-th) and sums their
+// statuses at every poll, and their status changes and partition-hours
+// after warmUpEnd seconds.
+func threeRuns(warmUpEnd float64, run func(k int) []simPoll) (counts map[Status]int, changes int, hours float64) {
+	counts = map[Status]int{}
+	for k := range 3 {
+		p := run(k)
+		for s, n := range statusCounts(p, 0, math.Inf(1)) {
+			counts[s] += n
+		}
+		n, h := statusChanges(p, warmUpEnd)
+		changes, hours = changes+n, hours+h
+	}
+	return counts, changes, hours
 }
 
 func TestCronConsumerEveryFiveMinutesDoesNotFlap(t *testing.T) {
@@ -191,18 +200,11 @@ func TestHealthyCommittersOnABurstyTopicAreNeverStalledOrStopped(t *testing.T) {
 		for _, burst := range [][2]float64{{5, 0.3}, {15, 0.5}, {30, 0.2}} {
 			name := fmt.Sprintf("commits every %v s, %v s bursts in %.0f%% of the time", every, burst[0], 100*burst[1])
 			t.Run(name, func(t *testing.T) {
-				total, hours := 0, 0.0
-				counts := map[Status]int{}
-				for k := range 3 {
+				counts, total, hours := threeRuns(warmUp+2*every, func(k int) []simPoll {
 					seed := uint64(3000 + 10*every + 100*burst[0] + float64(k))
 					c := simConsumer{capacity: 1000, commitEvery: every, members: true, poisonAt: -1}
-					p := simRun{hours: 3, seed: seed, rate: burstyRate(200, burst[0], burst[1], seed), consumer: c}.run(t)
-					for s, n := range statusCounts(p, 0, math.Inf(1)) {
-						counts[s] += n
-					}
-					n, h := statusChanges(p, warmUp+2*every)
-					total, hours = total+n, hours+h
-				}
+					return simRun{hours: 3, seed: seed, rate: burstyRate(200, burst[0], burst[1], seed), consumer: c}.run(t)
+				})
 				t.Logf("%s: statuses %v; %d status changes in %.1f partition-hours after warm-up", name, counts, total, hours)
 				if counts[StatusStalled]+counts[StatusStopped] > 0 {
 					t.Errorf("stalled or stopped at some poll: %v", counts)
