@@ -347,7 +347,7 @@ func (t *Tracker) fillTrend(f *partitionFacts, gps *groupPartitionState, pr *Par
 		gps.history.lastBackward, ps.end.lastBackward)
 	allowed := float64(t.settings.AllowedLagGrowth)
 	f.cannotLag = 1.5*(float64(ps.end.last().v)-gps.history.valueAt(from)) <= allowed
-	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
+	cadence := gps.cadence()
 	if t.last-from < max(t.minTrendSpan, min(2*cadence, t.window)) {
 		// The span must hold two of the partition's commit intervals, or
 		// the whole window: a shorter span can hold one tooth of its

@@ -485,19 +485,23 @@ func (t *Tracker) learnCadence(gps *groupPartitionState) {
 	if gps.settled() && (gps.status == StatusStalled || gps.status == StatusStopped) {
 		return
 	}
-	cadenceMs := float64(gps.cadenceMs)
 	still, decay := max(t.prev-gps.movedAt, 0), cadenceDecay
-	idleAllowed := max(cadenceMs*1e6, float64(gps.group.stallAfter)) / 2
-	whole := gps.lagFreeAt <= gps.movedAt || float64(gps.lagFreeAt-gps.movedAt) <= idleAllowed
+	idleAllowed := max(gps.cadence(), gps.group.stallAfter) / 2
+	whole := gps.lagFreeAt <= gps.movedAt || gps.lagFreeAt-gps.movedAt <= idleAllowed
 	if !whole {
 		still, decay = max(t.prev-gps.lagFreeAt, 0), partialCadenceDecay
 	}
-	ms := max(float64(still)/1e6, cadenceMs*decay)
+	ms := max(float64(still)/1e6, float64(gps.cadenceMs)*decay)
 	gps.cadenceMs = uint32(min(ms, maxCadenceMs))
 	if whole && gps.moves > 0 {
 		gps.wholeMoves = max(gps.wholeMoves, gps.wholeMoves+1)
 	}
 	gps.moves = max(gps.moves, gps.moves+1)
+}
+
+// cadence is the learned cadence in nanoseconds.
+func (gps *groupPartitionState) cadence() int64 {
+	return int64(gps.cadenceMs) * int64(time.Millisecond)
 }
 
 // settled reports whether the group-partition's cadence is learned (see
@@ -510,8 +514,7 @@ func (gps *groupPartitionState) settled() bool {
 // is settled (see stallThreshold and isStillDuringWarmUp).
 func (t *Tracker) stallFacts(f *partitionFacts, gps *groupPartitionState) {
 	pollInterval := t.last - t.prev
-	cadence := int64(gps.cadenceMs) * int64(time.Millisecond)
-	f.stallAfter = stallThreshold(gps.group.stallAfter, cadence, pollInterval)
+	f.stallAfter = stallThreshold(gps.group.stallAfter, gps.cadence(), pollInterval)
 	f.settled = gps.group.overridden || gps.settled()
 	f.warmUpLimit = stallThreshold(gps.group.stallAfter, unlearnedCadence(gps.group.stallAfter), pollInterval)
 }
@@ -528,7 +531,7 @@ func (t *Tracker) stuckBeforeGap(gps *groupPartitionState) bool {
 	}
 	threshold := stallThreshold(gps.group.stallAfter, unlearnedCadence(gps.group.stallAfter), 0)
 	if gps.group.overridden || gps.settled() {
-		threshold = stallThreshold(gps.group.stallAfter, int64(gps.cadenceMs)*int64(time.Millisecond), 0)
+		threshold = stallThreshold(gps.group.stallAfter, gps.cadence(), 0)
 	}
 	return t.prev-max(gps.movedAt, gps.lagFreeAt) >= threshold
 }
