@@ -87,21 +87,33 @@ func TestPoisonBehindAFiveSecondCommitterStalledWithin75s(t *testing.T) {
 func TestPoisonBehindAFourMinuteCommitterStalledAfterItsLearnedCadence(t *testing.T) {
 	// A sink that commits when it flushes, every 4 minutes: stuck once
 	// still clearly longer than that (1.5 × its cadence plus a poll).
-	worst, best := 0.0, math.Inf(1)
-	for trial := range 10 {
+	best, worst := poisonTrials(t, func(trial int) ([]simPoll, float64) {
 		poisonTime := 3600 + 61.7*float64(trial)
 		c := simConsumer{capacity: 1500, commitEvery: 240, members: true, poisonAt: int64(1000 * poisonTime)}
-		p, poisonedAt := simRun{hours: 1.5, seed: uint64(2700 + trial), rate: steadyRate(1000), consumer: c}.replay(t)
-		stalled := firstWith(p, 0, StatusStalled)
-		worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
-		if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
-			t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
-		}
-	}
+		return simRun{hours: 1.5, seed: uint64(2700 + trial), rate: steadyRate(1000), consumer: c}.replay(t)
+	})
 	t.Logf("poison behind a 4-minute committer: stalled %.0f–%.0f s after the consumer reached it (10 trials)", best, worst)
 	if worst > 8*60 {
 		t.Errorf("stalled %.0f s after the poison message, want within 8 minutes", worst)
 	}
+}
+
+// poisonTrials replays ten histories with a poison message (replay(trial)
+// returns the polls and when the consumer reached the message), fails a
+// trial that was stalled or stopped before it, and returns how long after
+// it the partition was first stalled: the best and the worst trial.
+func poisonTrials(t *testing.T, replay func(trial int) ([]simPoll, float64)) (best, worst float64) {
+	t.Helper()
+	best = math.Inf(1)
+	for trial := range 10 {
+		p, poisonedAt := replay(trial)
+		if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
+			t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
+		}
+		stalled := firstWith(p, poisonedAt, StatusStalled)
+		best, worst = min(best, stalled-poisonedAt), max(worst, stalled-poisonedAt)
+	}
+	return best, worst
 }
 
 func TestWarmUpAPartitionAlreadyStuckAtStartIsUnknownThenStalled(t *testing.T) {
@@ -236,17 +248,11 @@ func TestPoisonOnABurstyTopicIsStalledWithinMinutes(t *testing.T) {
 	} {
 		name := fmt.Sprintf("commits every %v s, %v s bursts in %.0f%% of the time", tc.every, tc.slot, 100*tc.share)
 		t.Run(name, func(t *testing.T) {
-			worst, best := 0.0, math.Inf(1)
-			for trial := range 10 {
+			best, worst := poisonTrials(t, func(trial int) ([]simPoll, float64) {
 				seed := uint64(4000 + 10*tc.every + 100*tc.slot + float64(trial))
 				c := simConsumer{capacity: 1000, commitEvery: tc.every, members: true, poisonAt: int64(200 * 0.5 * tc.share * (2400 + 61.7*float64(trial)))}
-				p, poisonedAt := simRun{hours: 1.5, seed: seed, rate: burstyRate(200, tc.slot, tc.share, seed), consumer: c}.replay(t)
-				if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
-					t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
-				}
-				stalled := firstWith(p, poisonedAt, StatusStalled)
-				worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
-			}
+				return simRun{hours: 1.5, seed: seed, rate: burstyRate(200, tc.slot, tc.share, seed), consumer: c}.replay(t)
+			})
 			t.Logf("%s: stalled %.0f–%.0f s after the consumer reached the poison message (10 trials)", name, best, worst)
 			if worst > tc.within {
 				t.Errorf("stalled %.0f s after the poison message, want within %.0f s", worst, tc.within)
@@ -260,17 +266,11 @@ func TestPoisonOnAQuietTopicIsStalledWithinMinutes(t *testing.T) {
 	// sits without lag almost all the time. That idle time is not its
 	// cadence; a poison message is caught about as fast as on a busy
 	// topic once lagwatch has seen a few messages go through.
-	worst, best := 0.0, math.Inf(1)
-	for trial := range 10 {
+	best, worst := poisonTrials(t, func(trial int) ([]simPoll, float64) {
 		seed := uint64(4500 + trial)
 		c := simConsumer{capacity: 1000, commitEvery: 5, members: true, poisonAt: int64(2 * (1800 + 61.7*float64(trial)) / 180)}
-		p, poisonedAt := simRun{hours: 2, seed: seed, rate: burstyRate(2, 1, 1.0/180, seed), consumer: c}.replay(t)
-		if counts := statusCounts(p, 0, poisonedAt); counts[StatusStalled]+counts[StatusStopped] > 0 {
-			t.Errorf("trial %d: stalled before the poison message: %v", trial, counts)
-		}
-		stalled := firstWith(p, poisonedAt, StatusStalled)
-		worst, best = max(worst, stalled-poisonedAt), min(best, stalled-poisonedAt)
-	}
+		return simRun{hours: 2, seed: seed, rate: burstyRate(2, 1, 1.0/180, seed), consumer: c}.replay(t)
+	})
 	t.Logf("quiet topic: stalled %.0f–%.0f s after the consumer reached the poison message (10 trials)", best, worst)
 	if worst > 3*60 {
 		t.Errorf("stalled %.0f s after the poison message, want within 3 minutes", worst)
