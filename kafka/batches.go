@@ -3,7 +3,6 @@ package kafka
 import (
 	"context"
 	"errors"
-	"maps"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -202,15 +201,15 @@ func gatherInLanes[Req any, K comparable, V any](ctx context.Context, requests [
 		}
 	}
 	return gather(lanes, func(l lane) (map[K]V, error) {
-		out := map[K]V{}
+		got := make([]map[K]V, 0, len(l.requests))
 		var errs []error
 		for _, r := range l.requests {
-			got, err := fetch(l.ctx, r)
-			maps.Copy(out, got)
+			m, err := fetch(l.ctx, r)
+			got = append(got, m)
 			if err != nil {
 				errs = append(errs, err)
 			}
 		}
-		return out, errors.Join(errs...)
+		return merged(got), errors.Join(errs...)
 	})
 }

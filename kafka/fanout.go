@@ -12,28 +12,45 @@ import (
 // requests are in flight.
 func gather[Req any, K comparable, V any](requests []Req, fetch func(Req) (map[K]V, error)) (map[K]V, error) {
 	var (
-		mu   sync.Mutex
-		out  = map[K]V{}
-		errs []error
+		got  = make([]map[K]V, len(requests))
+		errs = make([]error, len(requests))
 		wg   sync.WaitGroup
 	)
-	for _, req := range requests {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := fetch(req)
-			mu.Lock()
-			defer mu.Unlock()
-			for k, v := range got {
-				out[k] = v
-			}
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
+	for i, req := range requests {
+		wg.Go(func() { got[i], errs[i] = fetch(req) })
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	return merged(got), errors.Join(errs...)
+}
+
+// merged is the union of maps whose keys do not overlap (or where any
+// value of a key will do). The result is sized once, or is the one
+// non-empty map itself: at 100,000 group-partitions a map grown entry by
+// entry leaves its outgrown tables behind, as much garbage again as the
+// answer, in every poll.
+func merged[K comparable, V any](maps []map[K]V) map[K]V {
+	total, nonEmpty := 0, 0
+	var only map[K]V
+	for _, m := range maps {
+		if len(m) > 0 {
+			total += len(m)
+			nonEmpty++
+			only = m
+		}
+	}
+	switch nonEmpty {
+	case 0:
+		return map[K]V{}
+	case 1:
+		return only
+	}
+	out := make(map[K]V, total)
+	for _, m := range maps {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // gatherPerBroker is gather over requests grouped by broker id: one fetch
