@@ -200,7 +200,7 @@ func (p *Poller) readGroups(ctx context.Context, brokers []Broker, last *lastKno
 		ids[i] = b.ID
 	}
 	keepGroup := func(name string) bool {
-		a.groupsSeen++ // ListGroups asks once per group, under its lock
+		a.groupsSeen++ // ListGroups asks once per group, from one goroutine
 		return p.cfg.Filters.keepGroup(name)
 	}
 	listed, failedBrokers, err := p.kafka.ListGroups(ctx, ids, keepGroup)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -84,36 +85,48 @@ func (g ListedGroup) GroupType() string {
 // others are still returned.
 func (c *Client) ListGroups(ctx context.Context, brokers []int32, keepGroup func(string) bool) (_ []ListedGroup, failed map[int32]bool, _ error) {
 	var (
-		mu   sync.Mutex
-		seen = map[string]bool{}
-		out  []ListedGroup
-		errs []error
-		wg   sync.WaitGroup
+		answers = make([][]ListedGroup, len(brokers))
+		errs    = make([]error, len(brokers))
+		wg      sync.WaitGroup
 	)
-	failed = map[int32]bool{}
-	for _, id := range brokers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			groups, err := c.brokerGroups(ctx, id)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, err)
-				failed[id] = true
-			}
-			for _, g := range groups {
-				if seen[g.Name] || (keepGroup != nil && !keepGroup(g.Name)) {
-					continue
-				}
-				seen[g.Name] = true
-				out = append(out, g)
-			}
-		}()
+	for i, id := range brokers {
+		wg.Go(func() { answers[i], errs[i] = c.brokerGroups(ctx, id) })
 	}
 	wg.Wait()
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, failed, errors.Join(errs...)
+	failed = map[int32]bool{}
+	for i, id := range brokers {
+		if errs[i] != nil {
+			failed[id] = true
+		}
+	}
+	return listedOnce(answers, keepGroup), failed, errors.Join(errs...)
+}
+
+// listedOnce is the brokers' answers in one list sorted by name, each group
+// once (a group listed by two brokers while its coordinator moves is kept
+// as the first broker listed it), of those keepGroup accepts; keepGroup is
+// asked once per group. The list is sized once and thinned in place.
+func listedOnce(answers [][]ListedGroup, keepGroup func(string) bool) []ListedGroup {
+	total := 0
+	for _, groups := range answers {
+		total += len(groups)
+	}
+	out := make([]ListedGroup, 0, total)
+	for _, groups := range answers {
+		out = append(out, groups...)
+	}
+	slices.SortStableFunc(out, func(a, b ListedGroup) int { return strings.Compare(a.Name, b.Name) })
+	kept, previous := out[:0], ""
+	for i, g := range out {
+		if i > 0 && g.Name == previous {
+			continue
+		}
+		previous = g.Name
+		if keepGroup == nil || keepGroup(g.Name) {
+			kept = append(kept, g)
+		}
+	}
+	return kept
 }
 
 func (c *Client) brokerGroups(ctx context.Context, id int32) ([]ListedGroup, error) {
