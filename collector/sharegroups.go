@@ -22,8 +22,14 @@ type shareAnswers struct {
 // splitShareGroups separates the share groups from the others: they are
 // neither described with DescribeGroups nor fetched with OffsetFetch.
 func splitShareGroups(listed []kafka.ListedGroup) (others, share []kafka.ListedGroup) {
+	isShare := func(g kafka.ListedGroup) bool { return g.GroupType() == ProtocolShare }
+	if !slices.ContainsFunc(listed, isShare) {
+		// The common case needs no copy of a list of every group.
+		return listed, nil
+	}
+	others = make([]kafka.ListedGroup, 0, len(listed))
 	for _, g := range listed {
-		if g.GroupType() == ProtocolShare {
+		if isShare(g) {
 			share = append(share, g)
 		} else {
 			others = append(others, g)
