@@ -85,13 +85,13 @@ func (c *committedTopics) plan(listed []kafka.ListedGroup, last *lastKnown, now 
 		}
 	}
 	slices.SortFunc(recent, func(a, b seenTopic) int { return b.at.Compare(a.at) })
-	plan := fetchPlan{}
+	plan := make(fetchPlan, len(c.fullAt))
 	for _, lg := range listed {
 		full, ok := c.fullAt[lg.Name]
 		if !ok || now.Sub(full) >= recheckDenied {
 			continue // everything
 		}
-		topics := map[string][]int32{}
+		topics := make(map[string][]int32, len(c.known[lg.Name]))
 		add := func(topic string) {
 			if ids, visible := c.partitions[topic]; visible {
 				topics[topic] = ids
