@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -140,22 +139,6 @@ func (p *Poller) Run(ctx context.Context) {
 		}
 	}
 }
-
-// collectBetweenPolls collects garbage once a poll is done and returns the
-// freed memory to the system. What a poll allocates (Kafka's answers, the
-// next snapshot, lagcalc's input) is garbage once the snapshot is
-// published, and the previous snapshot with it. Left to itself, Go's
-// collector often starts in the middle of the next poll, counts all of
-// that as live, and lets the heap, and the resident set with it, grow to
-// twice that before collecting again. Collected here, the process holds
-// what lagwatch keeps between polls, and one poll's allocations at its
-// peak. bench/run.sh, before and after: at a million group-partitions and
-// 15 s polls, 615 instead of 1,266 MiB resident after the last poll (483
-// MiB between polls) and a peak of 1,215 instead of 1,307 MiB; at 100,000
-// and 2 s polls, 103 instead of 188 MiB after the last poll and a peak of
-// 169 instead of 203 MiB (README, Scale). A poll that outlasted its
-// interval skips it, so that the next one is not delayed.
-func collectBetweenPolls() { debug.FreeOSMemory() }
 
 // PollOnce polls the cluster once and publishes the snapshot. It returns
 // an error when any stage failed; a snapshot is still published unless
