@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"errors"
+	"maps"
 	"sync"
 )
 
@@ -28,10 +29,10 @@ func gather[Req any, K comparable, V any](requests []Req, fetch func(Req) (map[K
 // non-empty map itself: at 100,000 group-partitions a map grown entry by
 // entry leaves its outgrown tables behind, as much garbage again as the
 // answer, in every poll.
-func merged[K comparable, V any](maps []map[K]V) map[K]V {
+func merged[K comparable, V any](answers []map[K]V) map[K]V {
 	total, nonEmpty := 0, 0
 	var only map[K]V
-	for _, m := range maps {
+	for _, m := range answers {
 		if len(m) > 0 {
 			total += len(m)
 			nonEmpty++
@@ -45,10 +46,8 @@ func merged[K comparable, V any](maps []map[K]V) map[K]V {
 		return only
 	}
 	out := make(map[K]V, total)
-	for _, m := range maps {
-		for k, v := range m {
-			out[k] = v
-		}
+	for _, m := range answers {
+		maps.Copy(out, m)
 	}
 	return out
 }
