@@ -47,7 +47,7 @@ func TestAssignedPartitionsOnlyKeepsWhatMembersAreAssigned(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		_ = p.join(ctx, snap, a, p.lastKnown(t0)) // only the record reads can fail: there is no broker
+		_ = p.join(ctx, snap, &a, p.lastKnown(t0)) // only the record reads can fail: there is no broker
 		got := map[string]int{}
 		for _, g := range snap.Groups {
 			got[g.Name] = len(g.Partitions)

@@ -72,7 +72,7 @@ func BenchmarkFillAndEvaluate(b *testing.B) {
 		now := t0.Add(time.Duration(poll) * benchcluster.PollInterval)
 		poll++
 		snap := &Snapshot{PolledAt: now, Topics: topicsOf(metadata)}
-		_ = p.join(b.Context(), snap, at, p.lastKnown(now)) // fails only for the records it reads
+		_ = p.join(b.Context(), snap, &at, p.lastKnown(now)) // fails only for the records it reads
 		p.snapshot.Store(snap)
 		n := 0
 		for _, g := range snap.Groups {

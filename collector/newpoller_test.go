@@ -28,7 +28,10 @@ func TestNewPollerJoinsAnswersBeforeItsFirstPoll(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_ = p.join(ctx, snap, a, p.lastKnown(t0)) // only the record reads can fail: there is no broker
+	_ = p.join(ctx, snap, &a, p.lastKnown(t0)) // only the record reads can fail: there is no broker
+	if a.listed != nil || a.described != nil || a.committed != nil || a.offsets != nil {
+		t.Errorf("the answers outlive the join: %+v; lagcalc's input is built beside the next snapshot, and they are garbage by then", a)
+	}
 	if len(snap.Groups) != 1 || len(snap.Groups[0].Partitions) != 1 {
 		t.Fatalf("joined snapshot has groups %+v, want billing with one partition", snap.Groups)
 	}

@@ -156,7 +156,7 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 	wg.Wait()
 	p.checkGroupSight(ctx, &a, last, errs.failed(StageListGroups), errs)
 
-	errs.set(StageRecordReads, p.join(ctx, snap, a, last))
+	errs.set(StageRecordReads, p.join(ctx, snap, &a, last))
 	return snap, errs.m
 }
 
@@ -164,11 +164,18 @@ func (p *Poller) poll(ctx context.Context, now time.Time) (*Snapshot, map[string
 // standing in where Kafka failed) and evaluates it: the CPU side of a
 // poll once Kafka has answered. Its error is that of the record reads
 // lagcalc asked for. BenchmarkFillAndEvaluate times exactly this.
-func (p *Poller) join(ctx context.Context, snap *Snapshot, a answers, last *lastKnown) error {
+//
+// Once in the snapshot, the answers are dropped: what the snapshot does
+// not share with them (the committed offsets by group, the maps of
+// descriptions and log offsets) is garbage while lagcalc's input is
+// built and observed beside the next snapshot, the most a poll holds at
+// once.
+func (p *Poller) join(ctx context.Context, snap *Snapshot, a *answers, last *lastKnown) error {
 	snap.Seen.Groups = a.groupsSeen
 	p.fillTopics(snap, a.offsets, last)
-	fillGroups(snap, a, last, p.cfg.AssignedPartitionsOnly)
+	fillGroups(snap, *a, last, p.cfg.AssignedPartitionsOnly)
 	p.fillShareGroups(snap, a.share, last)
+	*a = answers{}
 	return p.evaluate(ctx, snap, last)
 }
 
