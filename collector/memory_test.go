@@ -23,6 +23,30 @@ func TestPollMemoryLimitIsWhatIsKeptPlusTwoThirdsAndAtLeast32MiBMore(t *testing.
 	}
 }
 
+// The limit follows what is kept, except for one poll's reading above the
+// one before: a scrape still rendering the previous snapshot during the
+// collection keeps it alive, and the next poll would otherwise get a limit
+// a snapshot higher.
+func TestTheLimitIsAnchoredToTheLeastKeptOfTheLastTwoPolls(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		name              string
+		before, now, want uint64
+	}{
+		{name: "the first poll", before: 0, now: 70 * mib, want: 70 * mib},
+		{name: "steady", before: 70 * mib, now: 70 * mib, want: 70 * mib},
+		{name: "a scrape kept the previous snapshot alive", before: 70 * mib, now: 87 * mib, want: 70 * mib},
+		{name: "the next poll after it", before: 87 * mib, now: 70 * mib, want: 70 * mib},
+		{name: "groups went", before: 70 * mib, now: 40 * mib, want: 40 * mib},
+		{name: "groups came", before: 70 * mib, now: 140 * mib, want: 70 * mib},
+		{name: "the poll after they came", before: 140 * mib, now: 140 * mib, want: 140 * mib},
+	} {
+		if got := steadyKept(c.now, c.before); got != c.want {
+			t.Errorf("%s: kept %d MiB after the poll before and %d now: anchored to %d MiB, want %d", c.name, c.before/mib, c.now/mib, got/mib, c.want/mib)
+		}
+	}
+}
+
 // A memory limit the operator set, or a collector they turned off, is
 // theirs: lagwatch sets no limit then.
 func TestAnOperatorsMemoryLimitOrGOGCOffIsLeftAlone(t *testing.T) {

@@ -39,6 +39,8 @@ type Poller struct {
 	transactional map[kafka.TopicPartition]bool
 	// findings tells the log what the polls found (findings.go).
 	findings findingsLog
+	// memory collects between polls and bounds a poll's memory (memory.go).
+	memory memoryBound
 }
 
 // NewPoller prepares a poller, whole: it is the one constructor, used by
@@ -130,7 +132,7 @@ func (p *Poller) Run(ctx context.Context) {
 		if elapsed > p.cfg.PollInterval {
 			p.health.countOverrun()
 		} else {
-			collectBetweenPolls()
+			p.memory.collectBetweenPolls()
 		}
 		select {
 		case <-ctx.Done():
