@@ -22,7 +22,11 @@
 # lagwatch processes as shards (--shard.count, --shard.index) against the
 # same cluster for BENCH_SHARD_POLLS [10] polls, and prints each shard's
 # poll time, requests, peak RSS and series, and whether their Kafka series
-# add up to the unsharded scrape's.
+# add up to the unsharded scrape's;
+# BENCH_BUSY [unset]: when set, a second cluster of the same size keeps
+# producing and committing on the same cores throughout, unread by
+# lagwatch: a machine whose cores are busy with other work, where the
+# garbage collector gets less of them.
 set -euo pipefail
 
 groups=${BENCH_GROUPS:-10000}
@@ -91,6 +95,12 @@ populate_start=$SECONDS
 wait_for "$ready_timeout" "the cluster to be populated" cluster_ready
 cat "$work/cluster.err" >&2
 log "cluster ready in $((SECONDS - populate_start))s"
+if [[ -n ${BENCH_BUSY:-} ]]; then
+	log "BENCH_BUSY: a second cluster of the same size keeps the cores busy"
+	"$work/clustergen" -brokers "$brokers" -topics "$topics" -partitions "$partitions" \
+		-groups "$groups" -group-partitions "$group_partitions" -advance-every "$advance" >/dev/null 2>"$work/busy.err" &
+	pids+=($!)
+fi
 
 server_flags=()
 IFS=, read -ra addrs <<<"$(sed -n 's/^bootstrap //p' "$work/cluster.out")"
@@ -226,7 +236,7 @@ leaders=$(awk '/^kafka_topic_partition_leader\{/ { l[$NF] = 1 } END { print leng
 n=$(polls_between "$work/after" "$work/before")
 
 echo
-echo "lagwatch scale benchmark ($polls polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}${BENCH_GOGC:+, GOGC=$BENCH_GOGC}, default --lag.window; the cluster advances every $advance)"
+echo "lagwatch scale benchmark ($polls polls at --kafka.poll-interval=$interval${BENCH_FLAGS:+ $BENCH_FLAGS}${BENCH_GOGC:+, GOGC=$BENCH_GOGC}, default --lag.window; the cluster advances every $advance${BENCH_BUSY:+; a second cluster keeps the cores busy})"
 printf '%-9s %-8s %-17s %-8s %-8s %-13s %-14s %-14s %-22s %-8s %s\n' build groups group-partitions brokers leaders "poll wall s" "requests/poll" "peak RSS MiB" "scrape s (max of 5)" series "during the run"
 [[ -z $baseline ]] || cat "$work/row.baseline"
 cat "$work/row.current"
